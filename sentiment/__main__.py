@@ -1,0 +1,3 @@
+from sentiment.cli import _run
+
+_run()
