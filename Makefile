@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml constraints-dev.txt
 install: $(STAMP)
 
 demo: install
-	$(BIN)/sentiment tag examples/ -o out/tags.jsonl --store out/demo.sqlite
-	$(BIN)/sentiment summary out/tags.jsonl
+	$(BIN)/sentiment tag examples/ -o out/tags.jsonl --store out/demo.sqlite --overwrite
+	$(BIN)/sentiment show out/tags.jsonl
 
 test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider --timeout=600

@@ -1,2 +1,53 @@
-"""sentiment: crypto market news → assets, moves, causes, calibrated sentiment, Fear & Greed index."""
+"""sentiment: crypto market news → assets, moves, causes, calibrated sentiment, Fear & Greed index.
+
+The public API, importable from the top level (heavy parts load on first use, not at import)::
+
+    from sentiment import Analyzer, tag_files, ingest, link, fear_greed_index
+"""
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
+
+# name → module that defines it
+_API = {
+    "Analyzer": "sentiment.analyzer",
+    "Article": "sentiment.schema",
+    "TaggedArticle": "sentiment.schema",
+    "Score": "sentiment.schema",
+    "Extraction": "sentiment.schema",
+    "tag_files": "sentiment.tagging",
+    "TagReport": "sentiment.tagging",
+    "ingest": "sentiment.ingest",
+    "iter_inputs": "sentiment.ingest",
+    "Store": "sentiment.store",
+    "read_tags": "sentiment.sinks",
+    "write_tables": "sentiment.sinks",
+    "link": "sentiment.market",
+    "fear_greed_index": "sentiment.market",
+    "load_prices": "sentiment.market",
+}
+
+__all__ = sorted(_API) + ["__version__"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sentiment.analyzer import Analyzer
+    from sentiment.ingest import ingest, iter_inputs
+    from sentiment.schema import Article, Extraction, Score, TaggedArticle
+    from sentiment.sinks import read_tags, write_tables
+    from sentiment.store import Store
+    from sentiment.tagging import TagReport, tag_files
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        value = getattr(import_module(_API[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'sentiment' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

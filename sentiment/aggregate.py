@@ -1,0 +1,104 @@
+"""From sentence scores to article, asset and cause scores.
+
+A news article is mostly neutral reporting around a few sentences that carry its tone, so a
+plain mean of sentence probabilities drifts to "neutral". Each sentence's probabilities are
+therefore weighted by how confident the model is *and* how polar the sentence is::
+
+    w = confidence * (1 + polarity_boost * (1 - p_neutral))
+
+and the headline counts ``title_weight`` times. An asset's score aggregates the sentences that
+name it (the headline too when it names it); a cause's score aggregates its evidence sentences.
+Without any sentence naming it, an asset falls back to the article score.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from sentiment.schema import (
+    LABELS,
+    Article,
+    AssetScore,
+    CauseScore,
+    Extraction,
+    Score,
+    ScoredSentence,
+    TaggedArticle,
+)
+
+
+@dataclass(frozen=True)
+class AggregationConfig:
+    """Weights of the aggregation (see the module docstring)."""
+
+    title_weight: float = 2.0
+    polarity_boost: float = 2.0
+
+
+def sentence_weight(score: Score, config: AggregationConfig) -> float:
+    """How much one sentence counts: confident and polar sentences count most."""
+    return score.confidence * (1.0 + config.polarity_boost * (1.0 - score.probs.get("neutral", 0.0)))
+
+
+def combine(scores: Sequence[Score], weights: Sequence[float] | None = None,
+            config: AggregationConfig = AggregationConfig()) -> Score:
+    """Weighted mean of probabilities; an empty input is neutral."""
+    if not scores:
+        return Score.neutral()
+    weights = list(weights) if weights is not None else [1.0] * len(scores)
+    total = 0.0
+    acc = dict.fromkeys(LABELS, 0.0)
+    for s, extra in zip(scores, weights):
+        w = sentence_weight(s, config) * extra
+        total += w
+        for k in LABELS:
+            acc[k] += w * s.probs.get(k, 0.0)
+    if total <= 0:
+        return Score.neutral()
+    return Score.from_probs({k: v / total for k, v in acc.items()})
+
+
+def aggregate(article: Article, extraction: Extraction, sentence_scores: Sequence[Score],
+              title_score: Score | None = None, *, include_sentences: bool = True,
+              config: AggregationConfig = AggregationConfig()) -> TaggedArticle:
+    """Assemble the tagged article from its extraction and the scores of its sentences.
+
+    ``sentence_scores`` align with ``extraction.sentences``; ``title_score`` scores
+    ``extraction.title`` when there is one.
+    """
+    if len(sentence_scores) != len(extraction.sentences):
+        raise ValueError("one score per extracted sentence is needed")
+    sents = extraction.sentences
+    title = extraction.title if title_score is not None else None
+
+    def pool(indices: list[int], with_title: bool) -> Score:
+        scores = [sentence_scores[i] for i in indices]
+        weights = [1.0] * len(scores)
+        if with_title and title_score is not None:
+            scores.append(title_score)
+            weights.append(config.title_weight)
+        return combine(scores, weights, config)
+
+    article_score = pool(list(range(len(sents))), True)
+
+    assets = []
+    for mention in extraction.assets:
+        idx = [i for i, s in enumerate(sents) if mention.symbol in s.assets]
+        in_title = bool(title and mention.symbol in title.assets)
+        score = pool(idx, in_title) if (idx or in_title) else article_score
+        assets.append(AssetScore(mention.symbol, mention.name, mention.mentions, score))
+
+    causes: list[CauseScore] = []
+    for cause_type in dict.fromkeys(c.type for c in extraction.causes):
+        mentions = [c for c in extraction.causes if c.type == cause_type]
+        idx = sorted({c.sentence for c in mentions if 0 <= c.sentence < len(sents)})
+        in_title = any(c.sentence == -1 for c in mentions) and title is not None
+        causes.append(CauseScore(cause_type, mentions[0].evidence, pool(idx, in_title)))
+
+    scored = [ScoredSentence(s.text, s.start, s.end, sc, list(s.assets), list(s.causes))
+              for s, sc in zip(sents, sentence_scores)] if include_sentences else None
+    return TaggedArticle(
+        article=article, sentiment=article_score, assets=assets, moves=list(extraction.moves),
+        levels=list(extraction.levels), figures=list(extraction.figures), causes=causes,
+        sectors=list(extraction.sectors), entities=list(extraction.entities), sentences=scored,
+    )

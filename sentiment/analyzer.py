@@ -1,0 +1,145 @@
+"""The Analyzer: one object that holds the spaCy pipeline and the classifier, loaded once.
+
+``analyze`` tags one text or article, ``analyze_many`` streams any number of them in
+constant memory (extraction with ``nlp.pipe`` and sentence scoring in large batches across
+articles, which is what makes batch tagging fast), ``score`` scores bare sentences.
+"""
+from __future__ import annotations
+
+from itertools import islice
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Protocol, Sequence, Union
+
+import numpy as np
+
+from sentiment.aggregate import AggregationConfig, aggregate
+from sentiment.schema import Article, Extraction, Score, TaggedArticle
+
+if TYPE_CHECKING:
+    from sentiment.extract import Extractor
+
+
+class Scorer(Protocol):
+    """Anything that gives calibrated probabilities (bearish, neutral, bullish) per text."""
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+TextOrArticle = Union[str, Article]
+
+
+def as_article(item: TextOrArticle, title: str | None = None) -> Article:
+    """Accept a bare text or an Article (a bare text gets a text-hash id)."""
+    if isinstance(item, Article):
+        return item
+    if isinstance(item, str):
+        return Article(text=item, title=title)
+    raise TypeError(f"expected a str or an Article, got {type(item).__name__}")
+
+
+class Analyzer:
+    """Extract and score crypto news.
+
+    >>> analyzer = Analyzer()                                        # doctest: +SKIP
+    >>> analyzer.analyze("Bitcoin fell 5% to $100,000.").to_dict()   # doctest: +SKIP
+
+    ``model`` is a model folder, a scorer object with ``predict_proba`` or ``None`` for the
+    shipped model; ``nlp`` an already built spaCy pipeline (``sentiment.extract.build_nlp``).
+    """
+
+    def __init__(self, model: str | Path | Scorer | None = None, *, nlp: Any = None,
+                 backend: str = "auto", include_sentences: bool = True, batch_size: int = 64,
+                 n_process: int = 1, aggregation: AggregationConfig = AggregationConfig()) -> None:
+        self._model_arg = model
+        self._nlp = nlp
+        self.backend = backend
+        self.include_sentences = include_sentences
+        self.batch_size = batch_size
+        self.n_process = n_process
+        self.aggregation = aggregation
+        self._model: Scorer | None = None if model is None or isinstance(model, (str, Path)) else model
+        self._extractor: Extractor | None = None
+
+    # ------------------------------------------------------------------ lazy components
+    @property
+    def model(self) -> Scorer:
+        """The sentence classifier (loaded on first use)."""
+        if self._model is None:
+            from sentiment.classify.model import SentimentModel
+
+            self._model = SentimentModel.load(self._model_arg, backend=self.backend)  # type: ignore[arg-type]
+        return self._model
+
+    @property
+    def extractor(self) -> "Extractor":
+        """The spaCy extractor (loaded on first use)."""
+        if self._extractor is None:
+            from sentiment.extract import Extractor
+
+            self._extractor = Extractor(self._nlp)
+        return self._extractor
+
+    # ------------------------------------------------------------------ scoring
+    def score(self, sentences: Sequence[str]) -> list[Score]:
+        """Score bare sentences (any length; long ones are windowed by the model)."""
+        sentences = list(sentences)
+        if not sentences:
+            return []
+        probs = self.model.predict_proba(sentences)
+        return [Score.from_probs(row.tolist()) for row in np.asarray(probs)]
+
+    # ------------------------------------------------------------------ analysis
+    def analyze(self, item: TextOrArticle, *, title: str | None = None) -> TaggedArticle:
+        """Tag one article (or bare text)."""
+        result = self.analyze_batch([as_article(item, title)])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def analyze_many(self, items: Iterable[TextOrArticle], batch_size: int = 32) -> Iterator[TaggedArticle]:
+        """Tag a stream of articles in order, ``batch_size`` articles at a time (constant memory).
+
+        An article that cannot be analysed raises; use :func:`sentiment.tag_files` for batch
+        jobs that must account for every input and go on past failures.
+        """
+        it = iter(items)
+        while batch := [as_article(x) for x in islice(it, max(1, batch_size))]:
+            for result in self.analyze_batch(batch):
+                if isinstance(result, Exception):
+                    raise result
+                yield result
+
+    def analyze_batch(self, articles: list[Article]) -> list[TaggedArticle | Exception]:
+        """Tag a batch; a failing article gives its exception in its place, the others go on."""
+        extractions = self._extract(articles)
+        texts: list[str] = []
+        for ex in extractions:
+            if isinstance(ex, Extraction):
+                if ex.title is not None:
+                    texts.append(ex.title.text)
+                texts.extend(s.text for s in ex.sentences)
+        scores = iter(self.score(texts))
+        out: list[TaggedArticle | Exception] = []
+        for article, ex in zip(articles, extractions):
+            if isinstance(ex, Exception):
+                out.append(ex)
+                continue
+            title_score = next(scores) if ex.title is not None else None
+            sentence_scores = [next(scores) for _ in ex.sentences]
+            out.append(aggregate(article, ex, sentence_scores, title_score,
+                                 include_sentences=self.include_sentences, config=self.aggregation))
+        return out
+
+    def _extract(self, articles: list[Article]) -> list[Extraction | Exception]:
+        items = [(a.title, a.text or "") for a in articles]
+        try:
+            return list(self.extractor.pipe(items, batch_size=max(1, len(items)), n_process=self.n_process))
+        except Exception:
+            # Isolate the article that broke the batch; the others are still tagged.
+            results: list[Extraction | Exception] = []
+            for title, text in items:
+                try:
+                    results.append(self.extractor(text, title=title))
+                except Exception as exc:  # reported per article by the caller
+                    results.append(exc)
+            return results

@@ -1,0 +1,249 @@
+"""Where tag records go, and how they are read back: JSON Lines, CSV and Parquet.
+
+One writer per format, all with the same small interface (``ids()``, ``write(records)``,
+``close()``), chosen by :func:`open_sink` from the file suffix or an explicit format.
+
+Resumable and crash-safe by design:
+
+* JSON Lines is its own journal: whole lines are appended and flushed after every batch; a
+  run that was killed leaves at most one partial last line, which the next run drops before
+  appending. ``ids()`` lists what is already there, so a re-run skips those articles.
+* CSV and Parquet cannot be appended safely, so their records go to a JSON Lines journal
+  beside the output (``<out>.journal.jsonl``); ``close()`` writes the final file to a temp
+  name and renames it into place (atomic), then removes the journal.
+
+The CSV is flattened: one row per article (``articles``); ``write_tables`` adds the
+per-asset and per-cause tables next to it.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+FORMATS = ("jsonl", "csv", "parquet")
+
+# Columns of the flattened one-row-per-article table (CSV/Parquet).
+ARTICLE_COLUMNS = [
+    "schema", "id", "url", "title", "source", "published",
+    "label", "score", "p_bearish", "p_neutral", "p_bullish",
+    "assets", "causes", "sectors", "n_moves", "n_levels", "n_figures", "n_sentences", "record",
+]
+
+
+def format_for(path: str | Path, fmt: str | None = None) -> str:
+    """The output format: explicit ``fmt``, else from the suffix (default JSON Lines)."""
+    if fmt:
+        fmt = fmt.lower()
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        return fmt
+    suffix = Path(path).suffix.lower().lstrip(".")
+    return {"jsonl": "jsonl", "ndjson": "jsonl", "json": "jsonl", "csv": "csv",
+            "parquet": "parquet", "pq": "parquet"}.get(suffix, "jsonl")
+
+
+# --------------------------------------------------------------------------- journal
+def _repair_jsonl(path: Path) -> None:
+    """Drop a partial last line left by a killed writer (bytes after the last newline)."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with open(path, "rb+") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        pos = size
+        chunk = 65536
+        while pos > 0:
+            start = max(0, pos - chunk)
+            fh.seek(start)
+            data = fh.read(pos - start)
+            idx = data.rfind(b"\n")
+            if idx != -1:
+                keep = start + idx + 1
+                if keep != size:
+                    fh.truncate(keep)
+                return
+            pos = start
+        fh.truncate(0)
+
+
+def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                yield json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a torn line from a killed writer: it is re-done on resume
+
+
+class JsonlSink:
+    """Appends tag records as JSON Lines; the file is its own resume journal."""
+
+    def __init__(self, path: str | Path, *, resume: bool = True) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if resume:
+            _repair_jsonl(self.path)
+            self._fh = open(self.path, "a", encoding="utf-8")
+        else:
+            self._fh = open(self.path, "w", encoding="utf-8")
+
+    def ids(self) -> set[str]:
+        """Ids of the records already written (what a resumed run skips)."""
+        self._fh.flush()
+        return {r["id"] for r in _read_jsonl(self.path) if "id" in r}
+
+    def write(self, records: Iterable[dict[str, Any]]) -> None:
+        """Append records and make them durable (one batch = one flush + fsync)."""
+        lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+        if lines:
+            self._fh.write(lines)
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+
+    def __enter__(self) -> "JsonlSink":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class TableSink(JsonlSink):
+    """CSV or Parquet: journal as JSON Lines, then write the table atomically on close."""
+
+    def __init__(self, path: str | Path, fmt: str, *, resume: bool = True) -> None:
+        self.final = Path(path)
+        self.fmt = fmt
+        super().__init__(self.final.with_name(self.final.name + ".journal.jsonl"), resume=resume)
+        if resume and self.final.exists() and self.path.stat().st_size == 0:
+            # A finished earlier run: its records seed the journal so a re-run adds only new ones.
+            self.write(read_tags(self.final, fmt))
+
+    def close(self) -> None:
+        if self._fh.closed:
+            return
+        super().close()
+        write_table(list(_read_jsonl(self.path)), self.final, self.fmt)
+        self.path.unlink(missing_ok=True)
+
+
+def open_sink(path: str | Path, fmt: str | None = None, *, resume: bool = True) -> JsonlSink:
+    """A writer for ``path`` in ``fmt`` (or the format its suffix names)."""
+    fmt = format_for(path, fmt)
+    return JsonlSink(path, resume=resume) if fmt == "jsonl" else TableSink(path, fmt, resume=resume)
+
+
+# --------------------------------------------------------------------------- tables
+def flatten(record: dict[str, Any]) -> dict[str, Any]:
+    """One row per article: the main fields as columns, the whole record as JSON in ``record``."""
+    s = record.get("sentiment") or {}
+    probs = s.get("probs") or {}
+    return {
+        "schema": record.get("schema"), "id": record.get("id"), "url": record.get("url"),
+        "title": record.get("title"), "source": record.get("source"), "published": record.get("published"),
+        "label": s.get("label"), "score": s.get("score"),
+        "p_bearish": probs.get("bearish"), "p_neutral": probs.get("neutral"), "p_bullish": probs.get("bullish"),
+        "assets": " ".join(a["symbol"] for a in record.get("assets", [])),
+        "causes": " ".join(c["type"] for c in record.get("causes", [])),
+        "sectors": " ".join(x["name"] for x in record.get("sectors", [])),
+        "n_moves": len(record.get("moves", [])), "n_levels": len(record.get("levels", [])),
+        "n_figures": len(record.get("figures", [])), "n_sentences": len(record.get("sentences") or []),
+        "record": json.dumps(record, ensure_ascii=False),
+    }
+
+
+def asset_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (article, asset) with the asset's sentiment."""
+    rows = []
+    for r in records:
+        for a in r.get("assets", []):
+            s = a.get("sentiment") or {}
+            rows.append({"id": r.get("id"), "published": r.get("published"), "symbol": a.get("symbol"),
+                         "name": a.get("name"), "mentions": a.get("mentions"), "label": s.get("label"),
+                         "score": s.get("score")})
+    return rows
+
+
+def cause_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (article, cause) with its evidence and sentiment."""
+    rows = []
+    for r in records:
+        for c in r.get("causes", []):
+            s = c.get("sentiment") or {}
+            rows.append({"id": r.get("id"), "published": r.get("published"), "type": c.get("type"),
+                         "evidence": c.get("evidence"), "label": s.get("label"), "score": s.get("score")})
+    return rows
+
+
+def _atomic_path(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def _write_rows(rows: list[dict[str, Any]], columns: list[str], path: Path, fmt: str) -> None:
+    tmp = _atomic_path(path)
+    if fmt == "csv":
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=columns)
+            writer.writeheader()
+            writer.writerows(rows)
+    else:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pylist(rows) if rows else pa.table({c: pa.array([], pa.string()) for c in columns})
+        pq.write_table(table, tmp)
+    os.replace(tmp, path)
+
+
+def write_table(records: list[dict[str, Any]], path: str | Path, fmt: str) -> None:
+    """Write the one-row-per-article table atomically (temp file + rename)."""
+    _write_rows([flatten(r) for r in records], ARTICLE_COLUMNS, Path(path), fmt)
+
+
+def write_tables(records: list[dict[str, Any]], path: str | Path, fmt: str | None = None) -> list[Path]:
+    """The article table at ``path`` plus ``<stem>.assets.<ext>`` and ``<stem>.causes.<ext>``."""
+    path = Path(path)
+    fmt = format_for(path, fmt)
+    if fmt == "jsonl":
+        raise ValueError("write_tables writes csv or parquet")
+    write_table(records, path, fmt)
+    written = [path]
+    for name, rows, cols in (("assets", asset_rows(records), ["id", "published", "symbol", "name", "mentions", "label", "score"]),
+                             ("causes", cause_rows(records), ["id", "published", "type", "evidence", "label", "score"])):
+        target = path.with_name(f"{path.stem}.{name}{path.suffix}")
+        _write_rows(rows, cols, target, fmt)
+        written.append(target)
+    return written
+
+
+# --------------------------------------------------------------------------- readers
+def read_tags(path: str | Path, fmt: str | None = None) -> Iterator[dict[str, Any]]:
+    """Read tag records back from JSON Lines, CSV or Parquet (the same records that were written)."""
+    path = Path(path)
+    fmt = format_for(path, fmt)
+    if fmt == "jsonl":
+        yield from _read_jsonl(path)
+        return
+    if fmt == "csv":
+        csv.field_size_limit(2**31 - 1)
+        with open(path, encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                if row.get("record"):
+                    yield json.loads(row["record"])
+        return
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=["record"])
+    for value in table.column("record").to_pylist():
+        if value:
+            yield json.loads(value)
