@@ -36,6 +36,104 @@ class UsageError(Exception):
 # ============================================================ end classifier
 
 # ============================================================ market (issue 6)
+def _int_list(text: str, what: str) -> list[int]:
+    try:
+        return [int(x) for x in text.replace(" ", "").split(",") if x]
+    except ValueError:
+        raise UsageError(f"{what} must be comma-separated integers, got {text!r}") from None
+
+
+@app.command()
+def link(
+    tags: Path = typer.Option(..., "--tags", help="Tag records (jsonl, csv or parquet)."),
+    prices: Path = typer.Option(..., "--prices", help="Price CSV (Yahoo or CoinGecko style) or a folder of <SYMBOL>_daily.csv."),
+    out_dir: Path = typer.Option(..., "--out", help="Folder for link_report.json, link_report.md, CSV tables and PNG charts."),
+    abnormal: str = typer.Option("market", "--abnormal", help="Abnormal returns: 'market' (minus the benchmark) or 'mean' (minus own mean)."),
+    benchmark: str = typer.Option("BTC", "--benchmark", help="Benchmark symbol for market-adjusted returns and market-level news."),
+    window: str = typer.Option("-2,3", "--window", help="Event window in days, 'FIRST,LAST'."),
+    horizons: str = typer.Option("1,3,7", "--horizons", help="Forward-return horizons in days."),
+    max_lag: int = typer.Option(3, "--max-lag", min=1, help="Largest lag for the Granger tests."),
+    charts: bool = typer.Option(True, "--charts/--no-charts", help="Write PNG charts."),
+) -> None:
+    """Link news sentiment to prices: forward returns, event study, lead-lag, stated moves."""
+    from sentiment.market import PriceDataError, TagDataError
+    from sentiment.market.link import link as link_api
+
+    if abnormal not in ("market", "mean"):
+        raise UsageError("--abnormal must be 'market' or 'mean'")
+    win = _int_list(window, "--window")
+    if len(win) != 2 or win[0] > 0 or win[1] < 0:
+        raise UsageError(f"--window must be 'FIRST,LAST' around day 0, got {window!r}")
+    for p, opt in ((tags, "--tags"), (prices, "--prices")):
+        if not p.exists():
+            raise UsageError(f"{opt}: no such file or folder: {p}")
+    try:
+        report = link_api(tags, prices, horizons=_int_list(horizons, "--horizons"), window=(win[0], win[1]),
+                          abnormal=abnormal, benchmark=benchmark, max_lag=max_lag)
+    except (PriceDataError, TagDataError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    written = report.write(out_dir, charts=charts)
+    s = report.summary
+    err.print(f"{s['articles']} articles, {s['events']} events, {s['moves'].get('n', 0)} stated moves checked "
+              f"→ {len(written)} files in {out_dir}")
+
+
+@app.command()
+def index(
+    tags: Optional[Path] = typer.Option(None, "--tags", help="Tag records for the news components (optional)."),
+    prices: Optional[Path] = typer.Option(None, "--prices", help="Prices for the price components (optional)."),
+    output: Path = typer.Option(..., "--output", "-o", help="CSV to write: date,value,label, one column per component."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw the index to this PNG."),
+    asset: Optional[str] = typer.Option(None, "--asset", help="Index of one asset (e.g. BTC) instead of the market."),
+    explain_date: Optional[str] = typer.Option(None, "--explain", help="Print why the index is what it is on DATE (YYYY-MM-DD)."),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML overriding the packaged index.toml."),
+    market: Optional[str] = typer.Option(None, "--market", help="Market series: BTC (default), another symbol, 'equal' or 'cap' basket."),
+) -> None:
+    """Daily 0-100 Fear & Greed style index from prices, news, or both."""
+    from sentiment.market import PriceDataError, TagDataError
+    from sentiment.market.index import explain, fear_greed_index, load_config
+
+    if tags is None and prices is None:
+        raise UsageError("give --prices, --tags, or both")
+    for p, opt in ((tags, "--tags"), (prices, "--prices"), (config, "--config")):
+        if p is not None and not p.exists():
+            raise UsageError(f"{opt}: no such file or folder: {p}")
+    if explain_date is not None:
+        try:
+            import pandas as pd
+
+            pd.Timestamp(explain_date)
+        except ValueError:
+            raise UsageError(f"--explain needs a date like 2024-11-22, got {explain_date!r}") from None
+    try:
+        cfg = load_config(config)
+        if market:
+            cfg["market"] = market
+        df = fear_greed_index(prices, tags, asset=asset, config=cfg)
+    except (PriceDataError, TagDataError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    output.parent.mkdir(parents=True, exist_ok=True)
+    df.assign(date=df["date"].dt.strftime("%Y-%m-%d")).to_csv(output, index=False)
+    if plot is not None:
+        from sentiment.market.plots import plot_index
+
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        plot_index(df, plot)
+    used = ", ".join(df.attrs["components"])
+    skipped = "; ".join(f"{k}: {v}" for k, v in df.attrs["skipped"].items()) or "none"
+    last = df.iloc[-1]
+    err.print(f"{df.attrs['target']} index, {len(df)} days → {output}; last {last['date'].date()}: "
+              f"{last['value']} ({last['label']})\ncomponents used: {used}\nnot used: {skipped}")
+    if explain_date is not None:
+        try:
+            out.print(explain(df, explain_date), markup=False, highlight=False, soft_wrap=True)
+        except ValueError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
+
+
 # ============================================================ end market
 
 
