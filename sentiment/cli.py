@@ -30,6 +30,49 @@ class UsageError(Exception):
 
 
 # ============================================================ ingest / tag (issue 2)
+@app.command()
+def ingest(
+    sources: list[str] = typer.Argument(..., help="Files, folders, feed files or http(s) URLs."),
+    store: Path = typer.Option(..., "--store", help="SQLite store to add the articles to (created if missing)."),
+    fetch_linked: bool = typer.Option(False, "--fetch-linked", help="Feed items with only a summary: fetch the linked page."),
+    timeout: float = typer.Option(10.0, "--timeout", help="Seconds before a URL fetch gives up."),
+    retries: int = typer.Option(2, "--retries", help="Extra attempts on timeouts, connection errors, 5xx and 429."),
+    max_mb: float = typer.Option(20.0, "--max-mb", help="Largest input file or download, in MB."),
+    text_column: str = typer.Option("text", "--text-column", help="CSV/JSONL column with the article text."),
+    title_column: str = typer.Option("title", "--title-column", help="CSV/JSONL column with the title."),
+    url_column: str = typer.Option("url", "--url-column", help="CSV/JSONL column with the URL."),
+    published_column: str = typer.Option("published", "--published-column", help="CSV/JSONL column with the date."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only failures and the summary."),
+) -> None:
+    """Read articles into a store, each once: prints one line per failed or skipped input,
+    then `read N, new N, duplicates N, failed N, skipped N`.
+
+    Exit code 0 when every input was read, 1 when some failed (all others are stored)."""
+    from sentiment.ingest import IngestError, IngestOptions
+    from sentiment.ingest import ingest as run_ingest
+    from sentiment.store import StoreError
+
+    try:
+        options = IngestOptions(text_column=text_column, title_column=title_column, url_column=url_column,
+                                published_column=published_column, fetch_linked=fetch_linked,
+                                timeout=timeout, retries=retries, max_bytes=int(max_mb * 2**20))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+    def show(item: object) -> None:
+        if isinstance(item, IngestError) and not (item.skipped and quiet):
+            kind = "skipped" if item.skipped else "failed"
+            err.print(f"{kind}: {item.input}: {item.reason}", markup=False, highlight=False, soft_wrap=True)
+
+    try:
+        report = run_ingest(sources, store, options, on_item=show)
+    except StoreError as exc:
+        raise UsageError(str(exc)) from None
+    out.print(f"{report.summary()} → {store}", markup=False, highlight=False, soft_wrap=True)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
 # ============================================================ end ingest / tag
 
 # ============================================================ classifier (issue 4)
@@ -140,8 +183,8 @@ def index(
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of the console script: runs the app, turns errors into one line."""
     try:
-        app(args=argv, standalone_mode=False)
-        return 0
+        # Without standalone mode the app returns the code of typer.Exit instead of raising.
+        return int(app(args=argv, standalone_mode=False) or 0)
     except SystemExit as exc:  # typer.Exit / sys.exit inside a command
         return int(exc.code or 0)
     except typer.Exit as exc:
@@ -155,7 +198,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         if isinstance(exc, click.exceptions.Abort):
             err.print("aborted")
             return 130
-        if isinstance(exc, click.ClickException):
+        # typer >= 0.20 vendors click (typer._click): recognise its usage errors by shape too.
+        if isinstance(exc, click.ClickException) or (
+                hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int)):
             exc.show()
             return exc.exit_code if exc.exit_code else 2
         if os.environ.get("SENTIMENT_DEBUG"):

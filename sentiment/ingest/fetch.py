@@ -1,0 +1,206 @@
+"""HTTP(S) fetching for ingestion: timeouts, a size cap, bounded retries, redirects, conditional GET.
+
+Only ``http`` and ``https`` URLs are ever fetched, redirects included. Connect errors,
+timeouts, 5xx and 429 are retried with exponential backoff (``Retry-After`` is honoured up
+to 30 s); 4xx answers are final. Redirects are followed by hand so that a loop is reported
+as a loop. A 304 Not Modified answer is a normal result (``FetchResult.not_modified``).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from sentiment.ingest.records import IngestOptions
+
+ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+          "application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, text/plain;q=0.5, */*;q=0.1")
+MAX_RETRY_AFTER = 30.0  # seconds: a longer Retry-After is cut to this
+TOTAL_TIME_FACTOR = 5  # one attempt may take at most this many times ``timeout`` in total
+
+
+class FetchError(Exception):
+    """A URL that gave no document; ``str(exc)`` is the one-line reason."""
+
+
+class _Retryable(FetchError):
+    def __init__(self, reason: str, retry_after: float | None = None):
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+@dataclass
+class FetchResult:
+    """A fetched document (``status`` 200) or a 304 Not Modified answer (empty ``content``)."""
+
+    url: str  # the final URL, after redirects
+    status: int
+    content: bytes
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+def check_url(url: str) -> str:
+    """``url`` itself if it is an absolute http(s) URL, else a :class:`FetchError`."""
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise FetchError(f"invalid URL: {exc}") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise FetchError(f"only http and https URLs are fetched, not {parts.scheme or 'a relative'} URL")
+    if not parts.hostname:
+        raise FetchError("invalid URL: no host")
+    return url
+
+
+def megabytes(n: int) -> str:
+    """``n`` bytes as a short human size (``20 MB``, ``1.5 MB``, ``12 KB``)."""
+    if n >= 2**20:
+        return f"{n / 2**20:.3g} MB"
+    return f"{n / 2**10:.3g} KB" if n >= 2**10 else f"{n} bytes"
+
+
+class Fetcher:
+    """Fetches URLs with the limits of an :class:`IngestOptions`; reuse one for many URLs."""
+
+    def __init__(self, options: IngestOptions | None = None, *,
+                 sleep: Callable[[float], None] = time.sleep,
+                 transport: httpx.BaseTransport | None = None):
+        self.options = options or IngestOptions()
+        self._sleep = sleep
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(self.options.timeout),
+            follow_redirects=False,
+            headers={"User-Agent": self.options.user_agent, "Accept": ACCEPT},
+            transport=transport,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> "Fetcher":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
+        """GET ``url``; with ``etag``/``last_modified`` the request is conditional and may
+        return a 304 result. Raises :class:`FetchError` with a one-line reason."""
+        check_url(url)
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        attempts = self.options.retries + 1
+        for attempt in range(attempts):
+            try:
+                return self._fetch_once(url, headers)
+            except _Retryable as exc:
+                if attempt + 1 == attempts:
+                    suffix = f" (after {attempts} attempts)" if attempts > 1 else ""
+                    raise FetchError(f"{exc}{suffix}") from None
+                delay = self.options.backoff * 2**attempt
+                if exc.retry_after is not None:
+                    delay = max(delay, min(exc.retry_after, MAX_RETRY_AFTER))
+                self._sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # ------------------------------------------------------------------ one attempt
+    def _fetch_once(self, url: str, headers: dict[str, str]) -> FetchResult:
+        chain = [url]
+        current = url
+        deadline = time.monotonic() + TOTAL_TIME_FACTOR * self.options.timeout
+        for _ in range(self.options.max_redirects + 1):
+            response = self._send(current, headers)
+            try:
+                if response.is_redirect:
+                    target = urljoin(current, response.headers["location"].strip())
+                    try:
+                        check_url(target)
+                    except FetchError as exc:
+                        raise FetchError(f"redirect to {target!r} refused: {exc}") from None
+                    if target in chain:
+                        raise FetchError("redirect loop: " + " -> ".join(chain + [target]))
+                    chain.append(target)
+                    current = target
+                    continue
+                return self._result(current, response, deadline)
+            finally:
+                response.close()
+        raise FetchError(f"too many redirects (more than {self.options.max_redirects})")
+
+    def _send(self, url: str, headers: dict[str, str]) -> httpx.Response:
+        try:
+            request = self._client.build_request("GET", url, headers=headers)
+            return self._client.send(request, stream=True)
+        except httpx.TimeoutException:
+            raise _Retryable(f"timed out after {self.options.timeout:g} s") from None
+        except httpx.ConnectError as exc:
+            raise _Retryable(f"cannot connect: {_short(exc)}") from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            raise _Retryable(f"connection broken: {_short(exc)}") from None
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL, httpx.TooManyRedirects) as exc:
+            raise FetchError(f"invalid URL: {_short(exc)}") from None
+        except httpx.HTTPError as exc:
+            raise FetchError(f"request failed: {_short(exc)}") from None
+
+    def _result(self, url: str, response: httpx.Response, deadline: float) -> FetchResult:
+        status = response.status_code
+        meta = dict(content_type=response.headers.get("content-type"),
+                    etag=response.headers.get("etag"),
+                    last_modified=response.headers.get("last-modified"))
+        if status == 304:
+            return FetchResult(url=url, status=304, content=b"", **meta)
+        what = f"HTTP {status} {response.reason_phrase}".strip()
+        if status == 429 or status >= 500:
+            raise _Retryable(what, _retry_after(response.headers.get("retry-after")))
+        if status >= 400:
+            raise FetchError(what)
+        if not 200 <= status < 300:
+            raise FetchError(f"unexpected answer {what}")
+        return FetchResult(url=url, status=status, content=self._read(response, deadline), **meta)
+
+    def _read(self, response: httpx.Response, deadline: float) -> bytes:
+        cap = self.options.max_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise FetchError(f"response is {megabytes(int(declared))}, over the {megabytes(cap)} limit")
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > cap:
+                    raise FetchError(f"response larger than the {megabytes(cap)} limit")
+                if time.monotonic() > deadline:
+                    raise _Retryable(f"timed out after {TOTAL_TIME_FACTOR * self.options.timeout:g} s "
+                                     "(download too slow)")
+                chunks.append(chunk)
+        except httpx.TimeoutException:
+            raise _Retryable(f"timed out after {self.options.timeout:g} s") from None
+        except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            raise _Retryable(f"connection broken: {_short(exc)}") from None
+        except httpx.DecodingError as exc:
+            raise FetchError(f"undecodable response body: {_short(exc)}") from None
+        return b"".join(chunks)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value and value.strip().isdigit():
+        return float(value.strip())
+    return None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:200]

@@ -1,0 +1,256 @@
+"""Plain files: ``.txt``/``.md`` (one article, first line = title), and tables of articles
+in JSON Lines, JSON (an array of objects) or CSV/TSV with named columns.
+
+Tables are streamed row by row (constant memory); ``max_bytes`` caps a single row there and
+the whole file for everything read at once. A bad row is one error (``input#line N`` /
+``input#row N``) and the rest of the table goes on.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+from sentiment.ingest.dates import parse_date
+from sentiment.ingest.detect import DecodeError, bom_encoding, decode_text, looks_binary
+from sentiment.ingest.fetch import megabytes
+from sentiment.ingest.html import host_of
+from sentiment.ingest.records import IngestError, IngestOptions, InputError, Item
+from sentiment.schema import Article
+
+TEXT_SUFFIXES = (".txt", ".text", ".md", ".markdown")
+TABLE_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv")
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*(.*?)\s*#*\s*$", re.M)
+_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
+_MD_QUOTE_LIST = re.compile(r"^\s{0,3}(?:>\s?|[-*+]\s+)", re.M)
+
+
+# --------------------------------------------------------------------------- helpers
+def file_source(path: Path) -> str:
+    """The ``source`` of an article read from a file: ``file:<name>``."""
+    return f"file:{path.name}"
+
+
+def read_capped(path: Path, max_bytes: int) -> bytes:
+    """The bytes of ``path``; :class:`InputError` if it is empty or over ``max_bytes``."""
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise InputError(f"file is {megabytes(size)}, over the {megabytes(max_bytes)} limit (max_bytes)")
+    if size == 0:
+        raise InputError("empty file")
+    with path.open("rb") as handle:
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:  # grew while we read it
+        raise InputError(f"file is over the {megabytes(max_bytes)} limit (max_bytes)")
+    return data
+
+
+def decode(data: bytes) -> str:
+    """Text of ``data`` (BOM, UTF-8, then a Western fallback); :class:`InputError` for binary."""
+    try:
+        return decode_text(data)
+    except DecodeError as exc:
+        raise InputError(f"not a feed or article: {exc}") from None
+
+
+# --------------------------------------------------------------------------- txt / md
+def read_text_document(text: str, *, path: Path, markdown: bool | None = None,
+                       input: str | None = None) -> Article:
+    """One article from a plain-text or Markdown document: the first non-empty line is the
+    title, the rest the text. Markdown front matter (``title:``/``date:``/``url:``) is used
+    and Markdown markup is reduced to plain text."""
+    markdown = path.suffix.lower() in (".md", ".markdown") if markdown is None else markdown
+    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    front: dict[str, str] = {}
+    if markdown:
+        match = _FRONT_MATTER.match(text)
+        if match:
+            for line in match.group(1).splitlines():
+                key, sep, value = line.partition(":")
+                if sep:
+                    front[key.strip().lower()] = value.strip().strip("\"'")
+            text = text[match.end():]
+        text = _markdown_to_text(text)
+    lines = text.strip().split("\n")
+    if not lines or not lines[0].strip():
+        raise InputError("empty file" if not text.strip() else "no text in file")
+    title = front.get("title") or " ".join(lines[0].split())
+    body = "\n".join(lines if front.get("title") else lines[1:]).strip()
+    url = front.get("url") or front.get("link")
+    url = url if host_of(url) else None
+    published = parse_date(front.get("date") or front.get("published"))
+    return Article(text=body, title=title, url=url, source=host_of(url) or file_source(path),
+                   published=published, meta={"input": input or str(path), "format": "markdown" if markdown else "text"})
+
+
+def _markdown_to_text(text: str) -> str:
+    text = _MD_IMAGE.sub(r"\1", text)
+    text = _MD_LINK.sub(r"\1", text)
+    text = _MD_HEADING.sub(r"\1", text)
+    text = _MD_QUOTE_LIST.sub("", text)
+    text = re.sub(r"^\s*```.*$", "", text, flags=re.M)
+    return _MD_EMPHASIS.sub(r"\2", text)
+
+
+# --------------------------------------------------------------------------- tables
+def read_table(path: Path, options: IngestOptions) -> Iterator[Item]:
+    """Articles from a JSON Lines, JSON or CSV/TSV file, one per row, in file order; a bad
+    row yields an :class:`IngestError` and reading goes on. Raises :class:`InputError` when
+    the file as a whole cannot be read (empty, binary, no text column, invalid JSON)."""
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        rows: Iterator[tuple[str, Any]] = _json_rows(path, options)
+    elif suffix in (".jsonl", ".ndjson"):
+        rows = _jsonl_rows(path, options)
+    else:
+        rows = _csv_rows(path, options, delimiter="\t" if suffix == ".tsv" else ",")
+    count = 0
+    for where, row in rows:
+        count += 1
+        label = f"{path}#{where}"
+        if isinstance(row, InputError):
+            yield IngestError(label, str(row))
+            continue
+        try:
+            yield row_article(row, options, input=str(path), where=where, path=path)
+        except InputError as exc:
+            yield IngestError(label, str(exc))
+    if count == 0:
+        raise InputError("no records in file")
+
+
+def row_article(row: Mapping[str, Any], options: IngestOptions, *, input: str, where: str,
+                path: Path) -> Article:
+    """One article from a table row with the configured column names."""
+    if not isinstance(row, Mapping):
+        raise InputError(f"not an object but {type(row).__name__}")
+    text = _cell(row, options.text_column)
+    title = _cell(row, options.title_column)
+    if not text and not title:
+        raise InputError(f"no {options.text_column!r} (or {options.title_column!r}) value")
+    url = _cell(row, options.url_column)
+    url = url.strip() if url and host_of(url.strip()) else None
+    raw_date = row.get(options.published_column)
+    published = parse_date(raw_date)
+    meta: dict[str, Any] = {"input": input, "format": path.suffix.lower().lstrip("."), "row": where}
+    if raw_date not in (None, "") and published is None:
+        meta["unparsed_published"] = str(raw_date)[:100]
+    source = _cell(row, "source") or host_of(url) or file_source(path)
+    return Article(text=text or "", title=" ".join(title.split()) if title else None, url=url,
+                   source=source, published=published, meta=meta)
+
+
+def _cell(row: Mapping[str, Any], column: str) -> str | None:
+    value = row.get(column)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        if isinstance(value, (dict, list)):
+            return None
+        value = str(value)
+    value = value.strip()
+    return value or None
+
+
+def _open_text(path: Path) -> io.TextIOWrapper:
+    """``path`` opened as text with the encoding of its start (BOM, UTF-8, else cp1252)."""
+    if path.stat().st_size == 0:
+        raise InputError("empty file")
+    with path.open("rb") as handle:
+        head = handle.read(65536)
+    if looks_binary(head):
+        raise InputError("not a feed or article: binary file")
+    encoding = bom_encoding(head)
+    if encoding is None:
+        try:
+            head.decode("utf-8")
+            encoding = "utf-8"
+        except UnicodeDecodeError as exc:
+            # A cut multi-byte character at the end of the sample is still UTF-8.
+            encoding = "utf-8" if exc.start >= len(head) - 3 else "cp1252"
+    return io.TextIOWrapper(path.open("rb"), encoding=encoding, errors="replace", newline="")
+
+
+def _jsonl_rows(path: Path, options: IngestOptions) -> Iterator[tuple[str, Any]]:
+    with _open_text(path) as handle:
+        number = 0
+        while True:
+            line = handle.readline(options.max_bytes + 1)
+            if not line:
+                return
+            number += 1
+            where = f"line {number}"
+            if len(line) > options.max_bytes:
+                yield where, InputError(f"line longer than the {megabytes(options.max_bytes)} limit")
+                while line and not line.endswith("\n"):  # skip the rest of the long line
+                    line = handle.readline(options.max_bytes + 1)
+                continue
+            if not line.strip():
+                continue
+            try:
+                yield where, json.loads(line)
+            except ValueError as exc:
+                yield where, InputError(f"invalid JSON: {exc}")
+
+
+def _json_rows(path: Path, options: IngestOptions) -> Iterator[tuple[str, Any]]:
+    data = decode(read_capped(path, options.max_bytes))
+    try:
+        value = json.loads(data)
+    except ValueError as exc:
+        raise InputError(f"invalid JSON: {exc}") from None
+    if isinstance(value, dict):
+        for key in ("articles", "items", "data", "results"):
+            if isinstance(value.get(key), list):
+                value = value[key]
+                break
+        else:
+            value = [value]
+    if not isinstance(value, list):
+        raise InputError("JSON file holds neither an object nor an array of objects")
+    for index, row in enumerate(value, start=1):
+        yield f"item {index}", row
+
+
+@contextmanager
+def _csv_field_limit(limit: int) -> Iterator[None]:
+    old = csv.field_size_limit()
+    csv.field_size_limit(max(old, min(limit, 2**31 - 1)))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
+
+
+def _csv_rows(path: Path, options: IngestOptions, delimiter: str) -> Iterator[tuple[str, Any]]:
+    with _open_text(path) as handle, _csv_field_limit(options.max_bytes):
+        reader = csv.DictReader(handle, delimiter=delimiter)
+        try:
+            columns = reader.fieldnames
+        except csv.Error as exc:
+            raise InputError(f"invalid CSV header: {exc}") from None
+        if not columns:
+            raise InputError("empty file")
+        columns = [c.strip().lstrip("\ufeff") if c else c for c in columns]
+        reader.fieldnames = columns
+        if options.text_column not in columns and options.title_column not in columns:
+            shown = ", ".join(repr(c) for c in columns[:12])
+            raise InputError(f"no {options.text_column!r} or {options.title_column!r} column "
+                             f"(columns: {shown})")
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield f"line {reader.line_num}", InputError(f"invalid CSV row: {exc}")
+                continue
+            yield f"line {reader.line_num}", row
