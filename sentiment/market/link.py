@@ -15,8 +15,9 @@
 
 Abnormal returns: ``"market"`` (default) = the asset's return minus the benchmark's (BTC); the
 benchmark itself and market-level events use ``"mean"``, the return minus the asset's own mean
-over the estimation window (default days -30..-3 before the event). Events are de-duplicated
-to one per (asset, day, group), so ten articles about one hack count once.
+over the estimation window (default days -30..-3 before the event). An article is an event for
+each priced asset it names (articles naming none are events of the market, i.e. the benchmark);
+events are de-duplicated to one per (asset, day, group), so ten articles about one hack count once.
 """
 from __future__ import annotations
 
@@ -205,6 +206,10 @@ def event_study(rows: pd.DataFrame, close: pd.DataFrame, *, window: tuple[int, i
     events = []
     priced = rows.assign(sym=rows["target"].where(rows["target"] != MARKET, benchmark))
     priced = priced[priced["sym"].isin(close.columns)]
+    # An article is an event for each priced asset it names; only articles naming none are
+    # market events (on the benchmark), so one article does not count twice.
+    with_asset = set(priced.loc[priced["target"] != MARKET, "id"])
+    priced = priced[(priced["target"] != MARKET) | ~priced["id"].isin(with_asset)]
     for r in priced.itertuples():
         events.append((r.sym, r.date, "label", r.label))
         for c in r.causes:

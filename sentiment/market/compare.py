@@ -1,0 +1,64 @@
+"""Compare an index with a published one (alternative.me's Crypto Fear & Greed history).
+
+Used by ``benchmarks/index_vs_alternative.py`` and the tests: rank and linear correlation,
+and how often both put a day in the same band.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from scipy import stats
+
+from .index import label_for, load_config
+
+
+def load_published_index(path: str | Path) -> pd.DataFrame:
+    """A published Fear & Greed history → columns ``date, value, label``.
+
+    Accepts alternative.me-style CSVs (``Date,fng_value,fng_class`` or ``timestamp,value,
+    value_classification``); columns are matched by name."""
+    raw = pd.read_csv(path)
+    cols = {c.strip().lower(): c for c in raw.columns}
+    date = next((cols[c] for c in ("date", "timestamp", "time") if c in cols), None)
+    value = next((cols[c] for c in ("fng_value", "value") if c in cols), None)
+    label = next((cols[c] for c in ("fng_class", "value_classification", "classification") if c in cols), None)
+    if date is None or value is None:
+        missing = [n for n, c in (("Date", date), ("fng_value/value", value)) if c is None]
+        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}; found {list(raw.columns)}")
+    d = raw[date]
+    dates = (pd.to_datetime(d, unit="s", utc=True) if pd.api.types.is_numeric_dtype(d)
+             else pd.to_datetime(d, utc=True, format="mixed"))
+    out = pd.DataFrame({"date": dates.dt.tz_localize(None).dt.normalize(),
+                        "value": pd.to_numeric(raw[value], errors="coerce"),
+                        "label": raw[label].astype(str).str.strip() if label else None})
+    return out.dropna(subset=["date", "value"]).drop_duplicates("date").sort_values("date").reset_index(drop=True)
+
+
+def agreement(index: pd.DataFrame, published: pd.DataFrame, start: Any = None, end: Any = None) -> dict[str, Any]:
+    """Spearman, Pearson and band agreement between ``index`` and ``published`` on common days.
+
+    ``same_band_published``: our label equals the published classification string;
+    ``same_band_ours``: both values fall in the same band under our cut-offs."""
+    a = index[["date", "value", "label"]].assign(date=lambda d: pd.to_datetime(d["date"]))
+    m = a.merge(published, on="date", suffixes=("", "_pub"))
+    if start is not None:
+        m = m[m["date"] >= pd.Timestamp(start)]
+    if end is not None:
+        m = m[m["date"] <= pd.Timestamp(end)]
+    res: dict[str, Any] = {"start": str(m["date"].min().date()) if len(m) else None,
+                           "end": str(m["date"].max().date()) if len(m) else None, "n": int(len(m))}
+    if len(m) < 3:
+        return {**res, "spearman": None, "pearson": None, "same_band_published": None, "same_band_ours": None,
+                "mean_abs_diff": None}
+    bands = load_config()["bands"]
+    pub_ours = m["value_pub"].map(lambda v: label_for(v, bands))
+    res.update({
+        "spearman": float(stats.spearmanr(m["value"], m["value_pub"])[0]),
+        "pearson": float(stats.pearsonr(m["value"], m["value_pub"])[0]),
+        "same_band_published": float((m["label"] == m["label_pub"]).mean()) if m["label_pub"].notna().all() else None,
+        "same_band_ours": float((m["label"] == pub_ours).mean()),
+        "mean_abs_diff": float((m["value"] - m["value_pub"]).abs().mean()),
+    })
+    return res

@@ -1,0 +1,217 @@
+"""News ↔ price linking: forward returns checked by hand, event study, Granger, stated moves."""
+from __future__ import annotations
+
+import csv
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import shared_path
+
+from sentiment.market.link import check_moves, event_study, granger, link
+from sentiment.market.news import MARKET, news_table
+from sentiment.market.prices import close_panel
+
+
+# ----------------------------------------------------------------- synthetic but realistic tags
+def score(s: float) -> dict:
+    """A Score dict with score = P(bull) - P(bear)."""
+    bull, bear = max(0.0, s), max(0.0, -s)
+    probs = {"bearish": round(bear, 4), "neutral": round(1 - bull - bear, 4), "bullish": round(bull, 4)}
+    return {"label": max(probs, key=probs.get), "score": s, "probs": probs}
+
+
+def record(i: int, published: str, s: float, assets: dict[str, float] | None = None,
+           causes: list[tuple[str, float]] = (), moves: list[tuple[str, float]] = (),
+           figures: list[tuple[str, float]] = ()) -> dict:
+    """One tag record shaped like `sentiment tag` output."""
+    return {
+        "schema": 1, "id": f"art{i:05d}", "url": f"https://news.example/{i}", "title": f"headline {i}",
+        "source": "news.example", "published": published, "sentiment": score(s),
+        "assets": [{"symbol": k, "name": k, "mentions": 2, "sentiment": score(v)} for k, v in (assets or {}).items()],
+        "moves": [{"asset": a, "direction": "up" if p > 0 else "down", "change_pct": p, "from_price": None,
+                   "to_price": None, "change_abs": None, "text": f"{a} moved {p}%"} for a, p in moves],
+        "levels": [],
+        "figures": [{"kind": k, "value": v, "unit": "USD", "asset": None, "text": f"{k} {v}"} for k, v in figures],
+        "causes": [{"type": t, "evidence": f"{t} sentence", "sentiment": score(cs)} for t, cs in causes],
+        "sectors": [], "entities": [],
+    }
+
+
+def make_tags(start: str, days: int, per_day: int = 3, seed: int = 0) -> list[dict]:
+    """Daily news about BTC and ETH with random sentiment, a hack every 10 days."""
+    rng = np.random.default_rng(seed)
+    out, i = [], 0
+    for d in pd.date_range(start, periods=days, freq="D"):
+        for j in range(per_day):
+            s = float(np.round(rng.uniform(-0.9, 0.9), 3))
+            sym = "BTC" if j % 2 == 0 else "ETH"
+            causes = [("hack_exploit", -0.8)] if j == 0 and d.day % 10 == 0 else []
+            figs = [("hack_loss", 5e7)] if causes else []
+            out.append(record(i, f"{d.date()}T{8 + j:02d}:30:00Z", s, {sym: s}, causes, figures=figs))
+            i += 1
+    return out
+
+
+def synthetic_prices(days: int = 400, start: str = "2023-01-01", seed: int = 1) -> pd.DataFrame:
+    """Tidy prices for BTC and ETH: random walks with volume."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range(start, periods=days, freq="D")
+    frames = []
+    for sym, p0, vol in (("BTC", 30000.0, 0.03), ("ETH", 2000.0, 0.04)):
+        close = p0 * np.exp(np.cumsum(rng.normal(0, vol, days)))
+        frames.append(pd.DataFrame({"date": dates, "symbol": sym, "open": close, "high": close * 1.01,
+                                    "low": close * 0.99, "close": close,
+                                    "volume": rng.uniform(1e9, 2e9, days), "market_cap": np.nan}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _real_closes(path, dates):
+    with open(path, newline="") as fh:
+        rows = {r["Date"]: float(r["Close"]) for r in csv.DictReader(fh)}
+    return [rows[d] for d in dates]
+
+
+# ----------------------------------------------------------------- tests on real prices
+@pytest.fixture(scope="module")
+def real_prices():
+    return shared_path("data", "crypto_prices_daily")
+
+
+@pytest.fixture(scope="module")
+def real_report(real_prices):
+    tags = make_tags("2024-10-01", 60)
+    tags.append(record(99990, "2024-11-05T14:00:00Z", 0.7, {"BTC": 0.7}, moves=[("BTC", 2.2)]))
+    tags.append(record(99991, "2024-12-09T09:00:00+00:00", -0.6, {"ETH": -0.6, "DOGE": -0.5}))
+    tags.append(record(99992, "2024-11-20T10:00:00Z", 0.1, {"FOO": 0.1}))  # an asset without prices
+    return link(tags, real_prices)
+
+
+def test_forward_returns_checked_by_hand(real_report, real_prices):
+    a = real_report.articles
+    btc = a[(a["id"] == "art99990") & (a["target"] == "BTC")].iloc[0]
+    c = _real_closes(real_prices / "BTC_daily.csv",
+                     ["2024-11-04", "2024-11-05", "2024-11-06", "2024-11-08", "2024-11-12"])
+    assert btc["ret_0d"] == pytest.approx(c[1] / c[0] - 1, rel=1e-9)
+    assert btc["ret_1d"] == pytest.approx(c[2] / c[1] - 1, rel=1e-9)   # the election-night jump
+    assert btc["ret_3d"] == pytest.approx(c[3] / c[1] - 1, rel=1e-9)
+    assert btc["ret_7d"] == pytest.approx(c[4] / c[1] - 1, rel=1e-9)
+    assert btc["ret_1d"] > 0.05
+    eth = a[(a["id"] == "art99991") & (a["target"] == "ETH")].iloc[0]
+    e = _real_closes(real_prices / "ETH_daily.csv", ["2024-12-09", "2024-12-10", "2024-12-16"])
+    assert eth["ret_1d"] == pytest.approx(e[1] / e[0] - 1, rel=1e-9)
+    assert eth["ret_7d"] == pytest.approx(e[2] / e[0] - 1, rel=1e-9)
+    market = a[(a["id"] == "art99991") & (a["target"] == MARKET)].iloc[0]
+    b = _real_closes(real_prices / "BTC_daily.csv", ["2024-12-09", "2024-12-10"])
+    assert market["ret_1d"] == pytest.approx(b[1] / b[0] - 1, rel=1e-9)  # market = BTC
+    foo = a[a["target"] == "FOO"].iloc[0]
+    assert math.isnan(foo["ret_1d"])
+    assert "FOO" in real_report.summary["assets_without_prices"]
+
+
+def test_report_tables_on_real_prices(real_report):
+    r = real_report
+    assert {"MARKET", "BTC", "ETH"} <= set(r.daily["asset"])
+    day = r.daily[(r.daily["asset"] == "MARKET") & (r.daily["date"] == "2024-11-05")].iloc[0]
+    assert day["count"] == 4  # three daily articles + the extra one
+    assert set(r.event_summary["kind"]) == {"cause", "label"}
+    hack = r.event_summary[r.event_summary["group"] == "hack_exploit"].iloc[0]
+    assert hack["n"] >= 4
+    offsets = r.event_study[r.event_study["group"] == "hack_exploit"]["offset"].tolist()
+    assert offsets == [-2, -1, 0, 1, 2, 3]
+    moves = r.summary["moves"]
+    assert moves["n"] == 1
+    m = r.moves.iloc[0]
+    assert m["direction_agree_day"] is True or m["direction_agree_day"] == True  # noqa: E712
+    assert m["abs_error_day"] == pytest.approx(abs(m["ret_day_pct"] - 2.2))
+    assert set(r.granger["direction"]) == {"sentiment → returns", "returns → sentiment"}
+
+
+def test_event_study_recovers_a_planted_abnormal_return():
+    prices = synthetic_prices(200)
+    close = close_panel(prices)
+    event_days = pd.date_range("2023-02-10", periods=10, freq="14D")
+    for d in event_days:  # ETH returns 5 points less than BTC on each event day, nothing else changes
+        pos = close.index.get_loc(d)
+        btc_r = close["BTC"].iloc[pos] / close["BTC"].iloc[pos - 1]
+        factor = (btc_r - 0.05) / (close["ETH"].iloc[pos] / close["ETH"].iloc[pos - 1])
+        close.iloc[pos:, close.columns.get_loc("ETH")] *= factor
+        # keep the days around the event exactly market-like
+        for k in (-2, -1, 1, 2, 3):
+            p = pos + k
+            br = close["BTC"].iloc[p] / close["BTC"].iloc[p - 1]
+            er = close["ETH"].iloc[p] / close["ETH"].iloc[p - 1]
+            close.iloc[p:, close.columns.get_loc("ETH")] *= br / er
+    rows = news_table([record(i, f"{d.date()}T12:00:00Z", -0.8, {"ETH": -0.8}, causes=[("hack_exploit", -0.9)])
+                       for i, d in enumerate(event_days)]).rows
+    study, summary = event_study(rows, close)
+    hack = study[(study["group"] == "hack_exploit")].set_index("offset")
+    assert hack.loc[0, "mean_ar"] == pytest.approx(-0.05, abs=1e-9)
+    assert hack.loc[-1, "mean_ar"] == pytest.approx(0, abs=1e-9)
+    assert hack.loc[3, "car"] == pytest.approx(-0.05, abs=1e-9)
+    s = summary.set_index("group").loc["hack_exploit"]
+    assert s["n"] == 10  # ETH events only: articles that name a priced asset add no market event
+    mean_adj, _ = event_study(rows, close, abnormal="mean")
+    assert mean_adj[mean_adj["group"] == "hack_exploit"]["n"].iloc[0] == 10
+    with pytest.raises(ValueError, match="abnormal"):
+        event_study(rows, close, abnormal="capm")
+
+
+def test_granger_short_series_gives_a_reason():
+    s = pd.Series([0.1, -0.2, 0.3, 0.0, 0.5])
+    r = pd.Series([0.01, 0.02, -0.01, 0.0, 0.03])
+    out = granger(s, r, max_lag=3)
+    assert len(out) == 2 and all(o["p"] is None for o in out)
+    assert all("too short" in o["reason"] for o in out)
+    flat = granger(pd.Series(np.zeros(100)), pd.Series(np.linspace(-0.01, 0.01, 100)))
+    assert all("constant" in o["reason"] for o in flat)
+
+
+def test_granger_finds_sentiment_leading_returns():
+    rng = np.random.default_rng(3)
+    s = pd.Series(rng.normal(size=300))
+    r = 0.8 * s.shift(1).fillna(0) + 0.3 * rng.normal(size=300)
+    res = {o["direction"]: o for o in granger(s, r, max_lag=2)}
+    assert res["sentiment → returns"]["p"] < 1e-6
+    assert res["returns → sentiment"]["p"] > 0.01
+
+
+def test_stated_moves_against_prices():
+    prices = synthetic_prices(30)
+    close = close_panel(prices)
+    day, prev = pd.Timestamp("2023-01-10"), pd.Timestamp("2023-01-09")
+    actual = 100 * (close.at[day, "ETH"] / close.at[prev, "ETH"] - 1)
+    yesterday = 100 * (close.at[prev, "ETH"] / close.at[day - pd.Timedelta(days=2), "ETH"] - 1)
+    recs = [record(1, "2023-01-10T18:00:00Z", 0.0, {"ETH": 0.0}, moves=[("ETH", round(actual, 2))]),
+            record(2, "2023-01-10T06:00:00Z", 0.0, {"ETH": 0.0}, moves=[("ETH", round(yesterday, 2))]),
+            record(3, "2023-01-10T06:00:00Z", 0.0, moves=[("XYZ", 3.0)])]
+    df, summary = check_moves(recs, close)
+    assert summary["n"] == 2 and summary["stated"] == 3
+    assert df.iloc[0]["abs_error_day"] < 0.01
+    assert df.iloc[1]["abs_error_prev"] < 0.01
+    assert summary["direction_agree_either"] == 1.0
+    assert summary["median_abs_error_best"] < 0.01
+    empty, why = check_moves([record(4, "2023-01-10T06:00:00Z", 0.0)], close)
+    assert empty.empty and why["n"] == 0 and "no stated moves" in why["reason"]
+
+
+def test_bad_records_are_skipped_and_counted():
+    recs = make_tags("2023-03-01", 5) + [
+        {"id": "no-date", "sentiment": score(0.2)},
+        {"id": "bad-date", "published": "yesterday", "sentiment": score(0.2)},
+        {"id": "no-sentiment", "published": "2023-03-02T00:00:00Z"},
+        "not a dict",
+        {"id": "bad-assets", "published": "2023-03-02T00:00:00Z", "sentiment": score(0.1),
+         "assets": [None, {"symbol": 5}], "causes": [None], "figures": [{"kind": "hack_loss", "value": "lots"}]},
+    ]
+    nt = news_table(recs)
+    assert nt.skipped == {"no published date": 2, "no sentiment": 1, "not a record": 1}
+    assert nt.n_articles == 16
+    report = link(recs, synthetic_prices(120, start="2023-01-01"))
+    assert report.summary["skipped_records"]["no sentiment"] == 1
+
+
+def test_link_without_usable_records_says_why():
+    with pytest.raises(ValueError, match="no usable tag records"):
+        link([{"id": "x"}], synthetic_prices(30))
