@@ -76,6 +76,57 @@ def ingest(
 # ============================================================ end ingest / tag
 
 # ============================================================ classifier (issue 4)
+@app.command("train")
+def train_cmd(
+    config: Path = typer.Option(..., "--config", help="Training recipe (JSON or TOML)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Model folder to write (default: the recipe's folder)."),
+    base: Optional[str] = typer.Option(None, "--base", help="Base model folder or package (overrides the recipe)."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many steps (smoke runs)."),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Train on a random subset of this size."),
+) -> None:
+    """Fine-tune the bearish/neutral/bullish classifier from a recipe; prints the run log as JSON."""
+    import json
+
+    from sentiment.classify.train import TrainConfig, train
+
+    if not config.is_file():
+        raise UsageError(f"{config}: no such recipe file")
+    recipe = TrainConfig.load(config)
+    if max_steps is not None:
+        recipe.max_steps = max_steps
+    if limit is not None:
+        recipe.limit = limit
+    result = train(recipe, out or config.parent, base=base, log=lambda m: err.print(m, markup=False),
+                   recipe_file=config)
+    print(json.dumps({k: v for k, v in result.items() if k != "history"}))
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    data: Path = typer.Argument(..., help="Data file (or the TFNS folder)."),
+    fmt: str = typer.Option("auto", "--format", help="phrasebank | tfns | csv | tsv | jsonl (default: from the name)."),
+    split: str = typer.Option("test", "--split", help="test (the fixed protocol) | validation | train | all."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model folder, 'tfidf' or 'lexicon' (default: the shipped model)."),
+    recipe: Optional[Path] = typer.Option(None, "--config", help="Recipe whose training data trains the tfidf baseline."),
+    subset: Optional[str] = typer.Option(None, "--subset", help="allagree: only PhraseBank test sentences all annotators agreed on."),
+    batch_size: int = typer.Option(64, "--batch-size"),
+) -> None:
+    """Score a classifier on a labelled data set; the last line of stdout is one JSON object."""
+    from sentiment.classify.datasets import FORMATS, DataError
+    from sentiment.classify.evaluate import evaluate, to_json
+
+    if fmt != "auto" and fmt not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+    if not data.exists():
+        raise UsageError(f"{data}: no such file or folder")
+    try:
+        result = evaluate(data, fmt, split, model, recipe=recipe, subset=subset, batch_size=batch_size,
+                          log=lambda m: err.print(m, markup=False))
+    except DataError as exc:
+        raise UsageError(str(exc)) from None
+    print(to_json(result))
+
+
 # ============================================================ end classifier
 
 # ============================================================ market (issue 6)

@@ -1,0 +1,351 @@
+"""Labelled sentiment data: loaders for the public sets and the fixed evaluation protocol.
+
+Every loader returns a :class:`LabelledTexts` whose labels are indices into
+``sentiment.schema.LABELS`` (0 bearish, 1 neutral, 2 bullish), whatever the file used.
+
+The protocol (so our numbers compare with FinBERT's):
+
+* Financial PhraseBank (``Sentences_50Agree.txt``): ``train_test_split(test_size=0.2,
+  random_state=0)`` on the file's order gives the test part; 10 % of the rest (again
+  ``random_state=0``) is validation. This is ProsusAI/finBERT's ``scripts/datasets.py``.
+* Twitter Financial News: ``sent_valid.csv`` is the test set; 10 % of ``sent_train.csv``
+  (``random_state=0``) is validation.
+* Any other file: a file named ``test.*`` (or ``*_test.*``) is all test, a file named
+  ``train.*`` has no test rows (10 % validation); a file with neither name is split like
+  PhraseBank (20 % test, then 10 % validation).
+
+Training never sees a test text: :func:`training_data` drops from train and validation every
+text (normalised) that appears in any test split of the recipe.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from sklearn.model_selection import train_test_split
+
+from sentiment.schema import LABELS
+
+FORMATS = ("phrasebank", "tfns", "csv", "tsv", "jsonl")
+SPLITS = ("train", "validation", "test", "all")
+SEED = 0  # the protocol's random_state, fixed by FinBERT's published split
+
+# Label names accepted in generic files (case-insensitive) → LABELS index.
+_LABEL_NAMES = {
+    "bearish": 0, "negative": 0, "neg": 0,
+    "neutral": 1, "neu": 1,
+    "bullish": 2, "positive": 2, "pos": 2,
+}
+# Twitter Financial News integer labels: 0 Bearish, 1 Bullish, 2 Neutral.
+_TFNS_LABELS = {"0": 0, "1": 2, "2": 1}
+
+
+class DataError(ValueError):
+    """A data file that cannot be read as labelled sentiment data (says which file and line)."""
+
+
+@dataclass
+class LabelledTexts:
+    """Texts with labels (indices into ``LABELS``) and where they came from."""
+
+    texts: list[str]
+    labels: list[int]
+    name: str = ""
+    sources: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if len(self.texts) != len(self.labels):
+            raise ValueError("texts and labels differ in length")
+        if not self.sources:
+            self.sources = [self.name] * len(self.texts)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def take(self, indices: Iterable[int], name: str | None = None) -> "LabelledTexts":
+        idx = list(indices)
+        return LabelledTexts([self.texts[i] for i in idx], [self.labels[i] for i in idx],
+                             name if name is not None else self.name, [self.sources[i] for i in idx])
+
+    def counts(self) -> dict[str, int]:
+        return {lab: sum(1 for y in self.labels if y == i) for i, lab in enumerate(LABELS)}
+
+    @staticmethod
+    def concat(parts: Sequence["LabelledTexts"], name: str = "") -> "LabelledTexts":
+        return LabelledTexts([t for p in parts for t in p.texts], [y for p in parts for y in p.labels],
+                             name, [s for p in parts for s in p.sources])
+
+
+@dataclass
+class Splits:
+    """The protocol's three disjoint parts of one data set."""
+
+    train: LabelledTexts
+    validation: LabelledTexts
+    test: LabelledTexts
+
+    def get(self, split: str) -> LabelledTexts:
+        if split == "all":
+            return LabelledTexts.concat([self.train, self.validation, self.test], self.test.name)
+        if split not in ("train", "validation", "test"):
+            raise DataError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+        return getattr(self, split)
+
+
+# --------------------------------------------------------------------------- labels
+def label_index(value: object, where: str = "") -> int:
+    """Index into ``LABELS`` of a label name (bearish/neutral/bullish or negative/neutral/positive,
+    any case). Integers are refused: their meaning differs between data sets."""
+    key = str(value).strip().lower()
+    if key in _LABEL_NAMES:
+        return _LABEL_NAMES[key]
+    hint = " (integer labels are ambiguous: use --format tfns for Twitter Financial News)" \
+        if key.lstrip("-").isdigit() else ""
+    raise DataError(f"{where}unknown label {value!r}; expected bearish/neutral/bullish or "
+                    f"negative/neutral/positive{hint}")
+
+
+def normalise(text: str) -> str:
+    """Text as compared for overlap between splits: lower case, single spaces."""
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+# --------------------------------------------------------------------------- readers
+def _read_text(path: Path) -> str:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")  # the original PhraseBank release is ISO-8859-1
+
+
+def read_phrasebank(path: str | Path) -> LabelledTexts:
+    """Financial PhraseBank ``sentence@label`` lines (UTF-8 or latin-1), in file order."""
+    path = Path(path)
+    texts: list[str] = []
+    labels: list[int] = []
+    for n, line in enumerate(_read_text(path).splitlines(), 1):
+        if not line.strip():
+            continue
+        text, sep, label = line.rpartition("@")
+        if not sep or not text.strip():
+            raise DataError(f"{path}:{n}: expected 'sentence@label', got {line[:80]!r}")
+        texts.append(text.strip())
+        labels.append(label_index(label, f"{path}:{n}: "))
+    return LabelledTexts(texts, labels, path.stem)
+
+
+def read_tfns(path: str | Path) -> LabelledTexts:
+    """Twitter Financial News ``text,label`` CSV (0 bearish, 1 bullish, 2 neutral)."""
+    path = Path(path)
+    texts: list[str] = []
+    labels: list[int] = []
+    reader = csv.DictReader(_read_text(path).splitlines(keepends=True))
+    if not reader.fieldnames or not {"text", "label"} <= set(reader.fieldnames):
+        raise DataError(f"{path}: expected a CSV header with 'text' and 'label', got {reader.fieldnames}")
+    for n, row in enumerate(reader, 2):
+        label = (row.get("label") or "").strip()
+        if label not in _TFNS_LABELS:
+            raise DataError(f"{path}: row {n}: TFNS label must be 0, 1 or 2, got {label!r}")
+        texts.append((row.get("text") or "").strip())
+        labels.append(_TFNS_LABELS[label])
+    return LabelledTexts(texts, labels, path.stem)
+
+
+def read_table(path: str | Path, fmt: str) -> LabelledTexts:
+    """A CSV, TSV or JSON Lines file with ``text`` and ``label`` fields (label names)."""
+    path = Path(path)
+    texts: list[str] = []
+    labels: list[int] = []
+    if fmt == "jsonl":
+        for n, line in enumerate(_read_text(path).splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{n}: not JSON ({exc.msg})") from None
+            if not isinstance(row, dict) or "text" not in row or "label" not in row:
+                raise DataError(f"{path}:{n}: expected an object with 'text' and 'label'")
+            texts.append(str(row["text"] or "").strip())
+            labels.append(label_index(row["label"], f"{path}:{n}: "))
+    elif fmt in ("csv", "tsv"):
+        reader = csv.DictReader(_read_text(path).splitlines(keepends=True),
+                                delimiter="\t" if fmt == "tsv" else ",")
+        fields = {f.strip().lower() for f in reader.fieldnames or []}
+        if not {"text", "label"} <= fields:
+            raise DataError(f"{path}: expected a header with 'text' and 'label', got {reader.fieldnames}")
+        for n, row in enumerate(reader, 2):
+            row = {(k or "").strip().lower(): v for k, v in row.items()}
+            texts.append((row.get("text") or "").strip())
+            labels.append(label_index(row.get("label") or "", f"{path}: row {n}: "))
+    else:
+        raise DataError(f"unknown table format {fmt!r}")
+    return LabelledTexts(texts, labels, path.stem)
+
+
+def guess_format(path: str | Path) -> str:
+    """The format of a data path from its name (``Sentences_*.txt`` → phrasebank, ``sent_*.csv``
+    or a folder holding them → tfns, else the extension)."""
+    path = Path(path)
+    if path.is_dir():
+        if (path / "sent_valid.csv").exists():
+            return "tfns"
+        raise DataError(f"{path}: a folder is only understood for Twitter Financial News "
+                        "(sent_train.csv + sent_valid.csv) or train/test files with --format")
+    name = path.name.lower()
+    if name.startswith("sentences_") or name.endswith(".txt"):
+        return "phrasebank"
+    if name.startswith("sent_") and name.endswith(".csv"):
+        return "tfns"
+    ext = path.suffix.lower().lstrip(".")
+    if ext in ("csv", "tsv", "jsonl"):
+        return ext
+    if ext == "json":
+        return "jsonl"
+    raise DataError(f"{path}: cannot tell the format from the name; pass --format ({'|'.join(FORMATS)})")
+
+
+def read(path: str | Path, fmt: str = "auto") -> LabelledTexts:
+    """Every row of one data file, labels mapped to ``LABELS`` indices."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    fmt = guess_format(path) if fmt == "auto" else fmt
+    if fmt == "phrasebank":
+        return read_phrasebank(path)
+    if fmt == "tfns":
+        return read_tfns(path)
+    if fmt in ("csv", "tsv", "jsonl"):
+        return read_table(path, fmt)
+    raise DataError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+# --------------------------------------------------------------------------- protocol
+def _split(data: LabelledTexts, test_size: float) -> tuple[LabelledTexts, LabelledTexts]:
+    if len(data) < 2:
+        return data, data.take([])
+    idx = list(range(len(data)))
+    keep, held = train_test_split(idx, test_size=test_size, random_state=SEED)
+    return data.take(keep), data.take(held)
+
+
+def _role(path: Path) -> str:
+    """"test", "train" or "" from a file name (``test.jsonl``, ``crypto_test.csv``, ``sent_valid``)."""
+    stem = path.stem.lower()
+    if stem in ("test", "sent_valid") or stem.endswith(("_test", "-test")):
+        return "test"
+    if stem in ("train", "sent_train") or stem.endswith(("_train", "-train")):
+        return "train"
+    return ""
+
+
+def _sibling(path: Path, role: str) -> Path | None:
+    """The train file beside a test file or the reverse (``test.jsonl`` ↔ ``train.jsonl``)."""
+    stem = path.stem
+    swaps = {"test": ("train",), "train": ("test",), "sent_valid": ("sent_train",), "sent_train": ("sent_valid",)}
+    for old, news in swaps.items():
+        if stem.lower() == old or stem.lower().endswith(("_" + old, "-" + old)):
+            for new in news:
+                cand = path.with_name(stem[: len(stem) - len(old)] + new + path.suffix)
+                if cand.exists():
+                    return cand
+    return None
+
+
+def splits(path: str | Path, fmt: str = "auto") -> Splits:
+    """The protocol's train/validation/test parts of a data path (see the module docstring).
+
+    ``path`` may be a PhraseBank file, the TFNS folder or one of its files, or a generic file;
+    for a ``train``/``test`` pair of files, either one (the other is found beside it)."""
+    path = Path(path)
+    fmt = guess_format(path) if fmt == "auto" else fmt
+    empty = LabelledTexts([], [], path.stem)
+    if path.is_dir():
+        if fmt != "tfns":
+            found = [p for p in sorted(path.iterdir()) if _role(p) == "test" and p.suffix.lstrip(".") == fmt]
+            if not found:
+                raise DataError(f"{path}: no test.{fmt} in the folder")
+            return splits(found[0], fmt)
+        path = path / "sent_valid.csv"
+    if fmt == "phrasebank":
+        rest, test = _split(read(path, fmt), 0.2)
+        train, val = _split(rest, 0.1)
+        return Splits(train, val, test)
+    role = _role(path)
+    if role == "":
+        rest, test = _split(read(path, fmt), 0.2)
+        train, val = _split(rest, 0.1)
+        return Splits(train, val, test)
+    other = _sibling(path, role)
+    test_file = path if role == "test" else other
+    train_file = path if role == "train" else other
+    test = read(test_file, fmt) if test_file else empty
+    if train_file:
+        train, val = _split(read(train_file, fmt), 0.1)
+    else:
+        train, val = empty, empty
+    return Splits(train, val, test)
+
+
+def drop_overlap(data: LabelledTexts, exclude: set[str]) -> LabelledTexts:
+    """``data`` without the texts whose normalised form is in ``exclude`` (and without empties)."""
+    return data.take([i for i, t in enumerate(data.texts) if t.strip() and normalise(t) not in exclude])
+
+
+@dataclass
+class TrainingData:
+    """What a recipe trains and selects on, and the test sets it is judged by."""
+
+    train: LabelledTexts
+    validation: LabelledTexts
+    tests: dict[str, LabelledTexts]
+
+
+def training_data(sources: Sequence[dict], root: Path | None = None) -> TrainingData:
+    """Train/validation data of a recipe's ``data`` entries (``{"path", "format", "name",
+    "optional"}``), with every test text of every entry removed from train and validation."""
+    parts: list[tuple[str, Splits]] = []
+    for entry in sources:
+        path = resolve_path(entry["path"], root)
+        if not path.exists():
+            if entry.get("optional"):
+                continue
+            raise DataError(f"{entry['path']}: not found (resolved to {path})")
+        name = entry.get("name") or path.stem
+        sp = splits(path, entry.get("format", "auto"))
+        for part in (sp.train, sp.validation, sp.test):
+            part.name = name
+            part.sources = [name] * len(part)
+        parts.append((name, sp))
+    exclude = {normalise(t) for _, sp in parts for t in sp.test.texts}
+    train = LabelledTexts.concat([drop_overlap(sp.train, exclude) for _, sp in parts], "train")
+    val_exclude = exclude | {normalise(t) for t in train.texts}
+    validation = LabelledTexts.concat([drop_overlap(sp.validation, val_exclude) for _, sp in parts],
+                                      "validation")
+    return TrainingData(train, validation, {name: sp.test for name, sp in parts if len(sp.test)})
+
+
+def repo_root() -> Path:
+    """The folder holding the package (the repository root of an editable install)."""
+    return Path(__file__).resolve().parents[2]
+
+
+def resolve_path(value: str | Path, root: Path | None = None) -> Path:
+    """A recipe path: as given if it exists (absolute or from the working folder), else relative
+    to ``root`` (the repository root by default). ``$SHARED`` expands to the shared data root
+    (env ``SENTIMENT_SHARED``, else ``../shared`` beside the repository)."""
+    import os
+
+    text = str(value)
+    if "$SHARED" in text:
+        shared = os.environ.get("SENTIMENT_SHARED") or str(repo_root().parent / "shared")
+        text = text.replace("$SHARED", shared)
+    path = Path(text).expanduser()
+    if path.is_absolute() or path.exists():
+        return path
+    return (root or repo_root()) / path

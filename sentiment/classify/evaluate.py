@@ -1,0 +1,136 @@
+"""Measure a classifier (the fine-tuned model or a baseline) on a data set under the protocol.
+
+``evaluate(...)`` returns one flat JSON-able dict: ``n``, ``accuracy``, ``macro_f1``,
+per-class precision/recall/F1/support, the confusion matrix with its label order, ``ece``
+(calibration error of the probabilities) and, for the PhraseBank 50Agree file with
+``Sentences_AllAgree.txt`` beside it, ``allagree_accuracy`` on the test sentences that all
+annotators agreed on (the FinBERT paper's second column).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Protocol, Sequence
+
+import numpy as np
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+from sentiment.classify import calibration
+from sentiment.classify.datasets import (SPLITS, DataError, LabelledTexts, normalise, read,
+                                         resolve_path, splits, training_data)
+from sentiment.schema import LABELS
+
+BASELINES = ("tfidf", "lexicon")
+RECIPE_FILE = "train_config.json"
+
+
+class Classifier(Protocol):
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray: ...
+
+
+def metrics(labels: Sequence[int], probs: np.ndarray) -> dict[str, Any]:
+    """Accuracy, macro-F1, per-class scores, confusion matrix and ECE of ``probs`` vs ``labels``."""
+    y = np.asarray(labels, dtype=int)
+    probs = np.asarray(probs, dtype=np.float64).reshape(len(y), len(LABELS))
+    pred = probs.argmax(axis=1) if len(y) else np.zeros(0, dtype=int)
+    idx = list(range(len(LABELS)))
+    p, r, f, s = precision_recall_fscore_support(y, pred, labels=idx, zero_division=0)
+    return {
+        "n": int(len(y)),
+        "accuracy": round(float((pred == y).mean()), 4) if len(y) else 0.0,
+        "macro_f1": round(float(np.mean(f)), 4),
+        "per_class": {lab: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
+                            "f1": round(float(f[i]), 4), "support": int(s[i])} for i, lab in enumerate(LABELS)},
+        "confusion_matrix": {"labels": list(LABELS), "rows": "true", "columns": "predicted",
+                             "matrix": confusion_matrix(y, pred, labels=idx).tolist()},
+        "ece": round(calibration.ece(probs, y), 4),
+    }
+
+
+def select(data_path: str | Path, fmt: str = "auto", split: str = "test") -> LabelledTexts:
+    """The rows of ``data_path`` that ``split`` names under the protocol (``all``: every row)."""
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    path = Path(data_path)
+    if split == "all" and path.is_file():
+        return read(path, fmt)
+    return splits(path, fmt).get(split)
+
+
+def allagree_file(data_path: str | Path) -> Path | None:
+    """``Sentences_AllAgree.txt`` beside a PhraseBank 50Agree file, if there."""
+    path = Path(data_path)
+    if path.is_file() and "50agree" in path.name.lower():
+        cand = path.with_name("Sentences_AllAgree.txt")
+        return cand if cand.exists() else None
+    return None
+
+
+def recipe_path(model: str | Path | None = None) -> Path:
+    """The training recipe of a model folder (default: the default model's)."""
+    from sentiment.classify.model import default_model_path
+
+    folder = Path(model) if model and Path(model).is_dir() else default_model_path()
+    return folder / RECIPE_FILE
+
+
+def load_classifier(spec: str | Path | None, *, recipe: str | Path | None = None,
+                    log=None) -> Classifier:
+    """``tfidf`` (trained now on the recipe's training data), ``lexicon``, or a model folder
+    (``None``: the default model)."""
+    from sentiment.classify.baselines import LexiconScorer, TfidfLogReg
+    from sentiment.classify.model import SentimentModel
+    from sentiment.classify.train import TrainConfig
+
+    if spec == "lexicon":
+        return LexiconScorer()
+    if spec == "tfidf":
+        config = TrainConfig.load(recipe or recipe_path())
+        data = training_data(config.data)
+        if log:
+            log(f"training the TF-IDF baseline on {len(data.train)} examples of the recipe")
+        return TfidfLogReg(seed=config.seed).fit(data.train.texts, data.train.labels)
+    return SentimentModel.load(spec)
+
+
+def evaluate(data_path: str | Path, fmt: str = "auto", split: str = "test",
+             model: str | Path | None = None, *, recipe: str | Path | None = None,
+             subset: str | None = None, batch_size: int = 64, log=None) -> dict[str, Any]:
+    """Score ``model`` on the ``split`` of ``data_path``; see the module docstring for keys."""
+    data = select(data_path, fmt, split)
+    if subset not in (None, "", "allagree"):
+        raise DataError(f"unknown subset {subset!r}; the only subset is 'allagree'")
+    agree_path = allagree_file(data_path)
+    agree: set[str] = set()
+    if agree_path is not None:
+        agree = {normalise(t) for t in read(agree_path, "phrasebank").texts}
+    if subset == "allagree":
+        if agree_path is None:
+            raise DataError("--subset allagree needs the PhraseBank Sentences_50Agree.txt file with "
+                            "Sentences_AllAgree.txt beside it")
+        data = data.take([i for i, t in enumerate(data.texts) if normalise(t) in agree])
+    if not len(data):
+        raise DataError(f"{data_path}: the {split} split is empty")
+    classifier = load_classifier(model, recipe=recipe, log=log)
+    probs = classifier.predict_proba(data.texts, batch_size=batch_size)
+    result: dict[str, Any] = {"data": str(data_path), "format": fmt, "split": split,
+                              "subset": subset or "all",
+                              "model": str(model) if model else "default"}
+    result.update(metrics(data.labels, probs))
+    if agree and subset != "allagree":
+        sel = np.asarray([normalise(t) in agree for t in data.texts])
+        if sel.any():
+            pred = probs.argmax(axis=1)
+            y = np.asarray(data.labels)
+            result["allagree_n"] = int(sel.sum())
+            result["allagree_accuracy"] = round(float((pred[sel] == y[sel]).mean()), 4)
+    return result
+
+
+def to_json(result: dict[str, Any]) -> str:
+    """One line of JSON (what the CLI prints last)."""
+    return json.dumps(result, ensure_ascii=False)
+
+
+__all__ = ["metrics", "select", "evaluate", "load_classifier", "allagree_file", "recipe_path",
+           "resolve_path", "BASELINES", "to_json"]

@@ -1,0 +1,171 @@
+"""Score texts with the fine-tuned classifier: calibrated bearish / neutral / bullish probabilities.
+
+``SentimentModel.load()`` finds the shipped model by itself (``default_model_path()``: the env
+var ``SENTIMENT_MODEL``, else ``models/crypto-minilm-sentiment`` next to the package). Inference
+is batched with length bucketing (texts sorted by token length, each batch padded only to its
+longest text, original order restored). A text longer than the model's window is cut into
+overlapping windows whose probabilities are averaged, so nothing is truncated away and nothing
+crashes. Probabilities are divided by the temperature stored in ``calibration.json``.
+
+The backend (the thing that turns token ids into logits) is a small seam: torch today, ONNX
+Runtime later (issue 5) behind the same ``logits`` method.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from sentiment.classify import calibration
+from sentiment.classify.datasets import DataError, label_index, repo_root
+from sentiment.schema import LABELS, Score
+
+ENV_VAR = "SENTIMENT_MODEL"
+DEFAULT_NAME = "crypto-minilm-sentiment"
+BACKENDS = ("auto", "torch")
+
+
+def default_model_path() -> Path:
+    """Where the default model lives: ``$SENTIMENT_MODEL`` if set, else the repository's
+    ``models/crypto-minilm-sentiment`` (an editable install), else the same folder inside the
+    installed package."""
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env).expanduser()
+    candidates = [repo_root() / "models" / DEFAULT_NAME,
+                  Path(__file__).resolve().parents[1] / "models" / DEFAULT_NAME]
+    for path in candidates:
+        if (path / "config.json").exists():
+            return path
+    return candidates[0]
+
+
+class Backend(Protocol):
+    """Turns padded token ids into logits; one per runtime (torch now, onnx later)."""
+
+    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray: ...
+
+
+class TorchBackend:
+    """A transformers ``AutoModelForSequenceClassification`` in float32 on the CPU."""
+
+    def __init__(self, path: Path, threads: int | None = None) -> None:
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
+        if threads:
+            torch.set_num_threads(int(threads))
+        self._torch = torch
+        self.model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32)
+        self.model.eval()
+        self.config = self.model.config
+
+    def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+        torch = self._torch
+        with torch.inference_mode():
+            out = self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask))
+        return out.logits.float().numpy()
+
+
+def windows(ids: list[int], size: int, stride: int) -> list[list[int]]:
+    """Overlapping windows of at most ``size`` tokens, ``stride`` apart, the last ending at the end."""
+    if len(ids) <= size:
+        return [ids]
+    starts = list(range(0, len(ids) - size, stride)) + [len(ids) - size]
+    return [ids[s:s + size] for s in starts]
+
+
+class SentimentModel:
+    """Calibrated three-way sentiment of texts (probabilities in ``LABELS`` order)."""
+
+    labels: tuple[str, str, str] = LABELS
+
+    def __init__(self, backend: Backend, tokenizer, path: Path, temperature: float = 1.0,
+                 max_length: int = 128, label_order: Sequence[int] = (0, 1, 2)) -> None:
+        self.backend = backend
+        self.tokenizer = tokenizer
+        self.path = path
+        self.temperature = float(temperature)
+        self.max_length = int(max_length)
+        self._order = list(label_order)  # model output column for each of LABELS
+        self._special = len(tokenizer.build_inputs_with_special_tokens([]))
+        self._pad_id = tokenizer.pad_token_id or 0
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, *, backend: str = "auto",
+             threads: int | None = None) -> "SentimentModel":
+        """Load a model folder (default: :func:`default_model_path`)."""
+        from transformers import AutoTokenizer
+
+        folder = Path(path).expanduser() if path else default_model_path()
+        if not (folder / "config.json").exists():
+            raise FileNotFoundError(f"no model at {folder} (config.json missing); pass a model folder "
+                                    f"or set {ENV_VAR}")
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
+        engine = TorchBackend(folder, threads)
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        config = engine.config
+        names = [str(config.id2label[i]) for i in range(config.num_labels)]
+        if config.num_labels != len(LABELS):
+            raise ValueError(f"{folder}: expected a 3-label classifier, found labels {names}")
+        try:
+            by_index = [label_index(n) for n in names]
+        except DataError:
+            raise ValueError(f"{folder}: id2label {names} cannot be mapped to {LABELS}") from None
+        order = [by_index.index(i) for i in range(len(LABELS))]
+        limit = min(int(tokenizer.model_max_length or 512), int(config.max_position_embeddings), 512)
+        return cls(engine, tokenizer, folder, calibration.load_temperature(folder), limit, order)
+
+    # ------------------------------------------------------------------ scoring
+    def logits(self, texts: Sequence[str], batch_size: int = 64) -> tuple[np.ndarray, list[int]]:
+        """Raw logits of every window (``LABELS`` order) and the text each window belongs to."""
+        clean = [t if isinstance(t, str) else "" for t in texts]
+        encoded = self.tokenizer(clean, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
+        size = self.max_length - self._special
+        rows: list[list[int]] = []
+        owner: list[int] = []
+        for i, ids in enumerate(encoded):
+            for w in windows(ids, size, max(1, size // 2)):
+                rows.append(self.tokenizer.build_inputs_with_special_tokens(w))
+                owner.append(i)
+        out = np.zeros((len(rows), len(LABELS)), dtype=np.float64)
+        order = sorted(range(len(rows)), key=lambda r: len(rows[r]))
+        for start in range(0, len(order), max(1, batch_size)):
+            idx = order[start:start + batch_size]
+            width = max(len(rows[r]) for r in idx)
+            input_ids = np.full((len(idx), width), self._pad_id, dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for j, r in enumerate(idx):
+                input_ids[j, :len(rows[r])] = rows[r]
+                mask[j, :len(rows[r])] = 1
+            out[idx] = self.backend.logits(input_ids, mask)[:, self._order]
+        return out, owner
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """(n, 3) calibrated probabilities in ``LABELS`` order; rows sum to 1. Blank text is
+        neutral (0, 1, 0); long text is the mean over its windows."""
+        if isinstance(texts, str):
+            raise TypeError("predict_proba takes a sequence of texts, not one string")
+        n = len(texts)
+        probs = np.zeros((n, len(LABELS)), dtype=np.float64)
+        if n == 0:
+            return probs
+        logits, owner = self.logits(texts, batch_size)
+        window_probs = calibration.probabilities(logits, self.temperature)
+        counts = np.bincount(owner, minlength=n).astype(np.float64)
+        np.add.at(probs, np.asarray(owner), window_probs)
+        probs /= counts[:, None]
+        blank = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
+        probs[blank] = (0.0, 1.0, 0.0)
+        return probs
+
+    def predict(self, texts: Sequence[str], batch_size: int = 64) -> list[str]:
+        """The most probable label of each text."""
+        return [LABELS[i] for i in self.predict_proba(texts, batch_size).argmax(axis=1)]
+
+    def score(self, texts: Sequence[str], batch_size: int = 64) -> list[Score]:
+        """A :class:`~sentiment.schema.Score` per text (label, P(bullish) − P(bearish), probs)."""
+        return [Score.from_probs(p) for p in self.predict_proba(texts, batch_size)]

@@ -1,0 +1,132 @@
+"""Loaders and the fixed evaluation protocol (sentiment.classify.datasets)."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import shared_path
+
+from sentiment.classify import datasets as ds
+from sentiment.schema import LABELS
+
+
+# --------------------------------------------------------------------------- small files
+def test_phrasebank_latin1_and_last_at(tmp_path):
+    path = tmp_path / "Sentences_50Agree.txt"
+    path.write_bytes("Sales in Åland rose to EUR 5 m @ mid-year .@positive\n"
+                     "Mail: info@x.com is the contact .@neutral\n\n"
+                     "Operating loss widened .@negative\n".encode("latin-1"))
+    data = ds.read(path)
+    assert data.texts[0] == "Sales in Åland rose to EUR 5 m @ mid-year ."
+    assert data.labels == [LABELS.index("bullish"), LABELS.index("neutral"), LABELS.index("bearish")]
+
+
+def test_phrasebank_bad_line_names_the_line(tmp_path):
+    path = tmp_path / "Sentences_50Agree.txt"
+    path.write_text("fine .@neutral\nno label here\n", encoding="utf-8")
+    with pytest.raises(ds.DataError, match=":2:"):
+        ds.read(path)
+
+
+def test_tfns_label_mapping(tmp_path):
+    path = tmp_path / "sent_valid.csv"
+    path.write_text('text,label\n"$X - down, a lot",0\n$Y up,1\n"multi\nline",2\n', encoding="utf-8")
+    data = ds.read(path)
+    assert data.labels == [0, 2, 1]  # 0 bearish, 1 bullish, 2 neutral  → LABELS order
+    assert data.texts[2] == "multi\nline"
+    path.write_text("text,label\nx,7\n", encoding="utf-8")
+    with pytest.raises(ds.DataError, match="0, 1 or 2"):
+        ds.read(path)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "tsv", "jsonl"])
+def test_generic_tables(tmp_path, fmt):
+    rows = [("BTC plunges", "Negative"), ("ETH flat", "neutral"), ("SOL soars", "BULLISH"), ("XRP dumps", "bearish")]
+    path = tmp_path / f"data.{fmt}"
+    if fmt == "jsonl":
+        path.write_text("\n".join(json.dumps({"text": t, "label": y, "extra": 1}) for t, y in rows) + "\n")
+    else:
+        sep = "\t" if fmt == "tsv" else ","
+        path.write_text(f"label{sep}text\n" + "".join(f"{y}{sep}{t}\n" for t, y in rows))
+    data = ds.read(path)
+    assert data.texts == [t for t, _ in rows]
+    assert data.labels == [0, 1, 2, 0]
+
+
+def test_generic_bad_label_and_bad_json(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"text": "a", "label": 1}\n')
+    with pytest.raises(ds.DataError, match="ambiguous"):
+        ds.read(path)
+    path.write_text('{"text": "a", "label": "neutral"}\n{oops\n')
+    with pytest.raises(ds.DataError, match=":2:"):
+        ds.read(path)
+    missing = tmp_path / "d.csv"
+    missing.write_text("sentence,y\na,neutral\n")
+    with pytest.raises(ds.DataError, match="'text' and 'label'"):
+        ds.read(missing)
+
+
+def test_train_test_pair_and_unnamed_file(tmp_path):
+    lines = [json.dumps({"text": f"sentence number {i}", "label": LABELS[i % 3]}) for i in range(50)]
+    (tmp_path / "train.jsonl").write_text("\n".join(lines[:40]))
+    (tmp_path / "test.jsonl").write_text("\n".join(lines[40:]))
+    sp = ds.splits(tmp_path / "test.jsonl")
+    assert len(sp.test) == 10 and len(sp.train) == 36 and len(sp.validation) == 4
+    assert ds.splits(tmp_path / "train.jsonl").test.texts == sp.test.texts
+    (tmp_path / "other.jsonl").write_text("\n".join(lines))
+    sp = ds.splits(tmp_path / "other.jsonl")
+    assert (len(sp.train), len(sp.validation), len(sp.test)) == (36, 4, 10)
+
+
+def test_training_data_drops_test_texts(tmp_path):
+    (tmp_path / "train.jsonl").write_text(
+        "\n".join(json.dumps({"text": t, "label": "neutral"}) for t in ["A b", "leak!", "c d", "e f"] * 3))
+    (tmp_path / "test.jsonl").write_text(json.dumps({"text": "LEAK", "label": "neutral"}))
+    data = ds.training_data([{"path": str(tmp_path / "train.jsonl"), "name": "x"}])
+    assert all(ds.normalise(t) != "leak" for t in data.train.texts + data.validation.texts)
+    assert set(data.tests) == {"x"}
+
+
+# --------------------------------------------------------------------------- shared data
+def test_phrasebank_protocol_on_shared_data():
+    path = shared_path("data", "financial_phrasebank", "Sentences_50Agree.txt")
+    data = ds.read(path)
+    assert len(data) == 4846
+    assert data.counts() == {"bearish": 604, "neutral": 2879, "bullish": 1363}
+    sp = ds.splits(path)
+    assert (len(sp.train), len(sp.validation), len(sp.test)) == (3488, 388, 970)
+    again = ds.splits(path)
+    assert again.test.texts == sp.test.texts and again.validation.texts == sp.validation.texts
+    # FinBERT's split: the first test rows of train_test_split(range(4846), test_size=.2, random_state=0)
+    from sklearn.model_selection import train_test_split
+    _, test_idx = train_test_split(list(range(4846)), test_size=0.2, random_state=0)
+    assert sp.test.texts[:5] == [data.texts[i] for i in test_idx[:5]]
+
+
+def test_tfns_protocol_on_shared_data():
+    folder = shared_path("data", "twitter_financial_news_sentiment")
+    sp = ds.splits(folder)
+    assert len(sp.test) == 2388 and len(sp.train) + len(sp.validation) == 9543
+    assert sp.test.counts() == {"bearish": 347, "neutral": 1566, "bullish": 475}
+    assert ds.splits(folder / "sent_valid.csv", "tfns").test.texts == sp.test.texts
+
+
+def test_recipe_splits_are_disjoint_and_stable():
+    shared_path("data", "financial_phrasebank", "Sentences_50Agree.txt")
+    shared_path("data", "twitter_financial_news_sentiment")
+    from sentiment.classify.model import default_model_path
+    from sentiment.classify.train import TrainConfig
+
+    recipe = default_model_path() / "train_config.json"
+    if not recipe.exists():
+        pytest.skip("the shipped model's recipe is not there")
+    config = TrainConfig.load(recipe)
+    first = ds.training_data(config.data)
+    second = ds.training_data(config.data)
+    assert first.train.texts == second.train.texts and first.validation.texts == second.validation.texts
+    train = {ds.normalise(t) for t in first.train.texts}
+    val = {ds.normalise(t) for t in first.validation.texts}
+    test = {ds.normalise(t) for part in first.tests.values() for t in part.texts}
+    assert not train & test and not val & test and not train & val
+    assert {"fpb", "tfns"} <= set(first.tests)

@@ -1,0 +1,109 @@
+"""Baselines and the evaluate command (sentiment.classify.baselines / evaluate, `sentiment evaluate`)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import shared_path
+
+from sentiment.classify import baselines, evaluate
+from sentiment.cli import main
+from sentiment.schema import LABELS
+
+BEAR = ["Bitcoin plunges after exchange hack", "Shares tumble as losses widen",
+        "ETH slides on heavy ETF outflows", "Lender files for bankruptcy", "Token crashes after exploit",
+        "Profit fell sharply in the quarter", "Miners dump coins as price sinks", "Stock drops on weak demand"]
+NEUT = ["The company will hold its annual meeting in May", "The report covers the third quarter",
+        "Bitcoin traded at 60,000 on Monday", "The exchange is based in Singapore",
+        "The firm has 200 employees", "The token is listed on two venues", "Trading volume was reported",
+        "The CEO spoke at a conference"]
+BULL = ["Bitcoin surges to a record high", "Shares soar as profit jumps", "ETH rallies on ETF inflows",
+        "Sales rose strongly in the quarter", "Token rebounds after upgrade", "Net profit increased",
+        "Analysts upgrade the stock to buy", "Crypto market gains as optimism returns"]
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    """A train/test pair of JSONL files and a recipe that trains on the train file."""
+    rows = [(t, "bearish") for t in BEAR] + [(t, "neutral") for t in NEUT] + [(t, "bullish") for t in BULL]
+    train = [r for i, r in enumerate(rows) if i % 4 != 0]
+    test = [r for i, r in enumerate(rows) if i % 4 == 0]
+    for name, part in (("train", train), ("test", test)):
+        (tmp_path / f"{name}.jsonl").write_text("\n".join(json.dumps({"text": t, "label": y}) for t, y in part))
+    recipe = tmp_path / "train_config.json"
+    recipe.write_text(json.dumps({"data": [{"name": "tiny", "path": str(tmp_path / "train.jsonl")}]}))
+    return tmp_path
+
+
+def test_lexicon_scores_direction_negation_and_shape():
+    s = baselines.LexiconScorer()
+    assert s.predict(["Bitcoin plunges 10% after exchange hack", "ETH surges to a new all-time high",
+                      "The meeting is in May", ""]) == ["bearish", "bullish", "neutral", "neutral"]
+    assert baselines.compound("profits did not rise") < baselines.compound("profits rose")
+    assert baselines.compound("sales rose sharply") > baselines.compound("sales rose")
+    p = s.predict_proba(["a", "b c", None])
+    assert p.shape == (3, 3) and np.allclose(p.sum(1), 1)
+
+
+def test_lexicon_file_is_valid():
+    lex = baselines.load_lexicon()
+    assert len(lex.words) > 150 and ("not",) in lex.negations and ("rug", "pull") in lex.words
+    assert all(-4 <= v <= 4 for v in lex.words.values())
+
+
+def test_tfidf_baseline_learns(tiny):
+    texts = (BEAR + NEUT + BULL) * 2
+    labels = ([0] * len(BEAR) + [1] * len(NEUT) + [2] * len(BULL)) * 2
+    clf = baselines.TfidfLogReg().fit(texts, labels)
+    assert clf.predict(["Bitcoin plunges after exchange hack", "Bitcoin surges to a record high",
+                        "The report covers the third quarter"]) == ["bearish", "bullish", "neutral"]
+    p = clf.predict_proba(["anything", None])
+    assert p.shape == (2, 3) and np.allclose(p.sum(1), 1)
+    with pytest.raises(ValueError):
+        baselines.TfidfLogReg().fit(["a", "b"], [1, 1])
+    assert isinstance(evaluate.load_classifier("tfidf", recipe=tiny / "train_config.json"), baselines.TfidfLogReg)
+
+
+def test_metrics_known_values():
+    probs = np.eye(3)[[0, 1, 2, 2]]
+    m = evaluate.metrics([0, 1, 2, 1], probs)
+    assert m["n"] == 4 and m["accuracy"] == 0.75
+    assert m["confusion_matrix"]["labels"] == list(LABELS)
+    assert m["confusion_matrix"]["matrix"] == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
+    assert m["per_class"]["neutral"]["recall"] == 0.5 and m["per_class"]["bullish"]["precision"] == 0.5
+    assert m["ece"] == 0.25  # all confidences 1.0, accuracy 0.75
+
+
+@pytest.mark.parametrize("model", ["lexicon", "tfidf"])
+def test_evaluate_cli_json(tiny, capsys, model):
+    code = main(["evaluate", str(tiny / "test.jsonl"), "--format", "jsonl", "--split", "test",
+                 "--model", model, "--config", str(tiny / "train_config.json")])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["n"] == 6
+    for key in ("accuracy", "macro_f1", "per_class", "confusion_matrix", "ece"):
+        assert key in result
+    assert set(result["per_class"]) == set(LABELS)
+    assert sum(map(sum, result["confusion_matrix"]["matrix"])) == 6
+    assert 0 <= result["accuracy"] <= 1
+    if model == "lexicon":
+        assert result["accuracy"] >= 0.5
+
+
+def test_evaluate_cli_errors(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "missing.jsonl"), "--model", "lexicon"]) == 2
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "x", "label": "sideways"}\n')
+    assert main(["evaluate", str(bad), "--model", "lexicon", "--split", "all"]) == 2
+    assert "unknown label" in capsys.readouterr().err
+    assert main(["evaluate", str(bad), "--format", "xml"]) == 2
+
+
+def test_evaluate_phrasebank_allagree_with_lexicon():
+    path = shared_path("data", "financial_phrasebank", "Sentences_50Agree.txt")
+    result = evaluate.evaluate(path, "phrasebank", "test", "lexicon")
+    assert result["n"] == 970
+    assert 0 < result["allagree_n"] < 970 and 0 <= result["allagree_accuracy"] <= 1
+    sub = evaluate.evaluate(path, "phrasebank", "test", "lexicon", subset="allagree")
+    assert sub["n"] == result["allagree_n"] and sub["accuracy"] == result["allagree_accuracy"]
