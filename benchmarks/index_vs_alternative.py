@@ -22,8 +22,8 @@ from scipy import stats
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sentiment.market.compare import agreement, load_published_index  # noqa: E402
-from sentiment.market.index import PRICE_COMPONENTS, fear_greed_index, load_config  # noqa: E402
+from sentiment.market.compare import agreement, load_published_index
+from sentiment.market.index import PRICE_COMPONENTS, fear_greed_index, load_config
 
 SHARED = Path(os.environ.get("SENTIMENT_SHARED", ROOT.parent / "shared")) / "data"
 PERIODS = (("2018-2022 (design period)", "2018-01-01", "2022-12-31"),

@@ -123,7 +123,7 @@ def test_report_tables_on_real_prices(real_report):
     moves = r.summary["moves"]
     assert moves["n"] == 1
     m = r.moves.iloc[0]
-    assert m["direction_agree_day"] is True or m["direction_agree_day"] == True  # noqa: E712
+    assert m["direction_agree_day"] is True or m["direction_agree_day"] == True
     assert m["abs_error_day"] == pytest.approx(abs(m["ret_day_pct"] - 2.2))
     assert set(r.granger["direction"]) == {"sentiment → returns", "returns → sentiment"}
 

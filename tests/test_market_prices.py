@@ -5,8 +5,15 @@ import pandas as pd
 import pytest
 from conftest import shared_path
 
-from sentiment.market.prices import (COLUMNS, PriceDataError, basket, close_panel, load_prices,
-                                     series_for, symbol_from_filename)
+from sentiment.market.prices import (
+    COLUMNS,
+    PriceDataError,
+    basket,
+    close_panel,
+    load_prices,
+    series_for,
+    symbol_from_filename,
+)
 
 
 def test_yahoo_any_column_order_and_case_with_adj_close(tmp_path):

@@ -48,7 +48,7 @@ def agreement(index: pd.DataFrame, published: pd.DataFrame, start: Any = None, e
     if end is not None:
         m = m[m["date"] <= pd.Timestamp(end)]
     res: dict[str, Any] = {"start": str(m["date"].min().date()) if len(m) else None,
-                           "end": str(m["date"].max().date()) if len(m) else None, "n": int(len(m))}
+                           "end": str(m["date"].max().date()) if len(m) else None, "n": len(m)}
     if len(m) < 3:
         return {**res, "spearman": None, "pearson": None, "same_band_published": None, "same_band_ours": None,
                 "mean_abs_diff": None}

@@ -21,14 +21,15 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .news import MARKET, TagsLike, daily_news, news_table
-from .prices import PricesLike, PriceDataError, basket, load_prices, series_for
+from .prices import PricesLike, basket, load_prices, series_for
 
 CONFIG_PATH = Path(__file__).with_name("data") / "index.toml"
 PRICE_COMPONENTS = ("momentum", "drawdown", "volatility", "volume")
@@ -198,7 +199,8 @@ def fear_greed_index(prices: PricesLike | None = None, tags: TagsLike | None = N
     ``asset``: score one asset (its prices, its sentiment) instead of the market.
 
     ``df.attrs`` says how it was built: ``components`` (used), ``weights`` (re-normalised),
-    ``skipped`` ({component: reason}), ``raw`` (DataFrame of raw inputs), ``target``, ``market``.
+    ``skipped`` ({component: reason}), ``raw`` ({"YYYY-MM-DD": {component: raw input}}),
+    ``target``, ``market`` and ``news`` (articles used, records skipped).
     """
     if prices is None and tags is None:
         raise ValueError("fear_greed_index needs prices, tags, or both")
@@ -262,11 +264,15 @@ def fear_greed_index(prices: PricesLike | None = None, tags: TagsLike | None = N
         out[c] = comp[c].round(2).values
     raw = pd.DataFrame({c: raws[c] for c in used})
     raw.index = pd.DatetimeIndex(raw.index).normalize()
+    raw = raw.reindex(comp.index).astype(float).round(6)
+    # plain Python values only: pandas compares attrs when frames are merged or concatenated
+    raw_by_day = {d.strftime("%Y-%m-%d"): {c: (None if pd.isna(v) else float(v)) for c, v in row.items()}
+                  for d, row in zip(raw.index, raw.to_dict("records"))}
     out.attrs.update({
         "components": used,
         "weights": (weights / weights.sum()).round(4).to_dict(),
         "skipped": skipped,
-        "raw": raw.reindex(comp.index),
+        "raw": raw_by_day,
         "target": target,
         "market": market_desc,
         "news": news_info,
@@ -296,7 +302,8 @@ def explain(index: pd.DataFrame, date: Any) -> str:
             lines.append(f"{c:<15} {'-':>6} {'-':>7} {'-':>8}  not available this day")
             continue
         w = weights.get(c, 0) / wsum
-        rv = raw.loc[day, c] if raw is not None and day in raw.index and c in raw.columns else float("nan")
+        rv = (raw or {}).get(day.strftime("%Y-%m-%d"), {}).get(c)
+        rv = float("nan") if rv is None else rv
         lines.append(f"{c:<15} {row[c]:6.1f} {w:7.3f} {row[c] * w:8.2f}  "
                      f"{rv:.4g} = {RAW_DESCRIPTION.get(c, '')}")
     lines.append(f"{'value':<15} {'':>6} {'':>7} {sum(row[c] * weights.get(c, 0) / wsum for c in avail):8.2f}")

@@ -24,9 +24,10 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,7 +82,7 @@ class LinkReport:
             sub = a[a["label"] == label] if len(a) else a
             for h in hcols:
                 x = sub[h].dropna() if len(sub) else pd.Series(dtype=float)
-                rows.append({"label": label, "horizon": h, "n": int(len(x)),
+                rows.append({"label": label, "horizon": h, "n": len(x),
                              "mean": float(x.mean()) if len(x) else None, "t": _tstat(x)})
         return pd.DataFrame(rows)
 
@@ -91,10 +92,10 @@ class LinkReport:
         lines = ["# News ↔ price link report", "",
                  f"- articles used: {s.get('articles', 0)} (skipped: {s.get('skipped_records', {}) or 'none'})",
                  f"- dates: {s.get('first_day')} → {s.get('last_day')}",
-                 f"- assets with prices: {', '.join(s.get('assets_with_prices', [])) or 'none'}"
-                 f"; named without prices: {', '.join(s.get('assets_without_prices', [])) or 'none'}",
-                 f"- abnormal returns: {s.get('abnormal')} (benchmark {s.get('benchmark')}), "
-                 f"window {s.get('window')}", ""]
+                 (f"- assets with prices: {', '.join(s.get('assets_with_prices', [])) or 'none'}"
+                  f"; named without prices: {', '.join(s.get('assets_without_prices', [])) or 'none'}"),
+                 (f"- abnormal returns: {s.get('abnormal')} (benchmark {s.get('benchmark')}), "
+                  f"window {s.get('window')}"), ""]
         lines += ["## Forward returns by sentiment label (assets pooled)", "",
                   "| label | horizon | n | mean % | t |", "|---|---|---|---|---|"]
         for r in self.forward_return_table().itertuples():
@@ -118,11 +119,11 @@ class LinkReport:
         lines += ["", "## Stated moves vs prices", ""]
         if m.get("n"):
             lines += [f"- moves checked: {m['n']} (of {m.get('stated', m['n'])} stated with a % change)",
-                      f"- direction agrees with the publication day: {_pct(m.get('direction_agree_day'), 1)} %; "
-                      f"with the previous day: {_pct(m.get('direction_agree_prev'), 1)} %; "
-                      f"with either: {_pct(m.get('direction_agree_either'), 1)} %",
-                      f"- median absolute error (percentage points), best of the two days: "
-                      f"{_num(m.get('median_abs_error_best'))}"]
+                      (f"- direction agrees with the publication day: {_pct(m.get('direction_agree_day'), 1)} %; "
+                       f"with the previous day: {_pct(m.get('direction_agree_prev'), 1)} %; "
+                       f"with either: {_pct(m.get('direction_agree_either'), 1)} %"),
+                      ("- median absolute error (percentage points), best of the two days: "
+                       f"{_num(m.get('median_abs_error_best'))}")]
         else:
             lines.append(f"- no stated moves could be checked ({m.get('reason', 'none in the tags')})")
         return "\n".join(lines) + "\n"
@@ -282,7 +283,7 @@ def granger(sentiment: pd.Series, returns: pd.Series, max_lag: int = 3, min_obs:
             out.append({"direction": name, "lag": int(best), "f": float(f), "p": float(p), "n": n,
                         "p_by_lag": {int(k): float(v[0]["ssr_ftest"][1]) for k, v in res.items()},
                         "reason": None})
-        except Exception as exc:  # singular matrices and the like: say why, never crash
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:  # singular matrices…: say why
             out.append({"direction": name, "lag": None, "f": None, "p": None, "n": n,
                         "reason": f"test failed: {type(exc).__name__}: {exc}"})
     return out
@@ -328,7 +329,7 @@ def check_moves(records: Iterable[dict[str, Any]], close: pd.DataFrame) -> tuple
     prev_ok = df["direction_agree_prev"].dropna().astype(bool)
     either = (df["direction_agree_day"].fillna(False).astype(bool) | df["direction_agree_prev"].fillna(False).astype(bool))
     best = df[["abs_error_day", "abs_error_prev"]].min(axis=1)
-    summary = {"n": int(len(df)), "stated": stated,
+    summary = {"n": len(df), "stated": stated,
                "direction_agree_day": float(day_ok.mean()) if len(day_ok) else None,
                "direction_agree_prev": float(prev_ok.mean()) if len(prev_ok) else None,
                "direction_agree_either": float(either.mean()),
@@ -380,8 +381,8 @@ def link(tags: TagsLike, prices: PricesLike, *, horizons: Sequence[int] = (1, 3,
         s = d["mean_score"].fillna(0.0)  # no news that day: neutral
         r = d["return"]
         both = pd.concat({"s": s, "r": r}, axis=1).dropna()
-        corr = lambda a, b: _clean(float(a.corr(b))) if len(a.dropna()) > 2 else None  # noqa: E731
-        corr_rows.append({"asset": t, "n_days": int(len(both)), "news_days": int((d["count"] > 0).sum()),
+        corr = lambda a, b: _clean(float(a.corr(b))) if len(a.dropna()) > 2 else None
+        corr_rows.append({"asset": t, "n_days": len(both), "news_days": int((d["count"] > 0).sum()),
                           "corr_same_day": corr(both["s"], both["r"]),
                           "spearman_same_day": _clean(float(both["s"].corr(both["r"], method="spearman")))
                           if len(both) > 2 else None,

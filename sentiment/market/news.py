@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Union
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from ..schema import parse_iso
 MARKET = "MARKET"
 ARTICLE_COLUMNS = ["id", "date", "published", "target", "score", "label", "causes", "stress"]
 
-TagsLike = Union[str, Path, Iterable[Mapping[str, Any]], pd.DataFrame]
+TagsLike = str | Path | Iterable[Mapping[str, Any]] | pd.DataFrame
 
 
 class TagDataError(ValueError):

@@ -87,7 +87,7 @@ def plot_sentiment_vs_returns(daily: pd.DataFrame, path: str | Path, asset: str)
     return Path(path)
 
 
-def link_charts(report: "LinkReport", out_dir: str | Path) -> list[Path]:
+def link_charts(report: LinkReport, out_dir: str | Path) -> list[Path]:
     """The link report's charts: event studies by cause and by label, sentiment vs returns."""
     out = Path(out_dir)
     paths = [plot_event_study(report.event_study, out / "event_study_causes.png", "cause"),

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import pandas as pd
@@ -35,9 +34,9 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "market_cap": ("marketcap", "mktcap"),
     "symbol": ("symbol", "ticker", "asset", "coin"),
 }
-_FILE_SYMBOL = re.compile(r"^([A-Za-z0-9]+?)(?:[-_](?:usd|usdt|daily|1d|ohlcv|prices?))*$", re.I)
+_FILE_SYMBOL = re.compile(r"^([A-Za-z0-9]+?)(?:[-_](?:usd|usdt|daily|1d|ohlcv|prices?))*$", re.IGNORECASE)
 
-PricesLike = Union[str, Path, pd.DataFrame]
+PricesLike = str | Path | pd.DataFrame
 
 
 class PriceDataError(ValueError):
