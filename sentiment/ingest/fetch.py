@@ -123,8 +123,11 @@ class Fetcher:
         for _ in range(self.options.max_redirects + 1):
             response = self._send(current, headers)
             try:
-                if response.is_redirect:
-                    target = urljoin(current, response.headers["location"].strip())
+                if response.status_code in (301, 302, 303, 307, 308):
+                    location = response.headers.get("location", "").strip()
+                    if not location:
+                        raise FetchError(f"HTTP {response.status_code} redirect without a Location header")
+                    target = urljoin(current, location)
                     try:
                         check_url(target)
                     except FetchError as exc:

@@ -83,7 +83,9 @@ def read_text_document(text: str, *, path: Path, markdown: bool | None = None,
     if not lines or not lines[0].strip():
         raise InputError("empty file" if not text.strip() else "no text in file")
     title = front.get("title") or " ".join(lines[0].split())
-    body = "\n".join(lines if front.get("title") else lines[1:]).strip()
+    if not front.get("title") or " ".join(lines[0].split()).lower() == title.lower():
+        lines = lines[1:]  # the first line is the title (or repeats the front-matter title)
+    body = "\n".join(lines).strip()
     url = front.get("url") or front.get("link")
     url = url if host_of(url) else None
     published = parse_date(front.get("date") or front.get("published"))

@@ -215,8 +215,8 @@ class _Reader:
                 article = dataclasses.replace(article, url=url, source=host_of(url), id="")
             yield article
         elif kind == "binary":
-            what = f" ({content_type.split(';')[0]})" if content_type else ""
-            raise InputError(f"not a feed or article: binary content{what}")
+            what = f"binary content ({content_type.split(';')[0]})" if content_type else "binary file"
+            raise InputError(f"not a feed or article: {what}")
         else:
             what = f"content type {content_type.split(';')[0]}" if content_type else "unrecognised content"
             raise InputError(f"not a feed or article: {what}")
