@@ -23,6 +23,9 @@ SHINGLE = 6
 MAX_PAIR_OVERLAP = 0.2
 # Largest share of all test shingles that may occur anywhere in train.
 MAX_TOTAL_OVERLAP = 0.05
+# Largest Jaccard similarity of two lines' skeletons (names and numbers masked) within a file:
+# above this, two lines are the same template with swapped names.
+MAX_SKELETON_SIMILARITY = 0.5
 
 
 def _load(name: str) -> list[dict]:
@@ -141,6 +144,51 @@ def test_overlap_check_catches_a_lightly_edited_copy(splits):
     edited = " ".join(["Dogecoin"] + words[1:-1] + ["yesterday."])
     overlap, _ = _max_pair_overlap(edited, index)
     assert overlap > MAX_PAIR_OVERLAP
+
+
+def _skeleton(text: str) -> set[tuple[str, ...]]:
+    """4-grams of the text with numbers masked as # and capitalised words (names, tickers) as X."""
+    words = []
+    for word in re.findall(r"[A-Za-z0-9$%.,']+", text):
+        word = word.strip(".,'")
+        if not word:
+            continue
+        words.append("#" if re.search(r"\d", word) else "X" if word[0].isupper() else word.lower())
+    if len(words) < 4:
+        return {tuple(words)}
+    return {tuple(words[i : i + 4]) for i in range(len(words) - 3)}
+
+
+def _templated_pairs(texts: list[str]) -> list[tuple[float, str, str]]:
+    skeletons = [_skeleton(t) for t in texts]
+    index: dict[tuple[str, ...], list[int]] = {}
+    for i, sk in enumerate(skeletons):
+        for gram in sk:
+            index.setdefault(gram, []).append(i)
+    pairs = []
+    for i, sk in enumerate(skeletons):
+        shared = Counter(j for gram in sk for j in index[gram] if j > i)
+        for j, count in shared.items():
+            similarity = count / len(sk | skeletons[j])
+            if similarity > MAX_SKELETON_SIMILARITY:
+                pairs.append((round(similarity, 2), texts[i], texts[j]))
+    return pairs
+
+
+@pytest.mark.parametrize("name", list(MIN_COUNTS))
+def test_no_template_filled_lines(splits, name):
+    pairs = _templated_pairs([r["text"] for r in splits[name]])
+    assert not pairs, f"{name}: lines sharing one skeleton with swapped names/numbers: {pairs[:5]}"
+
+
+def test_template_check_catches_swapped_names():
+    pairs = _templated_pairs(
+        [
+            "Solana jumps 14% after Binance lists SOL perpetuals with 50x leverage for retail users",
+            "Cardano jumps 9% after Kraken lists ADA perpetuals with 20x leverage for retail users",
+        ]
+    )
+    assert len(pairs) == 1
 
 
 def _readme_counts() -> dict[str, dict[str, int]]:
