@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from sentiment.analyzer import Analyzer
-from sentiment.ingest import IngestError, IngestOptions, iter_inputs
+from sentiment.ingest import Deduplicator, IngestError, IngestOptions, iter_inputs
 from sentiment.schema import Article
 from sentiment.sinks import open_sink
 from sentiment.store import Store
@@ -23,7 +23,8 @@ from sentiment.store import Store
 
 @dataclass
 class TagReport:
-    """What a tagging run did. ``read + ingest failures`` = ``tagged + duplicates + resumed + failed``."""
+    """What a tagging run did. Every article read is tagged, a duplicate, already in the output
+    (resumed) or failed; inputs that gave no article are failed or skipped (with a reason)."""
 
     output: Path
     read: int = 0
@@ -31,6 +32,7 @@ class TagReport:
     duplicates: int = 0
     resumed: int = 0
     failed: int = 0
+    skipped: int = 0
     errors: list[IngestError] = field(default_factory=list)
 
     @property
@@ -42,29 +44,14 @@ class TagReport:
         if self.resumed:
             parts.append(f"already tagged {self.resumed}")
         parts.append(f"failed {self.failed}")
+        if self.skipped:
+            parts.append(f"skipped {self.skipped}")
         return ", ".join(parts)
 
 
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-class _Dedupe:
-    """Seen ids (hash of canonical URL or text) and text fingerprints within one run."""
-
-    def __init__(self) -> None:
-        self.ids: set[str] = set()
-        self.prints: set[str] = set()
-
-    def seen(self, article: Article) -> bool:
-        fp = article.fingerprint
-        if article.id in self.ids or (article.text.strip() and fp in self.prints):
-            return True
-        self.ids.add(article.id)
-        if article.text.strip():
-            self.prints.add(fp)
-        return False
 
 
 def tag_files(sources: Iterable[str | Path], output: str | Path, *, fmt: str | None = None,
@@ -87,10 +74,13 @@ def tag_files(sources: Iterable[str | Path], output: str | Path, *, fmt: str | N
     report = TagReport(output=Path(output))
     sink = open_sink(output, fmt, resume=resume)
     done = sink.ids() if resume else set()
-    dedupe = _Dedupe()
+    dedupe = Deduplicator()
 
     def fail(error: IngestError) -> None:
-        report.failed += 1
+        if error.skipped:
+            report.skipped += 1
+        else:
+            report.failed += 1
         report.errors.append(error)
         if db is not None:
             db.add_error(error.input, error.reason)
@@ -123,7 +113,7 @@ def tag_files(sources: Iterable[str | Path], output: str | Path, *, fmt: str | N
                 fail(item)
                 continue
             report.read += 1
-            if dedupe.seen(item):
+            if not dedupe.add(item):
                 report.duplicates += 1
                 continue
             if db is not None:
@@ -145,5 +135,5 @@ def tag_files(sources: Iterable[str | Path], output: str | Path, *, fmt: str | N
 
 
 def print_error(error: IngestError) -> None:
-    """One clear line per failed input on stderr."""
-    print(f"failed: {error.input}: {error.reason}", file=sys.stderr)
+    """One clear line per failed (or skipped) input on stderr."""
+    print(f"{'skipped' if error.skipped else 'failed'}: {error.input}: {error.reason}", file=sys.stderr)
