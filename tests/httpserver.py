@@ -47,12 +47,13 @@ class LocalServer:
         self._lock = threading.Lock()
         self._lifetime = lifetime
         self._httpd: _Server | None = None
+        self.port = 0  # known once started, kept after stop (URLs stay printable)
 
     # ------------------------------------------------------------------ routes
     def route(self, path: str, body: bytes | str = b"", **kwargs) -> str:
         data = body.encode("utf-8") if isinstance(body, str) else body
         self.routes[path] = Route(body=data, **kwargs)
-        return self.url(path) if self._httpd else path
+        return self.url(path) if self.port else path
 
     def redirect(self, path: str, to: str, status: int = 302) -> None:
         self.routes[path] = Route(status=status, headers={"Location": to}, content_type=None)
@@ -66,8 +67,8 @@ class LocalServer:
             return [h for p, h in self.requests if p == path]
 
     def url(self, path: str) -> str:
-        assert self._httpd is not None, "server not started"
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}{path}"
+        assert self.port, "server not started"
+        return f"http://127.0.0.1:{self.port}{path}"
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> "LocalServer":
@@ -83,6 +84,7 @@ class LocalServer:
                 server._serve(self)
 
         self._httpd = _Server(("127.0.0.1", 0), Handler)
+        self.port = self._httpd.server_address[1]
         threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                          daemon=True).start()
         self._watchdog = threading.Timer(self._lifetime, self.stop)
