@@ -4,10 +4,16 @@ Prints Spearman and Pearson correlation and the share of days in the same band, 
 prices-only market index over 2018-2022 (the period the few price-side choices were made on),
 2023-2026 (out of sample) and all of it; also the per-asset-basket variants and each price
 component alone. With ``--tags`` it adds the news-only and combined (prices + news) index on
-the days the news covers.
+the days the news covers (tag records from ``sentiment tag``).
+
+``--baseline-news`` does the same with sentiment that is not ours, as a reference until tag
+records of the real dated news are available, and to compare against afterwards:
+``ds4a-finbert`` (the DS4A headlines 2020-01..2022-04 with the FinBERT labels their authors
+published) and ``cryptopanic-votes`` (CryptoPanic "hot" headlines 2024-08..2025-02, sentiment =
+(positive - negative votes) / (positive + negative + 1)).
 
     .venv/bin/python benchmarks/index_vs_alternative.py [--plot out/index_vs_alternative.png]
-        [--tags out/cryptopanic_tags.jsonl] [--prices DIR] [--published CSV]
+        [--tags out/cryptopanic_tags.jsonl] [--baseline-news ds4a-finbert] [--prices DIR]
 """
 from __future__ import annotations
 
@@ -26,6 +32,9 @@ from sentiment.market.compare import agreement, load_published_index
 from sentiment.market.index import PRICE_COMPONENTS, fear_greed_index, load_config
 
 SHARED = Path(os.environ.get("SENTIMENT_SHARED", ROOT.parent / "shared")) / "data"
+# DS4A search keywords → tickers (the eight coins the dataset was collected for).
+DS4A_KEYWORDS = {"bitcoin": "BTC", "ethereum": "ETH", "xrp": "XRP", "litecoin": "LTC", "binance": "BNB",
+                 "tether": "USDT", "usdcoin": "USDC", "namecoin": "NMC"}
 PERIODS = (("2018-2022 (design period)", "2018-01-01", "2022-12-31"),
            ("2023-2026 (out of sample)", "2023-01-01", None),
            ("2018-2026 (all)", "2018-01-01", None))
@@ -47,11 +56,63 @@ def report(name: str, index: pd.DataFrame, published: pd.DataFrame, periods=PERI
               f"{'' if a['mean_abs_diff'] is None else format(a['mean_abs_diff'], '6.1f'):>6}")
 
 
+def _score(s: float) -> dict:
+    bull, bear = max(0.0, s), max(0.0, -s)
+    probs = {"bearish": bear, "neutral": 1.0 - bull - bear, "bullish": bull}
+    return {"label": max(probs, key=probs.get), "score": s, "probs": probs}
+
+
+def baseline_news(name: str) -> list[dict]:
+    """Minimal tag records (published, sentiment, assets) from a dated news set's own labels."""
+    if name == "ds4a-finbert":
+        raw = pd.read_csv(SHARED / "crypto_news_dated" / "ds4a_crypto_news_2020-01_2022-04_finbert.csv")
+        raw = raw.drop_duplicates()
+        value = raw["description_finbert"].map({"positive": 1.0, "neutral": 0.0, "negative": -1.0})
+        when = pd.to_datetime(raw["created_at"], utc=True)
+        syms = raw["keyword"].map(DS4A_KEYWORDS)
+    elif name == "cryptopanic-votes":
+        raw = pd.read_csv(SHARED / "crypto_news_cryptopanic_votes" / "cryptopanic_news_hot_2025-02_parsed.csv")
+        raw = raw.drop_duplicates()
+        pos, neg = raw["votes_positive"], raw["votes_negative"]
+        value = (pos - neg) / (pos + neg + 1)
+        when = pd.to_datetime(raw["published_utc"], utc=True)
+        syms = pd.Series([None] * len(raw), index=raw.index)
+    else:
+        raise ValueError(f"unknown baseline news {name!r}")
+    out = []
+    for i, (v, t, sym) in enumerate(zip(value, when, syms)):
+        if pd.isna(v) or pd.isna(t):
+            continue
+        sc = _score(float(v))
+        out.append({"schema": 1, "id": f"{name}-{i}", "published": t.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "sentiment": sc, "assets": [{"symbol": sym, "sentiment": sc}] if isinstance(sym, str) else [],
+                    "causes": [], "figures": [], "moves": []})
+    return out
+
+
+def news_report(label: str, tags, prices: Path, idx: pd.DataFrame, published: pd.DataFrame) -> None:
+    news = fear_greed_index(None, tags)
+    both = fear_greed_index(prices, tags)
+    lo, hi = news["date"].min(), news["date"].max()
+    span = ((f"news span {lo.date()}..{hi.date()}", str(lo.date()), str(hi.date())),)
+    print(f"\n[{label}] {news.attrs['news'].get('articles')} articles, skipped records "
+          f"{news.attrs['news'].get('skipped_records') or 'none'}")
+    report("News-only market index vs alternative.me", news, published, span)
+    report("Prices-only market index on the same days", idx, published, span)
+    report("Combined (prices + news) market index vs alternative.me", both, published, span)
+    merged = news.merge(published, on="date", suffixes=("", "_pub"))
+    alone = [f"{c} {stats.spearmanr(merged[c], merged['value_pub'])[0]:.3f}" if merged[c].nunique() > 1
+             else f"{c} constant (nothing to score in these records)" for c in news.attrs["components"]]
+    print("  news components alone (Spearman): " + ", ".join(alone))
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--prices", type=Path, default=SHARED / "crypto_prices_daily")
     ap.add_argument("--published", type=Path, default=SHARED / "crypto_fear_greed_index" / "fear_greed_index.csv")
     ap.add_argument("--tags", type=Path, default=None, help="tag records to add the news components")
+    ap.add_argument("--baseline-news", choices=("ds4a-finbert", "cryptopanic-votes"), action="append",
+                    default=[], help="news sentiment from a dataset's own labels (repeatable)")
     ap.add_argument("--plot", type=Path, default=None, help="write a chart of our index vs the published one")
     args = ap.parse_args(argv)
     for p in (args.prices, args.published):
@@ -80,15 +141,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {c:<12} {stats.spearmanr(a[c], a['value_pub'])[0]:6.3f} | {stats.spearmanr(b[c], b['value_pub'])[0]:6.3f}")
 
     if args.tags is not None:
-        news = fear_greed_index(None, args.tags)
-        both = fear_greed_index(args.prices, args.tags)
-        lo, hi = news["date"].min(), news["date"].max()
-        span = ((f"news span {lo.date()}..{hi.date()}", str(lo.date()), str(hi.date())),)
-        print(f"\nnews: {news.attrs['news'].get('articles')} articles, skipped records "
-              f"{news.attrs['news'].get('skipped_records') or 'none'}")
-        report("News-only market index vs alternative.me", news, published, span)
-        report("Prices-only market index on the same days", idx, published, span)
-        report("Combined (prices + news) market index vs alternative.me", both, published, span)
+        news_report(f"tags {args.tags}", args.tags, args.prices, idx, published)
+    for name in args.baseline_news:
+        news_report(f"baseline news: {name}", baseline_news(name), args.prices, idx, published)
 
     if args.plot is not None:
         from sentiment.market.plots import plot_index

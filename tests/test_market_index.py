@@ -80,16 +80,18 @@ def test_combined_mode_uses_all_components(prices, tags):
 
 def test_news_sentiment_and_stress_move_the_right_way():
     calm = [record(i, f"2024-01-{1 + i // 4:02d}T10:00:00Z", 0.0, {"BTC": 0.0}) for i in range(80)]
-    good = [record(1000 + i, "2024-01-21T10:00:00Z", 0.8, {"BTC": 0.8}) for i in range(8)]
-    bad = [record(2000 + i, "2024-01-22T10:00:00Z", -0.8, {"BTC": -0.8}, causes=[("leverage_liquidation", -0.7)],
-                  figures=[("liquidations", 1.2e9)]) for i in range(8)]
-    df = fear_greed_index(None, calm + good + bad).set_index("date")
-    base = df.loc["2024-01-15"]
-    assert df.loc["2024-01-21", "news_sentiment"] > 80 > base["news_sentiment"] + 20
-    assert df.loc["2024-01-22", "news_sentiment"] < 20
-    assert df.loc["2024-01-22", "news_stress"] < 15 < base["news_stress"]
-    assert df.loc["2024-01-21", "news_attention"] > 60 and df.loc["2024-01-22", "news_attention"] < 40
-    assert df.loc["2024-01-22", "value"] < 25 < df.loc["2024-01-21", "value"]
+    good = [record(1000 + i, f"2024-01-{21 + i // 8}T10:00:00Z", 0.8, {"BTC": 0.8}) for i in range(16)]
+    bad = [record(2000 + i, f"2024-01-{21 + i // 8}T10:00:00Z", -0.8, {"BTC": -0.8},
+                  causes=[("leverage_liquidation", -0.7)], figures=[("liquidations", 1.2e9)]) for i in range(16)]
+    up = fear_greed_index(None, calm + good).set_index("date")
+    down = fear_greed_index(None, calm + bad).set_index("date")
+    base = up.loc["2024-01-15"]
+    assert 45 <= base["news_sentiment"] <= 55 and 45 <= base["value"] <= 55  # calm news is neutral
+    assert up.loc["2024-01-22", "news_sentiment"] > 70 > up.loc["2024-01-21", "news_sentiment"] > 60
+    assert down.loc["2024-01-22", "news_sentiment"] < 30 < down.loc["2024-01-21", "news_sentiment"] < 40
+    assert down.loc["2024-01-21", "news_stress"] < 15 and base["news_stress"] >= 45
+    assert up.loc["2024-01-21", "news_attention"] > 60 and down.loc["2024-01-21", "news_attention"] < 40
+    assert down.loc["2024-01-22", "value"] < 25 and up.loc["2024-01-22", "value"] > 60
 
 
 def test_per_asset_index(prices, tags):

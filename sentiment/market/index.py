@@ -41,7 +41,7 @@ RAW_DESCRIPTION = {
     "drawdown": "volatility-scaled distance below the window's high (z, <= 0)",
     "volatility": "ln(upside / downside semi-deviation)",
     "volume": "volume z-score signed by the 7-day price change",
-    "news_sentiment": "day's mean article sentiment (shrunk), P(bull) - P(bear)",
+    "news_sentiment": "mean article sentiment over the smoothing window (shrunk), P(bull) - P(bear)",
     "news_attention": "articles that day",
     "news_stress": "stress points per article (liquidations, hacks, stress causes)",
 }
@@ -133,8 +133,8 @@ def price_components(px: pd.DataFrame, cfg: Mapping[str, Any]) -> tuple[dict[str
 
     c = comp["volume"]
     vol = px["volume"].astype(float)
-    if vol.notna().sum() < int(c["baseline"]) or (vol.dropna() <= 0).all():
-        skipped["volume"] = "no volume column in the prices"
+    if vol.notna().sum() == 0 or (vol.dropna() <= 0).all():
+        skipped["volume"] = "no volume in the prices"
     else:
         sw, bw = int(c["short_window"]), int(c["baseline"])
         lv = np.log(vol.where(vol > 0)).rolling(sw, min_periods=max(1, sw // 2)).mean()
@@ -154,8 +154,10 @@ def news_components(day: pd.DataFrame, cfg: Mapping[str, Any]) -> tuple[dict[str
     raws: dict[str, pd.Series] = {}
 
     c = comp["news_sentiment"]
-    s = day["score_sum"] / (n + float(c["prior_articles"]))
-    s = s.where(n > 0)
+    w = int(c.get("smooth_days", 1))
+    n_w = n.rolling(w, min_periods=1).sum()
+    s = day["score_sum"].rolling(w, min_periods=1).sum() / (n_w + float(c["prior_articles"]))
+    s = s.where(n_w > 0)
     mu, sd = _past_baseline(s.ffill(), int(c["baseline"]), int(c["min_periods"]), float(c["std_floor"]))
     lw = float(c["level_weight"])
     level = s / float(c["level_scale"])
@@ -244,7 +246,9 @@ def fear_greed_index(prices: PricesLike | None = None, tags: TagsLike | None = N
     used = [c for c in COMPONENTS if c in scores and scores[c].notna().any()]
     for c in COMPONENTS:
         if c in scores and c not in used:
-            skipped[c] = "not enough history to score"
+            spec = cfg["components"][c]
+            need = max(int(spec.get(k, 0)) for k in ("window", "vol_window", "baseline", "min_periods"))
+            skipped[c] = f"not enough history to score (needs about {need} days)"
     if not used:
         raise ValueError("no component could be scored: " + "; ".join(f"{k}: {v}" for k, v in skipped.items()))
     comp = pd.DataFrame({c: scores[c] for c in used})
