@@ -69,14 +69,6 @@ class TorchBackend:
         return out.logits.float().numpy()
 
 
-def windows(ids: list[int], size: int, stride: int) -> list[list[int]]:
-    """Overlapping windows of at most ``size`` tokens, ``stride`` apart, the last ending at the end."""
-    if len(ids) <= size:
-        return [ids]
-    starts = list(range(0, len(ids) - size, stride)) + [len(ids) - size]
-    return [ids[s:s + size] for s in starts]
-
-
 class SentimentModel:
     """Calibrated three-way sentiment of texts (probabilities in ``LABELS`` order)."""
 
@@ -90,7 +82,6 @@ class SentimentModel:
         self.temperature = float(temperature)
         self.max_length = int(max_length)
         self._order = list(label_order)  # model output column for each of LABELS
-        self._special = len(tokenizer.build_inputs_with_special_tokens([]))
         self._pad_id = tokenizer.pad_token_id or 0
 
     @classmethod
@@ -123,14 +114,11 @@ class SentimentModel:
     def logits(self, texts: Sequence[str], batch_size: int = 64) -> tuple[np.ndarray, list[int]]:
         """Raw logits of every window (``LABELS`` order) and the text each window belongs to."""
         clean = [t if isinstance(t, str) else "" for t in texts]
-        encoded = self.tokenizer(clean, add_special_tokens=False, truncation=False, verbose=False)["input_ids"]
-        size = self.max_length - self._special
-        rows: list[list[int]] = []
-        owner: list[int] = []
-        for i, ids in enumerate(encoded):
-            for w in windows(ids, size, max(1, size // 2)):
-                rows.append(self.tokenizer.build_inputs_with_special_tokens(w))
-                owner.append(i)
+        # The tokenizer cuts long texts into windows of max_length tokens overlapping by a quarter.
+        enc = self.tokenizer(clean, truncation=True, max_length=self.max_length,
+                             stride=self.max_length // 4, return_overflowing_tokens=True)
+        rows: list[list[int]] = enc["input_ids"]
+        owner: list[int] = [int(i) for i in enc["overflow_to_sample_mapping"]]
         out = np.zeros((len(rows), len(LABELS)), dtype=np.float64)
         order = sorted(range(len(rows)), key=lambda r: len(rows[r]))
         for start in range(0, len(order), max(1, batch_size)):

