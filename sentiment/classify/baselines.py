@@ -11,10 +11,10 @@ from __future__ import annotations
 import csv
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Sequence
 
 import numpy as np
 
@@ -193,7 +193,7 @@ class TfidfLogReg:
             TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, strip_accents="unicode"),
             LogisticRegression(C=c, max_iter=2000, random_state=seed))
 
-    def fit(self, texts: Sequence[str], labels: Sequence[int]) -> "TfidfLogReg":
+    def fit(self, texts: Sequence[str], labels: Sequence[int]) -> TfidfLogReg:
         if len(set(labels)) < 2:
             raise ValueError("TF-IDF baseline needs training data with at least two labels")
         self.pipeline.fit(list(texts), list(labels))

@@ -61,7 +61,7 @@ def fit_report(logits: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     return {
         "temperature": round(t, 5),
         "fitted_on": "validation",
-        "n": int(len(labels)),
+        "n": len(labels),
         "ece_before": round(ece(probabilities(logits), labels), 5),
         "ece_after": round(ece(probabilities(logits, t), labels), 5),
         "nll_before": round(nll(logits, labels), 5),

@@ -22,9 +22,9 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from sklearn.model_selection import train_test_split
 
@@ -66,7 +66,7 @@ class LabelledTexts:
     def __len__(self) -> int:
         return len(self.texts)
 
-    def take(self, indices: Iterable[int], name: str | None = None) -> "LabelledTexts":
+    def take(self, indices: Iterable[int], name: str | None = None) -> LabelledTexts:
         idx = list(indices)
         return LabelledTexts([self.texts[i] for i in idx], [self.labels[i] for i in idx],
                              name if name is not None else self.name, [self.sources[i] for i in idx])
@@ -75,7 +75,7 @@ class LabelledTexts:
         return {lab: sum(1 for y in self.labels if y == i) for i, lab in enumerate(LABELS)}
 
     @staticmethod
-    def concat(parts: Sequence["LabelledTexts"], name: str = "") -> "LabelledTexts":
+    def concat(parts: Sequence[LabelledTexts], name: str = "") -> LabelledTexts:
         return LabelledTexts([t for p in parts for t in p.texts], [y for p in parts for y in p.labels],
                              name, [s for p in parts for s in p.sources])
 

@@ -9,15 +9,24 @@ annotators agreed on (the FinBERT paper's second column).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 from sentiment.classify import calibration
-from sentiment.classify.datasets import (SPLITS, DataError, LabelledTexts, normalise, read,
-                                         resolve_path, splits, training_data)
+from sentiment.classify.datasets import (
+    SPLITS,
+    DataError,
+    LabelledTexts,
+    normalise,
+    read,
+    resolve_path,
+    splits,
+    training_data,
+)
 from sentiment.schema import LABELS
 
 BASELINES = ("tfidf", "lexicon")
@@ -36,7 +45,7 @@ def metrics(labels: Sequence[int], probs: np.ndarray) -> dict[str, Any]:
     idx = list(range(len(LABELS)))
     p, r, f, s = precision_recall_fscore_support(y, pred, labels=idx, zero_division=0)
     return {
-        "n": int(len(y)),
+        "n": len(y),
         "accuracy": round(float((pred == y).mean()), 4) if len(y) else 0.0,
         "macro_f1": round(float(np.mean(f)), 4),
         "per_class": {lab: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4),
@@ -132,5 +141,14 @@ def to_json(result: dict[str, Any]) -> str:
     return json.dumps(result, ensure_ascii=False)
 
 
-__all__ = ["metrics", "select", "evaluate", "load_classifier", "allagree_file", "recipe_path",
-           "resolve_path", "BASELINES", "to_json"]
+__all__ = [
+    "BASELINES",
+    "allagree_file",
+    "evaluate",
+    "load_classifier",
+    "metrics",
+    "recipe_path",
+    "resolve_path",
+    "select",
+    "to_json",
+]

@@ -13,8 +13,9 @@ Runtime later (issue 5) behind the same ``logits`` method.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -86,7 +87,7 @@ class SentimentModel:
 
     @classmethod
     def load(cls, path: str | Path | None = None, *, backend: str = "auto",
-             threads: int | None = None) -> "SentimentModel":
+             threads: int | None = None) -> SentimentModel:
         """Load a model folder (default: :func:`default_model_path`)."""
         from transformers import AutoTokenizer
 

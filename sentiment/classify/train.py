@@ -23,12 +23,13 @@ import math
 import random
 import sys
 import time
-import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
+import tomllib
 
 from sentiment.classify import calibration
 from sentiment.classify.datasets import LabelledTexts, TrainingData, training_data
@@ -60,7 +61,7 @@ class TrainConfig:
     limit: int | None = None
 
     @classmethod
-    def load(cls, path: str | Path) -> "TrainConfig":
+    def load(cls, path: str | Path) -> TrainConfig:
         """Read a recipe from JSON or TOML; unknown keys are an error (typos must not pass)."""
         path = Path(path)
         text = path.read_text(encoding="utf-8")
@@ -209,7 +210,7 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     pad_id = tokenizer.pad_token_id or 0
 
     steps_per_epoch = math.ceil(len(train_ids) / config.batch_size)
-    total_steps = max(1, int(round(steps_per_epoch * config.epochs)))
+    total_steps = max(1, round(steps_per_epoch * config.epochs))
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps)
     warmup = int(total_steps * config.warmup_ratio)
