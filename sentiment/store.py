@@ -145,10 +145,17 @@ class Store:
         return row is not None
 
     def articles(self) -> Iterator[Article]:
-        """All stored articles in insertion order (streamed)."""
-        cursor = self._db.execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY seq")
-        for row in cursor:
-            yield _article(row)
+        """All stored articles in insertion order, streamed in pages (so no read cursor stays
+        open while the caller writes to the store)."""
+        last = 0
+        while True:
+            rows = self._db.execute(f"SELECT seq, {_ARTICLE_COLUMNS} FROM articles WHERE seq > ? "
+                                    "ORDER BY seq LIMIT ?", (last, _PAGE)).fetchall()
+            for row in rows:
+                yield _article(row[1:])
+            if len(rows) < _PAGE:
+                return
+            last = rows[-1][0]
 
     def count_articles(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM articles").fetchone()[0])
@@ -174,8 +181,15 @@ class Store:
 
     def tags(self) -> Iterator[dict[str, Any]]:
         """All tag records in the order they were first stored (streamed)."""
-        for (record,) in self._db.execute("SELECT record FROM tags ORDER BY rowid"):
-            yield json.loads(record)
+        last = 0
+        while True:
+            rows = self._db.execute("SELECT rowid, record FROM tags WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                                    (last, _PAGE)).fetchall()
+            for _, record in rows:
+                yield json.loads(record)
+            if len(rows) < _PAGE:
+                return
+            last = rows[-1][0]
 
     def count_tags(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM tags").fetchone()[0])
@@ -206,6 +220,7 @@ class Store:
 
 
 _ARTICLE_COLUMNS = "id, url, title, source, published, text, meta"
+_PAGE = 500  # rows fetched per query when streaming
 
 
 def _article(row: tuple[Any, ...]) -> Article:

@@ -187,3 +187,13 @@ def test_parse_date_to_utc(value, expected):
         assert parse_date(value) is None or parse_date(value).year == 2025
     else:
         assert parse_date(value) == expected
+
+
+def test_semicolon_csv_with_bom_and_tsv(tmp_path):
+    csv_path = tmp_path / "export.csv"
+    csv_path.write_bytes("\ufefftitle;text;published\nBTC dips;Bitcoin dipped 2%, then recovered.;2025-05-01\n".encode("utf-8"))
+    tsv_path = tmp_path / "export.tsv"
+    tsv_path.write_text("title\ttext\nETH flat\tEther traded flat, near $2,500.\n")
+    a, b = articles(csv_path, tsv_path)
+    assert (a.title, a.text, a.published) == ("BTC dips", "Bitcoin dipped 2%, then recovered.", utc(2025, 5, 1))
+    assert (b.title, b.text) == ("ETH flat", "Ether traded flat, near $2,500.")

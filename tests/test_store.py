@@ -166,3 +166,18 @@ def test_survives_kill_9_during_writes(tmp_path):
         assert ids == [f"https://k.example/{n}" for n in range(1, count + 1)]  # no gaps, no torn rows
         assert store.count_tags() in (count - 1, count)
         assert store.add_article(Article(text="After the crash.", url="https://k.example/after"))
+
+
+def test_streaming_pages_while_writing(tmp_path):
+    from sentiment import store as store_module
+
+    with Store(tmp_path / "s.db") as store:
+        for n in range(1, 1206):
+            store.add_article(Article(text=f"Item {n} text.", url=f"https://p.example/{n}"))
+            store.put_tag({"id": f"t{n}", "n": n})
+        seen = 0
+        for a in store.articles():  # writes between pages must not disturb the iteration
+            seen += 1
+            store.put_tag({"id": a.id, "n": -1})
+        assert seen == 1205 == store.count_articles() and store_module._PAGE < 1205
+        assert [t["n"] for t in store.tags()][:3] == [1, 2, 3] and sum(1 for _ in store.tags()) == 2410

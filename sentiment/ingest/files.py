@@ -232,8 +232,21 @@ def _csv_field_limit(limit: int) -> Iterator[None]:
         csv.field_size_limit(old)
 
 
+def _delimiter(header: str, default: str, options: IngestOptions) -> str:
+    """The delimiter that splits the header line into a list naming the text or title column
+    (``;``-separated exports are common); ``default`` when none does."""
+    wanted = {options.text_column, options.title_column}
+    for candidate in dict.fromkeys((default, ",", ";", "\t", "|")):
+        names = next(csv.reader([header], delimiter=candidate), [])
+        if wanted & {n.strip().lstrip("\ufeff") for n in names}:
+            return candidate
+    return default
+
+
 def _csv_rows(path: Path, options: IngestOptions, delimiter: str) -> Iterator[tuple[str, Any]]:
     with _open_text(path) as handle, _csv_field_limit(options.max_bytes):
+        delimiter = _delimiter(handle.readline(options.max_bytes), delimiter, options)
+        handle.seek(0)
         reader = csv.DictReader(handle, delimiter=delimiter)
         try:
             columns = reader.fieldnames
