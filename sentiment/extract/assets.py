@@ -1,0 +1,241 @@
+"""Crypto assets named in text: the gazetteer and the ``crypto_assets`` spaCy component.
+
+The gazetteer (``data/assets.tsv``) lists the ~300 largest assets with symbol, name, aliases and
+the surface forms that are also ordinary words ("sol", "one", "ton", "near", "link"…). A ticker
+counts when written in upper case or as a cashtag (``$SOL``); names and aliases match in any case.
+An *ambiguous* form counts only with evidence: a cashtag, a trading pair (``BTC-USDT``), upper
+case in a sentence that is not all capitals, an amount right next to it, a following "token",
+"coin", "protocol"…; a capitalised ambiguous form mid-sentence is kept as *weak* and counts only
+when the article names the same asset with evidence elsewhere (decided by the Extractor).
+*Strict* forms (``!ath``, ``!not``, ``!trump``…) need more than upper case.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from .resources import guarded, read_text
+
+# Words after a form that show a crypto asset is meant ("NEAR Protocol", "Render token").
+_EVIDENCE_FOLLOWERS = {"token", "tokens", "coin", "coins", "protocol", "network", "price", "prices",
+                       "blockchain", "mainnet", "chain", "holders", "ecosystem"}
+_PAIR_RE = re.compile(r"(?<![\w$])\$?([A-Za-z0-9]{2,10})\s?[-/]\s?([A-Z0-9]{2,10})\b(?!-)")
+_QUOTES = {"USD", "USDT", "USDC", "EUR", "KRW", "JPY", "GBP", "PERP", "BUSD", "FDUSD", "TRY", "BRL"}
+_CASHTAG_RE = re.compile(r"(?<![\w$])\$([A-Za-z][A-Za-z0-9]{0,9})\b")
+
+
+@dataclass(frozen=True)
+class Asset:
+    """One gazetteer entry."""
+
+    symbol: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    ambiguous: frozenset[str] = field(default_factory=frozenset)  # lower-cased forms
+    strict: frozenset[str] = field(default_factory=frozenset)  # lower-cased forms
+    kind: str = "coin"
+
+
+class Gazetteer:
+    """The asset list, indexed by symbol and by lower-cased surface form."""
+
+    def __init__(self, assets: list[Asset]) -> None:
+        self.assets = assets
+        self.by_symbol: dict[str, Asset] = {a.symbol: a for a in assets}
+        self.by_form: dict[str, Asset] = {}  # lower-cased name/alias → asset
+        for a in assets:
+            for form in (a.name, *a.aliases):
+                key = form.lower()
+                other = self.by_form.get(key)
+                if other is not None and other.symbol != a.symbol:
+                    raise ValueError(f"alias {form!r} maps to both {other.symbol} and {a.symbol}")
+                self.by_form[key] = a
+
+    def __len__(self) -> int:
+        return len(self.assets)
+
+    def lookup(self, text: str) -> Asset | None:
+        """The asset a ticker (exact upper case) or a name/alias (any case) stands for."""
+        return self.by_symbol.get(text) or self.by_form.get(text.lower())
+
+    @classmethod
+    def from_tsv(cls, text: str) -> "Gazetteer":
+        """Parse the TSV gazetteer format of ``data/assets.tsv``."""
+        assets = []
+        header_seen = False
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            cols = line.split("\t")
+            if not header_seen:
+                header_seen = True
+                continue
+            if len(cols) != 5:
+                raise ValueError(f"assets.tsv line {n}: expected 5 columns, got {len(cols)}")
+            symbol, name, aliases, ambiguous, kind = (c.strip() for c in cols)
+            amb = [f for f in ambiguous.split("|") if f]
+            assets.append(Asset(symbol=symbol.upper(), name=name,
+                                aliases=tuple(a for a in aliases.split("|") if a),
+                                ambiguous=frozenset(f.lstrip("!").lower() for f in amb),
+                                strict=frozenset(f[1:].lower() for f in amb if f.startswith("!")),
+                                kind=kind or "coin"))
+        return cls(assets)
+
+
+@lru_cache(maxsize=1)
+def load_gazetteer() -> Gazetteer:
+    """The package's asset gazetteer (parsed once per process)."""
+    return Gazetteer.from_tsv(read_text("assets.tsv"))
+
+
+for _name in ("asset_mentions",):
+    if not Doc.has_extension(_name):
+        Doc.set_extension(_name, default=None)
+
+
+@Language.factory("crypto_assets", default_config={"overwrite_ents": True})
+def make_crypto_assets(nlp: Language, name: str, overwrite_ents: bool) -> "AssetTagger":
+    return AssetTagger(nlp, name, overwrite_ents=overwrite_ents)
+
+
+class AssetTagger:
+    """spaCy component: finds asset mentions and stores them on ``doc._.asset_mentions``.
+
+    Each mention is a dict ``{"symbol", "start", "end", "text", "strength"}`` with token offsets and
+    strength ``"strong"`` (counts) or ``"weak"`` (counts only if the article names the asset
+    with evidence elsewhere). With ``overwrite_ents`` the NER's PERSON/ORG/GPE… entities that
+    cover a coin ("Bitcoin" as PERSON) are removed from ``doc.ents``. Place it after the
+    ``crypto_numbers`` component when present (amounts next to a ticker are evidence)."""
+
+    def __init__(self, nlp: Language, name: str = "crypto_assets", *, overwrite_ents: bool = True) -> None:
+        self.name = name
+        self.overwrite_ents = overwrite_ents
+        self.gazetteer = load_gazetteer()
+        self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.initialize(nlp=nlp)
+
+    def initialize(self, get_examples: Any = None, *, nlp: Language | None = None) -> None:
+        """Build the phrase matcher over all names and aliases."""
+        if nlp is None:
+            return
+        self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        for asset in self.gazetteer.assets:
+            forms = {asset.name, *asset.aliases}
+            self.matcher.add(asset.symbol, [nlp.make_doc(f) for f in forms])
+
+    # ---------------------------------------------------------------- evidence
+    @staticmethod
+    def _mostly_upper(sent: Span) -> bool:
+        words = [t for t in sent if t.is_alpha and len(t) > 1]
+        return bool(words) and sum(t.is_upper for t in words) > 0.6 * len(words)
+
+    @staticmethod
+    def _amount_near(doc: Doc, start: int, end: int, amounts: set[int]) -> bool:
+        """An amount within two tokens after the mention, or right before it ("$SOL 5%")."""
+        for i in range(end, min(len(doc), end + 3)):
+            if i in amounts:
+                return True
+            if doc[i].is_sent_start:
+                break
+        return start - 1 in amounts and not doc[start - 1].like_num
+
+    def _strength(self, doc: Doc, span: Span, asset: Asset, amounts: set[int],
+                  cashtag_or_pair: bool) -> str | None:
+        text = span.text
+        form = text.lower()
+        if cashtag_or_pair:
+            return "strong"
+        if form not in asset.ambiguous:
+            return "strong"
+        nxt = doc[span.end] if span.end < len(doc) else None
+        if nxt is not None and nxt.lower_ in _EVIDENCE_FOLLOWERS:
+            return "strong"
+        if self._amount_near(doc, span.start, span.end, amounts):
+            return "strong"
+        # "(TON)" right after the name or "Toncoin (TON)": the parenthesised ticker is evidence
+        if span.start >= 2 and doc[span.start - 1].text == "(":
+            prev = self.gazetteer.lookup(doc[span.start - 2].text)
+            if prev is not None and prev.symbol == asset.symbol:
+                return "strong"
+        if form in asset.strict:
+            return None
+        if text.isupper() and len(text) > 1 and not self._mostly_upper(span.sent):
+            return "strong"
+        if text[:1].isupper() and not text.isupper() and not span[0].is_sent_start:
+            prev = doc[span.start - 1] if span.start else None
+            if prev is not None and (prev.is_punct and prev.text not in {",", "(", "'", '"'}):
+                return None  # after a bullet/colon: a heading word, not a name
+            return "weak"
+        return None
+
+    # ---------------------------------------------------------------- main
+    @guarded(('asset_mentions',))
+    def __call__(self, doc: Doc) -> Doc:
+        gaz = self.gazetteer
+        amounts: set[int] = set()
+        for q in doc._.quantities or []:
+            if q["kind"] in ("money", "percent"):
+                amounts.update(range(q["tok_start"], q["tok_end"]))
+        candidates: list[tuple[Span, Asset, bool]] = []
+        # cashtags ($SOL) and trading pairs (BTC-USDT, ETH/USD)
+        forced: dict[tuple[int, int], str] = {}
+        for m in _CASHTAG_RE.finditer(doc.text):
+            asset = gaz.by_symbol.get(m.group(1).upper())
+            span = doc.char_span(m.start(1), m.end(1), alignment_mode="expand")
+            if asset and span is not None:
+                forced[(span.start, span.end)] = asset.symbol
+        for m in _PAIR_RE.finditer(doc.text):
+            base, quote = m.group(1).upper(), m.group(2).upper()
+            if base not in gaz.by_symbol or not (quote in gaz.by_symbol or quote in _QUOTES):
+                continue
+            if not m.group(1).isupper() and not m.group(0).startswith("$"):
+                continue
+            for g, sym in ((1, base), (2, quote)):
+                span = doc.char_span(m.start(g), m.end(g), alignment_mode="expand")
+                if sym in gaz.by_symbol and span is not None:
+                    forced[(span.start, span.end)] = sym
+        for (s, e), sym in forced.items():
+            candidates.append((doc[s:e], gaz.by_symbol[sym], True))
+        # tickers: exact upper-case tokens
+        for tok in doc:
+            asset = gaz.by_symbol.get(tok.text)
+            if asset is not None and (tok.i, tok.i + 1) not in forced and len(tok.text) > 1:
+                if "/" in tok.text or tok.like_url:
+                    continue
+                candidates.append((doc[tok.i:tok.i + 1], asset, False))
+        # names and aliases, any case
+        for match_id, s, e in self.matcher(doc):
+            if (s, e) in forced:
+                continue
+            candidates.append((doc[s:e], gaz.by_symbol[doc.vocab.strings[match_id]], False))
+        # longest span wins; remember which asset each kept span stands for
+        by_span = {(sp.start, sp.end): (asset, f) for sp, asset, f in candidates}
+        kept = filter_spans([sp for sp, _, _ in candidates])
+        mentions: list[dict[str, Any]] = []
+        for sp in kept:
+            asset, f = by_span[(sp.start, sp.end)]
+            strength = self._strength(doc, sp, asset, amounts, f)
+            if strength is None:
+                continue
+            mentions.append({"symbol": asset.symbol, "start": sp.start, "end": sp.end,
+                             "text": sp.text, "strength": strength})
+        doc._.asset_mentions = mentions
+        if self.overwrite_ents and mentions:
+            covered = {i for m in mentions for i in range(m["start"], m["end"])}
+            doc.ents = [e for e in doc.ents if not _is_coin_entity(e, covered)]
+        return doc
+
+
+def _is_coin_entity(ent: Span, covered: set[int]) -> bool:
+    """An entity that is only a coin name ("Bitcoin" as PERSON, "Solana's" as GPE); entities that
+    merely contain one ("iShares Bitcoin Trust") are kept."""
+    content = [t for t in ent if not (t.is_punct or t.is_stop or t.lower_ in {"'s", "’s"})]
+    return bool(content) and all(t.i in covered for t in content) or (
+        any(t.i in covered for t in ent) and len(content) <= 1)

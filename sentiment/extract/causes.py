@@ -1,0 +1,98 @@
+"""Market drivers ("causes") named in text, by rule files kept as data (``data/causes.json``).
+
+Each cause type of the schema's taxonomy (fed_hawkish, hack_exploit, etf_outflow…) has rules; a
+rule fires on a sentence when every one of its phrase groups occurs in the sentence and none of
+its ``none`` phrases does ("inflows" near "ETF" is an inflow, unless the sentence says they
+"slowed" or were "less than" before). Phrases compile to spaCy ``Matcher`` patterns
+(:func:`resources.phrase_pattern`); a phrase right after a negation ("no", "not", "without")
+does not count. The ``crypto_causes`` component stores ``doc._.causes`` as a list of
+``{"type", "sent"}`` dicts (``sent`` = the sentence's character offsets), one per type and
+sentence, in text order.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc
+
+from .resources import guarded, load_json, phrase_pattern, phrase_words
+
+if not Doc.has_extension("causes"):
+    Doc.set_extension("causes", default=None)
+
+
+def cause_types() -> list[str]:
+    """The cause types the rule file defines, in file order."""
+    return list(load_json("causes.json")["causes"])
+
+
+@Language.factory("crypto_causes", default_config={})
+def make_crypto_causes(nlp: Language, name: str) -> "CauseTagger":
+    return CauseTagger(nlp, name)
+
+
+class CauseTagger:
+    """spaCy component: cause mentions per sentence (see the module docstring)."""
+
+    def __init__(self, nlp: Language, name: str = "crypto_causes") -> None:
+        self.name = name
+        self.matcher = Matcher(nlp.vocab)
+        self.rules: list[tuple[str, int, int]] = []  # (type, rule index, number of groups)
+        self.negations: frozenset[str] = frozenset()
+        self.negating_keys: set[str] = set()
+        self.initialize(nlp=nlp)
+
+    def initialize(self, get_examples: Any = None, *, nlp: Language | None = None) -> None:
+        """Compile the rule file into one Matcher."""
+        if nlp is None:
+            return
+        data = load_json("causes.json")
+        self.negations = frozenset(data["negations"])
+        self.matcher = Matcher(nlp.vocab)
+        self.rules = []
+        self.negating_keys = set()
+        for ctype, rules in data["causes"].items():
+            for r, rule in enumerate(rules):
+                for g, group in enumerate(rule["all"]):
+                    key = f"{ctype}|{r}|{g}"
+                    self.matcher.add(key, [phrase_pattern(p) for p in group])
+                    if any(set(phrase_words(p)) & self.negations for p in group):
+                        self.negating_keys.add(key)
+                if rule.get("none"):
+                    self.matcher.add(f"{ctype}|{r}|none", [phrase_pattern(p) for p in rule["none"]])
+                self.rules.append((ctype, r, len(rule["all"])))
+
+    def _negated(self, doc: Doc, start: int, sent_start: int) -> bool:
+        return any(doc[j].lower_ in self.negations for j in range(max(sent_start, start - 3), start))
+
+    @guarded(('causes',))
+    def __call__(self, doc: Doc) -> Doc:
+        sents = list(doc.sents)
+        sent_of = [0] * len(doc)
+        for n, s in enumerate(sents):
+            for i in range(s.start, s.end):
+                sent_of[i] = n
+        hits: dict[int, set[str]] = defaultdict(set)
+        for match_id, start, end in self.matcher(doc):
+            key = doc.vocab.strings[match_id]
+            n = sent_of[start]
+            if not key.endswith("|none") and key not in self.negating_keys \
+                    and self._negated(doc, start, sents[n].start):
+                continue
+            hits[n].add(key)
+        found: list[dict[str, Any]] = []
+        for n in sorted(hits):
+            keys = hits[n]
+            types: list[str] = []
+            for ctype, r, groups in self.rules:
+                if ctype in types or f"{ctype}|{r}|none" in keys:
+                    continue
+                if all(f"{ctype}|{r}|{g}" in keys for g in range(groups)):
+                    types.append(ctype)
+            s = sents[n]
+            found += [{"type": t, "sent": (s.start_char, s.end_char)} for t in types]
+        doc._.causes = found
+        return doc

