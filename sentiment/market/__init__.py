@@ -9,11 +9,14 @@ Public API (all return pandas DataFrames or records holding them)::
   study, correlations, Granger lead-lag, stated moves vs prices).
 * :func:`fear_greed_index` - daily 0-100 index with labels and explained components.
 """
+from .compare import agreement, load_published_index
 from .index import COMPONENTS, explain, fear_greed_index, label_for, load_config
+from .link import LinkReport, link
 from .news import MARKET, TagDataError, news_table
 from .prices import PriceDataError, basket, close_panel, load_prices
 
 __all__ = [
-    "COMPONENTS", "MARKET", "PriceDataError", "TagDataError", "basket", "close_panel", "explain",
-    "fear_greed_index", "label_for", "load_config", "load_prices", "news_table",
+    "COMPONENTS", "MARKET", "LinkReport", "PriceDataError", "TagDataError", "agreement", "basket",
+    "close_panel", "explain", "fear_greed_index", "label_for", "link", "load_config",
+    "load_prices", "load_published_index", "news_table",
 ]

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .news import MARKET, TagsLike, daily_news, iter_tags, news_table
+from .news import MARKET, TagsLike, daily_news, iter_tags, news_table, to_float
 from .prices import PricesLike, close_panel, load_prices
 
 LABEL_ORDER = ("bearish", "neutral", "bullish")
@@ -299,11 +299,8 @@ def check_moves(records: Iterable[dict[str, Any]], close: pd.DataFrame) -> tuple
         for m in rec.get("moves") or []:
             if not isinstance(m, dict):
                 continue
-            try:
-                pct = float(m.get("change_pct"))
-            except (TypeError, ValueError):
-                continue
-            if not math.isfinite(pct) or pd.isna(day):
+            pct = to_float(m.get("change_pct"))
+            if pct is None or pd.isna(day):
                 continue
             stated += 1
             sym = str(m.get("asset") or "").upper()

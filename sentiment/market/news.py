@@ -11,17 +11,18 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from ..schema import parse_iso
+from ..sinks import read_tags
 
 MARKET = "MARKET"
 ARTICLE_COLUMNS = ["id", "date", "published", "target", "score", "label", "causes", "stress"]
 
-TagsLike = str | Path | Iterable[Mapping[str, Any]] | pd.DataFrame
+TagsLike: TypeAlias = str | Path | Iterable[Mapping[str, Any]] | pd.DataFrame
 
 
 class TagDataError(ValueError):
@@ -40,8 +41,10 @@ def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def iter_tags(source: TagsLike) -> Iterator[Mapping[str, Any]]:
-    """Tag records from a .jsonl/.csv/.parquet file (via :func:`sentiment.sinks.read_tags`
-    when available) or from an iterable of dicts."""
+    """Tag records from a .jsonl/.csv/.parquet file or from an iterable of dicts.
+
+    JSON Lines are read here so that broken lines are reported (as ``{"__error__": …}``) rather
+    than silently dropped; CSV and Parquet go through :func:`sentiment.sinks.read_tags`."""
     if isinstance(source, pd.DataFrame):
         yield from source.to_dict("records")
         return
@@ -49,40 +52,43 @@ def iter_tags(source: TagsLike) -> Iterator[Mapping[str, Any]]:
         path = Path(source)
         if not path.is_file():
             raise TagDataError(f"{path}: no such tags file")
-        try:
-            from ..sinks import read_tags
-        except ImportError:  # the sinks module is optional for this package area
-            read_tags = None
-        if read_tags is None or path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
+        if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
             yield from _read_jsonl(path)
-        else:
-            try:
-                yield from read_tags(path)
-            except ValueError as exc:
-                raise TagDataError(f"{path}: {exc}") from None
+            return
+        try:
+            yield from read_tags(path)
+        except (ValueError, OSError) as exc:
+            raise TagDataError(f"{path}: cannot read tag records ({exc})") from None
         return
     yield from source
+
+
+def to_float(value: Any) -> float | None:
+    """A finite float, or None for anything else (None, text, NaN, inf)."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
 
 
 def _score(d: Any) -> tuple[float, str] | None:
     """(score, label) of a Score dict, or None when it is unusable."""
     if not isinstance(d, Mapping):
         return None
-    try:
-        s = float(d.get("score"))
-    except (TypeError, ValueError):
+    s = to_float(d.get("score"))
+    if s is None:
         probs = d.get("probs")
         if not isinstance(probs, Mapping):
             return None
-        try:
-            s = float(probs.get("bullish", 0)) - float(probs.get("bearish", 0))
-        except (TypeError, ValueError):
+        bull, bear = to_float(probs.get("bullish", 0)), to_float(probs.get("bearish", 0))
+        if bull is None or bear is None:
             return None
-    if not math.isfinite(s):
-        return None
-    label = d.get("label") if d.get("label") in ("bearish", "neutral", "bullish") else (
-        "bullish" if s > 0.2 else "bearish" if s < -0.2 else "neutral")
-    return max(-1.0, min(1.0, s)), label
+        s = bull - bear
+    label = d.get("label")
+    if label not in ("bearish", "neutral", "bullish"):
+        label = "bullish" if s > 0.2 else "bearish" if s < -0.2 else "neutral"
+    return max(-1.0, min(1.0, s)), str(label)
 
 
 def stress_points(record: Mapping[str, Any], config: Mapping[str, Any] | None) -> float:
@@ -105,13 +111,11 @@ def stress_points(record: Mapping[str, Any], config: Mapping[str, Any] | None) -
             continue
         if str(f.get("unit", "USD")).upper() != "USD":
             continue
-        try:
-            value = abs(float(f.get("value")))
-        except (TypeError, ValueError):
+        value = to_float(f.get("value"))
+        if value is None:
             continue
         spec = fig_w[f["kind"]]
-        if math.isfinite(value):
-            pts += float(spec.get("weight", 1.0)) * math.log10(1 + value / float(spec.get("reference", 1e8)))
+        pts += float(spec.get("weight", 1.0)) * math.log10(1 + abs(value) / float(spec.get("reference", 1e8)))
     return pts
 
 
@@ -152,7 +156,7 @@ def news_table(tags: TagsLike, stress_config: Mapping[str, Any] | None = None,
             continue
         day = pd.Timestamp(published.date())
         rid = str(rec.get("id") or f"#{i}")
-        causes = tuple(sorted({c.get("type") for c in rec.get("causes") or []
+        causes = tuple(sorted({str(c["type"]) for c in rec.get("causes") or []
                                if isinstance(c, Mapping) and isinstance(c.get("type"), str)}))
         stress = stress_points(rec, stress_config)
         base = {"id": rid, "date": day, "published": pd.Timestamp(published).tz_convert(None),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 _FILE_SYMBOL = re.compile(r"^([A-Za-z0-9]+?)(?:[-_](?:usd|usdt|daily|1d|ohlcv|prices?))*$", re.IGNORECASE)
 
-PricesLike = str | Path | pd.DataFrame
+PricesLike: TypeAlias = str | Path | pd.DataFrame
 
 
 class PriceDataError(ValueError):
