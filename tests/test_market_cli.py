@@ -100,3 +100,18 @@ def test_index_news_only_and_errors(inputs, tmp_path, capsys):
     bad.write_text("Date,Open\n2024-01-01,1\n")
     assert main(["index", "--prices", str(bad), "-o", str(csv_path)]) == 1
     assert "missing column(s) Close" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_tags_written_by_the_sinks_read_back(inputs, tmp_path, suffix):
+    from sentiment.market import fear_greed_index
+    from sentiment.sinks import open_sink
+
+    records = [json.loads(line) for line in inputs["tags"].read_text().splitlines() if line.startswith('{"')]
+    path = tmp_path / f"tags.{suffix}"
+    with open_sink(path, resume=False) as sink:
+        sink.write(records)
+    via_table = fear_greed_index(None, path)
+    via_jsonl = fear_greed_index(None, inputs["tags"])
+    pd.testing.assert_frame_equal(via_table, via_jsonl)
+    assert via_table.attrs["news"]["articles"] == 271
