@@ -12,9 +12,9 @@ bounded and the server stops on exit, or by itself after ``lifetime`` seconds at
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 
 
 @dataclass
@@ -71,7 +71,7 @@ class LocalServer:
         return f"http://127.0.0.1:{self.port}{path}"
 
     # ------------------------------------------------------------------ lifecycle
-    def __enter__(self) -> "LocalServer":
+    def __enter__(self) -> LocalServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -80,7 +80,7 @@ class LocalServer:
             def log_message(self, *args: object) -> None:  # quiet tests
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802 (http.server API)
+            def do_GET(self) -> None:
                 server._serve(self)
 
         self._httpd = _Server(("127.0.0.1", 0), Handler)
@@ -126,9 +126,9 @@ class LocalServer:
         if route.last_modified:
             headers["Last-Modified"] = route.last_modified
         if status is None:
-            if route.etag and req.headers.get("If-None-Match") == route.etag:
-                status = 304
-            elif route.last_modified and req.headers.get("If-Modified-Since") == route.last_modified:
+            etag_match = route.etag and req.headers.get("If-None-Match") == route.etag
+            date_match = route.last_modified and req.headers.get("If-Modified-Since") == route.last_modified
+            if etag_match or date_match:
                 status = 304
         if status is not None and status != 200:
             return self._send(req, status, headers, b"" if status == 304 else b"error")

@@ -5,9 +5,9 @@ import socket
 import time
 
 import pytest
-
 from httpserver import LocalServer
-from sentiment.ingest import FetchError, Fetcher, IngestOptions
+
+from sentiment.ingest import Fetcher, FetchError, IngestOptions
 
 
 class Sleeps(list):

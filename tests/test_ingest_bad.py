@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from httpserver import LocalServer
+
 from sentiment.ingest import IngestError, IngestOptions, ingest, iter_inputs
 from sentiment.ingest.feeds import check_xml_safety
 from sentiment.ingest.records import InputError

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from httpserver import LocalServer
+
 from sentiment.cli import main
 from sentiment.store import Store
 
@@ -72,7 +73,7 @@ def test_subprocess_url_sources_and_exit_code(tmp_path):
         proc = subprocess.run(
             [sys.executable, "-m", "sentiment", "ingest", server.url("/rss"), server.url("/broken"),
              "--store", str(tmp_path / "s.db"), "--timeout", "2", "--retries", "0"],
-            cwd=ROOT, capture_output=True, text=True, timeout=120)
+            cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 1, proc.stderr
     assert summary(proc.stdout) == (2, 2, 0, 1, 0)
     assert proc.stderr.strip() == f"failed: {server.url('/broken')}: HTTP 500 Internal Server Error"

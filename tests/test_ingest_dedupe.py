@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from httpserver import LocalServer
+
 from sentiment.ingest import Deduplicator, ingest, iter_inputs
 from sentiment.schema import Article
 from sentiment.store import Store

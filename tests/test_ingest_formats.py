@@ -5,8 +5,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-
 from httpserver import LocalServer
+
 from sentiment.ingest import IngestError, IngestOptions, iter_inputs
 from sentiment.schema import Article
 

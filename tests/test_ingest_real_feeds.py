@@ -5,8 +5,8 @@ import re
 from pathlib import Path
 
 import pytest
-
 from conftest import shared_path
+
 from sentiment.ingest import IngestError, iter_inputs
 from sentiment.schema import Article
 

@@ -119,10 +119,9 @@ def test_not_a_database_directory_and_newer_schema_are_clear_errors(tmp_path):
 
 def test_a_failed_transaction_leaves_nothing(tmp_path):
     with Store(tmp_path / "s.db") as store:
-        with pytest.raises(RuntimeError):
-            with store._tx() as db:
-                db.execute("INSERT INTO errors (input, reason, time) VALUES (?, ?, ?)", ("a", "b", "c"))
-                raise RuntimeError("crash in the middle of a write")
+        with pytest.raises(RuntimeError), store._tx() as db:
+            db.execute("INSERT INTO errors (input, reason, time) VALUES (?, ?, ?)", ("a", "b", "c"))
+            raise RuntimeError("crash in the middle of a write")
         assert store.errors() == []
         store.add_error("a", "b")  # the connection is usable afterwards
         assert len(store.errors()) == 1

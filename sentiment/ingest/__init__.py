@@ -9,7 +9,7 @@ JSON Lines, CSV), ``fetch`` (httpx with limits), ``detect`` (decoding and sniffi
 ``dedupe`` (duplicate detection), ``sources`` (dispatch and the ``ingest`` API).
 """
 from sentiment.ingest.dedupe import Deduplicator
-from sentiment.ingest.fetch import FetchError, Fetcher, FetchResult
+from sentiment.ingest.fetch import Fetcher, FetchError, FetchResult
 from sentiment.ingest.records import IngestError, IngestOptions, IngestReport, InputError, Item
 from sentiment.ingest.sources import ingest, is_url, iter_inputs
 

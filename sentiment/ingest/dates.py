@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import calendar
+import math
 import re
 import time
 from datetime import datetime, timezone
@@ -52,7 +53,7 @@ def parse_date(value: Any) -> datetime | None:
 
 
 def _from_epoch(seconds: float) -> datetime | None:
-    if seconds != seconds or seconds < 0:  # NaN or before 1970: not a publication date
+    if math.isnan(seconds) or seconds < 0:  # NaN or before 1970: not a publication date
         return None
     if seconds > _MS_THRESHOLD:
         seconds /= 1000.0

@@ -7,7 +7,7 @@ batch; the :class:`~sentiment.store.Store` applies the same rule across runs.
 """
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from sentiment.schema import Article, canonical_url
 

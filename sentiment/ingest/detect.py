@@ -25,10 +25,10 @@ _TRUSTED_DETECTIONS = ("utf_16", "utf_32", "shift_jis", "cp932", "euc_j", "gb", 
                        "mac_cyrillic", "iso8859_5", "cp1253", "iso8859_7", "cp1255", "iso8859_8",
                        "cp1256", "iso8859_6", "tis_620", "cp874")
 _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)["']""")
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._-]+)""", re.I)
-_FEED_ROOT = re.compile(r"<(?:[\w-]+:)?(rss|feed|RDF)\b", re.I)
-_HTML_START = re.compile(r"<(!doctype\s+html|html|head|body|article|meta|title)\b", re.I)
-_ENTITY_DECL = re.compile(rb"<!ENTITY", re.I)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._-]+)""", re.IGNORECASE)
+_FEED_ROOT = re.compile(r"<(?:[\w-]+:)?(rss|feed|RDF)\b", re.IGNORECASE)
+_HTML_START = re.compile(r"<(!doctype\s+html|html|head|body|article|meta|title)\b", re.IGNORECASE)
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 
 
 class DecodeError(ValueError):
@@ -60,14 +60,14 @@ def declared_charset(data: bytes, content_type: str | None = None) -> str | None
     if Python knows it."""
     candidates = []
     if content_type:
-        m = re.search(r"charset\s*=\s*[\"']?([\w.-]+)", content_type, re.I)
-        if m:
-            candidates.append(m.group(1))
+        header = re.search(r"charset\s*=\s*[\"']?([\w.-]+)", content_type, re.IGNORECASE)
+        if header:
+            candidates.append(header.group(1))
     head = data[:4096]
     for pattern in (_XML_DECL, _META_CHARSET):
-        m = pattern.search(head)
-        if m:
-            candidates.append(m.group(1).decode("ascii", "ignore"))
+        found = pattern.search(head)
+        if found:
+            candidates.append(found.group(1).decode("ascii", "ignore"))
     for name in candidates:
         try:
             return codecs.lookup(name).name
@@ -140,7 +140,7 @@ def sniff(data: bytes, content_type: str | None = None, suffix: str = "") -> Kin
         head = decode_text(data[:4096], content_type)
     except DecodeError:
         return "binary"
-    stripped = re.sub(r"^(\s|<\?xml[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*", "", head, flags=re.S)
+    stripped = re.sub(r"^(\s|<\?xml[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*", "", head, flags=re.DOTALL)
     if _FEED_ROOT.match(stripped):
         return "feed"
     if _HTML_START.search(head[:2048]):

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import io
 import re
-import xml.etree.ElementTree as ElementTree
+from collections.abc import Callable, Iterator
 from pathlib import PurePath
-from typing import Any, Callable, Iterator
+from typing import Any
+from xml.etree import ElementTree
 
 import defusedxml
 import defusedxml.ElementTree

@@ -11,9 +11,10 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 from sentiment.ingest.dates import parse_date
 from sentiment.ingest.detect import DecodeError, bom_encoding, decode_text, looks_binary
@@ -25,12 +26,12 @@ from sentiment.schema import Article
 TEXT_SUFFIXES = (".txt", ".text", ".md", ".markdown")
 TABLE_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv")
 
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
 _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*(.*?)\s*#*\s*$", re.M)
+_MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s*(.*?)\s*#*\s*$", re.MULTILINE)
 _MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
-_MD_QUOTE_LIST = re.compile(r"^\s{0,3}(?:>\s?|[-*+]\s+)", re.M)
+_MD_QUOTE_LIST = re.compile(r"^\s{0,3}(?:>\s?|[-*+]\s+)", re.MULTILINE)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -98,7 +99,7 @@ def _markdown_to_text(text: str) -> str:
     text = _MD_LINK.sub(r"\1", text)
     text = _MD_HEADING.sub(r"\1", text)
     text = _MD_QUOTE_LIST.sub("", text)
-    text = re.sub(r"^\s*```.*$", "", text, flags=re.M)
+    text = re.sub(r"^\s*```.*$", "", text, flags=re.MULTILINE)
     return _MD_EMPHASIS.sub(r"\2", text)
 
 

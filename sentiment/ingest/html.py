@@ -26,8 +26,8 @@ _BLOCK_TAGS = {"p", "div", "section", "article", "blockquote", "pre", "h1", "h2"
                "h6", "li", "ul", "ol", "dl", "dt", "dd", "table", "tr", "figure", "figcaption",
                "header", "footer", "aside", "hr", "main", "nav", "address"}
 _DROP_TAGS = ("script", "style", "noscript", "iframe", "svg", "form", "template", "object")
-_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.S)
-_ENTITY_REF = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]+\d*);", re.I)
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.DOTALL)
+_ENTITY_REF = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]+\d*);", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from sentiment.schema import Article
 
@@ -75,7 +74,7 @@ class IngestReport:
                 f"failed {self.failed}, skipped {self.skipped}")
 
 
-Item = Union[Article, IngestError]
+Item = Article | IngestError
 
 
 class InputError(ValueError):

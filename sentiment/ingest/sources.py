@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
 from sentiment.ingest.detect import DecodeError, decode_text, has_entity_declarations, sniff
 from sentiment.ingest.feeds import read_feed
-from sentiment.ingest.fetch import FetchError, Fetcher
-from sentiment.ingest.files import TABLE_SUFFIXES, TEXT_SUFFIXES, read_capped, read_table, read_text_document
+from sentiment.ingest.fetch import Fetcher, FetchError
+from sentiment.ingest.files import (
+    TABLE_SUFFIXES,
+    TEXT_SUFFIXES,
+    read_capped,
+    read_table,
+    read_text_document,
+)
 from sentiment.ingest.html import extract_article, host_of
 from sentiment.ingest.records import IngestError, IngestOptions, IngestReport, InputError, Item
 from sentiment.schema import Article
@@ -56,7 +62,7 @@ def ingest(sources: Iterable[str | Path] | str | Path, store: Store | str | Path
     articles are not added again and failures are recorded in the store's error table.
     ``on_item`` sees every Article and IngestError as it comes (for progress output)."""
     own = not isinstance(store, Store)
-    db = Store(store) if own else store
+    db = store if isinstance(store, Store) else Store(store)
     report = IngestReport()
     try:
         for item in iter_inputs(sources, options, db):
@@ -130,7 +136,7 @@ class _Reader:
             yield IngestError(label, f"cannot read: {exc.strerror or exc}")
         except RecursionError:
             yield IngestError(label, "document nested too deeply")
-        except Exception as exc:  # a reader library choking on odd data must not stop the batch
+        except Exception as exc:  # noqa: BLE001 - a reader library choking on odd data must not stop the batch
             yield IngestError(label, f"unreadable ({type(exc).__name__}: {' '.join(str(exc).split())[:150]})")
 
     def folder(self, root: Path) -> Iterator[Item]:
