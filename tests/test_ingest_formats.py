@@ -197,3 +197,32 @@ def test_semicolon_csv_with_bom_and_tsv(tmp_path):
     a, b = articles(csv_path, tsv_path)
     assert (a.title, a.text, a.published) == ("BTC dips", "Bitcoin dipped 2%, then recovered.", utc(2025, 5, 1))
     assert (b.title, b.text) == ("ETH flat", "Ether traded flat, near $2,500.")
+
+
+def _page(head: str, body: str) -> str:
+    return f"<!DOCTYPE html><html><head>{head}</head><body>{body}</body></html>"
+
+
+PARAGRAPHS = "".join(f"<p>{s}</p>" for s in (
+    "Bitcoin miners sold about 5,000 BTC last week, the most since March, on-chain data showed.",
+    "Hash price fell to a record low as transaction fees dried up after the halving.",
+    "Analysts said weaker miners may keep selling unless the price recovers above $70,000."))
+
+
+def test_html_json_ld_date_and_declared_latin1(tmp_path):
+    ld = '<script type="application/ld+json">{"@graph": [{"@type": "NewsArticle", "datePublished": "2025-07-01T22:15:00-04:00"}]}</script>'
+    page = _page(f'<meta charset="iso-8859-1"><title>Miners sell — Café Crypto</title>{ld}',
+                 "<article><h1>Miners sell BTC in Zürich</h1>" + PARAGRAPHS + "</article>")
+    path = tmp_path / "page.htm"
+    path.write_bytes(page.replace("—", "-").encode("latin-1"))
+    (a,) = articles(path)
+    assert a.published == utc(2025, 7, 2, 2, 15)
+    assert a.title == "Miners sell BTC in Zürich"  # the headline (h1), decoded from latin-1
+    assert a.text.startswith("Bitcoin miners sold about 5,000 BTC") and a.source == "file:page.htm"
+
+
+def test_html_without_article_text_is_one_error(tmp_path):
+    path = tmp_path / "empty.html"
+    path.write_text(_page("<title>Nothing</title>", "<nav><a href='/'>Home</a></nav>"))
+    (item,) = list(iter_inputs([path]))
+    assert isinstance(item, IngestError) and item.reason == "no article text found in the HTML page"

@@ -27,6 +27,9 @@ _BLOCK_TAGS = {"p", "div", "section", "article", "blockquote", "pre", "h1", "h2"
                "header", "footer", "aside", "hr", "main", "nav", "address"}
 _DROP_TAGS = ("script", "style", "noscript", "iframe", "svg", "form", "template", "object")
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.DOTALL)
+# Fewer words than this is navigation or a stub, not an article (trafilatura's fallbacks
+# return whatever text a page has, e.g. a lone "Home" link).
+MIN_ARTICLE_WORDS = 5
 _ENTITY_REF = re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]+\d*);", re.IGNORECASE)
 
 
@@ -108,10 +111,11 @@ def _tidy(text: str) -> str:
     return "\n\n".join(paragraphs)
 
 
-def extract_article(page: str, *, input: str, url: str | None = None) -> Article:
+def extract_article(page: str, *, input: str, url: str | None = None,
+                    source: str | None = None) -> Article:
     """The article in an HTML page: main text (trafilatura), title, URL and publication time
     from the page metadata. ``url`` is where the page came from (the page's canonical URL
-    wins when it names one). Raises :class:`InputError` when the page has no article text."""
+    wins when it names one); ``source`` is used when no URL is known (``file:<name>``). Raises :class:`InputError` when the page has no article text."""
     page = _XML_DECL.sub("", page, count=1)
     try:
         tree = lxml.html.document_fromstring(page)
@@ -129,7 +133,9 @@ def extract_article(page: str, *, input: str, url: str | None = None) -> Article
     if published is None:
         published = parse_date(getattr(doc, "date", None))
     text = _drop_leading_title(text, title)
-    return Article(text=text, title=title, url=final_url, source=host_of(final_url),
+    if len(text.split()) < MIN_ARTICLE_WORDS:
+        raise InputError("no article text found in the HTML page")
+    return Article(text=text, title=title, url=final_url, source=host_of(final_url) or source,
                    published=published, meta={"input": input, "format": "html"})
 
 

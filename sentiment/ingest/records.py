@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from sentiment.schema import Article
 
-DEFAULT_USER_AGENT = "sentiment/0.1 (+https://github.com/sentiment-contributors/sentiment)"
+DEFAULT_USER_AGENT = "sentiment/0.1 (crypto news reader; httpx)"
 
 
 @dataclass

@@ -213,7 +213,8 @@ class _Reader:
             yield from read_feed(data, input=input, options=self.options, content_type=content_type,
                                  base_url=url, fetch_page=self.fetch_page)
         elif kind == "html":
-            yield extract_article(_decode(data, content_type), input=input, url=url)
+            yield extract_article(_decode(data, content_type), input=input, url=url,
+                                  source=f"file:{path.name}" if path is not None else None)
         elif kind == "text":
             article = read_text_document(_decode(data, content_type), path=path or Path(input),
                                          markdown=suffix in (".md", ".markdown"), input=input)
