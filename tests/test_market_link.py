@@ -126,6 +126,14 @@ def test_report_tables_on_real_prices(real_report):
     assert m["direction_agree_day"] is True or m["direction_agree_day"] == True
     assert m["abs_error_day"] == pytest.approx(abs(m["ret_day_pct"] - 2.2))
     assert set(r.granger["direction"]) == {"sentiment → returns", "returns → sentiment"}
+    fr = r.forward_return_table()
+    assert set(fr["scope"]) == {"assets", "market"}
+    market_1d = fr[(fr["scope"] == "market") & (fr["horizon"] == "ret_1d")]
+    # one observation per (day, label): 60 days with at most 3 labels each, never one per article
+    assert 60 <= market_1d["n"].sum() <= 3 * 60 < len(r.articles[r.articles["target"] == MARKET]) * 3
+    bull = r.articles[(r.articles["target"] == MARKET) & (r.articles["label"] == "bullish")]
+    expected = bull.drop_duplicates(["date"])["ret_1d"].mean()
+    assert market_1d.set_index("label").loc["bullish", "mean"] == pytest.approx(expected)
 
 
 def test_event_study_recovers_a_planted_abnormal_return():

@@ -74,17 +74,24 @@ class LinkReport:
         }
 
     def forward_return_table(self) -> pd.DataFrame:
-        """Mean forward return by sentiment label (all assets pooled), with counts and t-stats."""
+        """Mean forward return by sentiment label, for assets named (pooled) and for the market.
+
+        One observation per (asset, day, label), so a day with many alike articles counts once
+        and the t-statistics are not inflated by duplicates."""
         rows = []
-        a = self.articles[self.articles["target"] != MARKET] if len(self.articles) else self.articles
         hcols = [c for c in self.articles.columns if c.startswith("ret_") and c != "ret_0d"]
-        for label in LABEL_ORDER:
-            sub = a[a["label"] == label] if len(a) else a
-            for h in hcols:
-                x = sub[h].dropna() if len(sub) else pd.Series(dtype=float)
-                rows.append({"label": label, "horizon": h, "n": len(x),
-                             "mean": float(x.mean()) if len(x) else None, "t": _tstat(x)})
-        return pd.DataFrame(rows)
+        for scope in ("assets", "market"):
+            a = self.articles
+            if len(a):
+                a = a[(a["target"] == MARKET) == (scope == "market")]
+                a = a.drop_duplicates(["price_symbol", "date", "label"])
+            for label in LABEL_ORDER:
+                sub = a[a["label"] == label] if len(a) else a
+                for h in hcols:
+                    x = sub[h].dropna() if len(sub) else pd.Series(dtype=float)
+                    rows.append({"scope": scope, "label": label, "horizon": h, "n": len(x),
+                                 "mean": float(x.mean()) if len(x) else None, "t": _tstat(x)})
+        return pd.DataFrame(rows, columns=["scope", "label", "horizon", "n", "mean", "t"])
 
     def to_markdown(self) -> str:
         """A short human summary of the report."""
@@ -96,10 +103,12 @@ class LinkReport:
                   f"; named without prices: {', '.join(s.get('assets_without_prices', [])) or 'none'}"),
                  (f"- abnormal returns: {s.get('abnormal')} (benchmark {s.get('benchmark')}), "
                   f"window {s.get('window')}"), ""]
-        lines += ["## Forward returns by sentiment label (assets pooled)", "",
-                  "| label | horizon | n | mean % | t |", "|---|---|---|---|---|"]
+        lines += ["## Forward returns by sentiment label", "",
+                  ("One observation per (asset, day, label); market = every article, with benchmark "
+                   "returns. Raw (not abnormal) returns; t ignores the overlap of multi-day horizons."), "",
+                  "| scope | label | horizon | n | mean % | t |", "|---|---|---|---|---|---|"]
         for r in self.forward_return_table().itertuples():
-            lines.append(f"| {r.label} | {r.horizon} | {r.n} | {_pct(r.mean)} | {_num(r.t)} |")
+            lines.append(f"| {r.scope} | {r.label} | {r.horizon} | {r.n} | {_pct(r.mean)} | {_num(r.t)} |")
         lines += ["", "## Event study: CAR over the window", "",
                   "| kind | group | events | CAR % | t | p |", "|---|---|---|---|---|---|"]
         for r in self.event_summary.itertuples():
