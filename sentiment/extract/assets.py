@@ -26,6 +26,7 @@ from .resources import guarded, read_text
 # Words after a form that show a crypto asset is meant ("NEAR Protocol", "Render token").
 _EVIDENCE_FOLLOWERS = {"token", "tokens", "coin", "coins", "protocol", "network", "price", "prices",
                        "blockchain", "mainnet", "chain", "holders", "ecosystem"}
+_NOT_A_MENTION_SUFFIX = {"style", "like", "esque", "type", "inspired", "themed", "sized"}
 _PAIR_RE = re.compile(r"(?<![\w$])\$?([A-Za-z0-9]{2,10})\s?[-/]\s?([A-Z0-9]{2,10})\b(?!-)")
 _QUOTES = {"USD", "USDT", "USDC", "EUR", "KRW", "JPY", "GBP", "PERP", "BUSD", "FDUSD", "TRY", "BRL"}
 _CASHTAG_RE = re.compile(r"(?<![\w$])\$([A-Za-z][A-Za-z0-9]{0,9})\b")
@@ -152,9 +153,14 @@ class AssetTagger:
         form = text.lower()
         if cashtag_or_pair:
             return "strong"
+        nxt = doc[span.end] if span.end < len(doc) else None
+        if nxt is not None and nxt.text in ("-", "–") and span.end + 1 < len(doc) \
+                and doc[span.end + 1].lower_ in _NOT_A_MENTION_SUFFIX:
+            return None  # "Polkadot-style dots"
         if form not in asset.ambiguous:
             return "strong"
-        nxt = doc[span.end] if span.end < len(doc) else None
+        if text.islower():
+            return None  # "a ton of", "link to", "near 0.01%": lower-case words are words
         if nxt is not None and nxt.lower_ in _EVIDENCE_FOLLOWERS:
             return "strong"
         if self._amount_near(doc, span.start, span.end, amounts):

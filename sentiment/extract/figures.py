@@ -24,6 +24,7 @@ from .resources import guarded, load_json
 if not Doc.has_extension("figures"):
     Doc.set_extension("figures", default=None)
 
+MIN_AGGREGATE = 1e6  # money below this is a price, not a flow, liquidation total or loss
 _CLAUSE_SPLIT = re.compile(r"[,;:—–]|\bwhile\b|\bwhereas\b|\bbut\b")
 _YEARISH = re.compile(r"^(19|20)\d\d$")
 
@@ -66,11 +67,17 @@ class _Rules:
         self.fng_window = int(fng["window"])
 
 
+_NEGATED = re.compile(r"(?:\bnot|n't|\bwithout|\bno|\bnever)\s+(?:\w+\s+)?$")
+
+
 def _nearest_sign(text: str, pos: int, neg: re.Pattern[str], pos_re: re.Pattern[str]) -> int:
-    """−1 or +1 by the keyword nearest to ``pos`` (0 when neither occurs)."""
+    """−1 or +1 by the keyword nearest to ``pos`` (0 when neither occurs); negated keywords
+    ("without selling") do not count."""
     best: tuple[int, int] | None = None
     for sign, rx in ((-1, neg), (1, pos_re)):
         for m in rx.finditer(text):
+            if _NEGATED.search(text[max(0, m.start() - 30):m.start()]):
+                continue
             dist = min(abs(m.start() - pos), abs(m.end() - pos))
             if best is None or dist < best[0]:
                 best = (dist, sign)
@@ -180,7 +187,7 @@ class FigureTagger:
         if r.liq.search(text):
             if unit == "count":
                 return "traders_liquidated", value
-            if money:
+            if money and value >= MIN_AGGREGATE:
                 if r.liq_long.search(ctext):
                     return "liquidations_long", value
                 if r.liq_short.search(ctext):
@@ -190,6 +197,12 @@ class FigureTagger:
                 return "liquidations", value
         if unit == "count":
             return None, 0.0
+        if money and value < MIN_AGGREGATE:
+            money = False  # a price ("$118,400"), not a market aggregate
+            if not is_asset:
+                return None, 0.0
+        if money and since_hack == 0 and r.hack_amount.search(text):
+            return "hack_loss", value
         if r.flow.search(text) and (money or is_asset):
             sign = _nearest_sign(text, pos, r.flow_neg, r.flow_pos)
             if sign:

@@ -47,6 +47,8 @@ class _Lexicon:
     from_words: frozenset[str]
     to_words: frozenset[str]
     fillers: frozenset[str]
+    change_fillers: frozenset[str]
+    needs_amount: frozenset[str]
     non_subject: frozenset[str]
     level_kinds: dict[tuple[str, ...], str]
     window_left: int
@@ -74,7 +76,8 @@ class _Lexicon:
                 kinds[tuple(p.lower().replace("-", " - ").split())] = kind
         return cls(words=words, pairs=pairs, modal=frozenset(d["modal"]),
                    from_words=frozenset(d["from_words"]), to_words=frozenset(d["to_words"]),
-                   fillers=frozenset(d["amount_fillers"]),
+                   fillers=frozenset(d["amount_fillers"]), change_fillers=frozenset(d["change_fillers"]),
+                   needs_amount=frozenset(d["needs_amount"]),
                    non_subject=frozenset(d["non_subject_followers"]), level_kinds=kinds,
                    window_left=int(lv["window_left"]), window_right=int(lv["window_right"]),
                    max_price=float(lv["max_price"]))
@@ -86,7 +89,12 @@ class _Lexicon:
             return pair
         if tok.lower_ in ("up", "down") and nxt == "to" and tok.dep_ != "advmod":
             return None  # "up to 5%", "down to the wire" are not moves by themselves
-        return self.words.get(tok.lower_) or self.words.get(tok.lemma_.lower())
+        word = self.words.get(tok.lower_) or self.words.get(tok.lemma_.lower())
+        if word and (tok.lower_ in self.needs_amount or tok.lemma_.lower() in self.needs_amount):
+            after = tok.doc[tok.i + 1:tok.i + 3]
+            if not any(t.like_num or t.text in ("$", "€", "£", "+", "-") for t in after):
+                return None  # "added that", "paring gains off its high"
+        return word
 
 
 @dataclass
@@ -124,11 +132,11 @@ class MoveTagger:
         "46,000 Bitcoins", "BTC-USDT")."""
         end = m["end"]
         nxt = doc[end] if end < len(doc) else None
-        if nxt is not None:
-            if nxt.lower_ in self.lex.non_subject:
-                return False
-            if nxt.text in ("-", "/") and end + 1 < len(doc) and doc[end + 1].is_upper:
-                return False
+        if nxt is not None and nxt.lower_ in self.lex.non_subject:
+            return False
+        if nxt is not None and nxt.text in ("-", "/") and end + 2 < len(doc) and doc[end + 1].is_upper \
+                and doc[end + 2].lower_ in self.lex.non_subject:
+            return False  # "the BTC-USDT trading pair"; "SOL/USDT traded at" keeps SOL
         if m["start"] in unit_starts:
             return False
         prev = doc[m["start"] - 1] if m["start"] else None
@@ -158,7 +166,8 @@ class MoveTagger:
             if self._is_subject(doc, m, unit_starts):
                 subjects_at[m["start"]] = ("asset", m["symbol"], m["end"])
         for s in sectors:
-            subjects_at.setdefault(s["start"], ("sector", s["name"], s["end"]))
+            if s.get("subject", True):
+                subjects_at.setdefault(s["start"], ("sector", s["name"], s["end"]))
         quant_at = {q["tok_start"]: q for q in quants if q["kind"] in ("money", "percent")}
         moves: list[dict[str, Any]] = []
         sector_moves: list[dict[str, Any]] = []
@@ -281,9 +290,9 @@ class MoveTagger:
         else:
             # "falling over $5,000": the direction word right before the amount
             k = q["tok_start"] - 1
-            while k > st.dir_index and (doc[k].lower_ in lex.fillers or doc[k].text == "$"):
+            while k > st.dir_index and (doc[k].lower_ in lex.change_fillers or doc[k].text == "$"):
                 k -= 1
-            if k != st.dir_index or q["scaled"] and q["value"] >= 1e6:
+            if k != st.dir_index or st.direction == "flat" or q["scaled"] and q["value"] >= 1e6:
                 return
             role = "change_abs"
         assets = [k for kind, k in st.subject if kind == "asset"]
@@ -346,6 +355,12 @@ class MoveTagger:
                 continue
             kind = self._level_kind(doc, sent, q)
             if kind is None:
+                # "a break below it would open the way to $2,650": a destination under a modal
+                j = self._skip_back(doc, q["tok_start"], sent, frozenset({"below", "above", "under", "over"}))
+                if j >= sent.start and doc[j].lower_ in lex.to_words \
+                        and any(t.lower_ in lex.modal for t in doc[sent.start:j]):
+                    kind = "target"
+            if kind is None:
                 continue
             before = [m for m in sent_assets if m["end"] <= q["tok_start"] and m["start"] in subjects_at]
             after = [m for m in sent_assets if m["start"] >= q["tok_end"] and m["start"] in subjects_at]
@@ -357,6 +372,7 @@ class MoveTagger:
     def _level_kind(self, doc: Doc, sent: Span, q: dict[str, Any]) -> str | None:
         lex = self.lex
         best: tuple[int, str] | None = None
+        cands: list[tuple[int, str]] = []
         # keywords ending before the amount
         for dist, j in enumerate(range(q["tok_start"] - 1, max(sent.start, q["tok_start"] - lex.window_left) - 1, -1)):
             t = doc[j]
@@ -368,9 +384,10 @@ class MoveTagger:
                 if j - n + 1 >= sent.start and tuple(x.lower_ for x in doc[j - n + 1:j + 1]) == phrase:
                     if kind == "price" and dist > 2:
                         continue
+                    cands.append((dist, kind))
                     if best is None or dist < best[0]:
                         best = (dist, kind)
-            if best is not None and best[0] <= dist:
+            if best is not None and dist >= 3:
                 break
         # keywords right after the amount ("the $105,000 key support level")
         for dist, j in enumerate(range(q["tok_end"], min(sent.end, q["tok_end"] + lex.window_right))):
@@ -384,6 +401,11 @@ class MoveTagger:
                 if tuple(x.lower_ for x in doc[j:j + n]) == phrase:
                     if best is None or dist < best[0]:
                         best = (dist, kind)
+        if best is not None and best[1] in ("price", "target"):
+            # "next support sits at $2,900": a close specific keyword beats the price phrase
+            specific = [c for c in cands if c[1] not in ("price", "target") and c[0] <= 3]
+            if specific:
+                best = min(specific)
         return best[1] if best else None
 
 

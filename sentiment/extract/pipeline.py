@@ -258,7 +258,7 @@ class Extractor:
                 if all(x.change_pct != sm["change_pct"] for x in lst):
                     lst.append(Sector(name=sm["name"], change_pct=sm["change_pct"], text=text))
             for sm in doc._.sector_mentions or []:
-                if sm["name"] not in sectors:
+                if sm["name"] not in sectors and sm.get("subject", True):
                     sent = doc[sm["start"]].sent
                     _, text = locate(doc, part, offset, (sent.start_char, sent.end_char))
                     sectors[sm["name"]] = [Sector(name=sm["name"], change_pct=None, text=text)]

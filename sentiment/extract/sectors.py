@@ -1,7 +1,8 @@
 """Market sectors named in text (DeFi, Layer1, Meme, SocialFi…), from ``data/sectors.json``.
 
 The ``crypto_sectors`` component stores mentions on ``doc._.sector_mentions`` as dicts
-``{"name", "start", "end", "text"}`` (token offsets). Strong aliases ("DeFi", "memecoins")
+``{"name", "start", "end", "text", "subject"}`` (token offsets; ``subject``: whether the mention
+can carry a move, i.e. "sector"/"tokens" follows it or it is a "…coins" alias). Strong aliases ("DeFi", "memecoins")
 count alone; weak ones ("AI", "NFT", "Meme") only when a word like "sector" or "tokens" follows.
 Their moves ("the DeFi sector fell 7.66%") are read by the ``crypto_moves`` component.
 """
@@ -63,6 +64,7 @@ class SectorTagger:
     def __call__(self, doc: Doc) -> Doc:
         label = {}
         spans = []
+        movable = {s["name"]: s.get("movable", True) for s in load_json("sectors.json")["sectors"]}
         for match_id, s, e in self.matcher(doc):
             kind, name = doc.vocab.strings[match_id].split("|", 1)
             if kind == "W":
@@ -72,6 +74,12 @@ class SectorTagger:
             span = doc[s:e]
             label[(s, e)] = name
             spans.append(span)
-        doc._.sector_mentions = [{"name": label[(sp.start, sp.end)], "start": sp.start, "end": sp.end,
-                                  "text": sp.text} for sp in filter_spans(spans)]
+        out = []
+        for sp in filter_spans(spans):
+            name = label[(sp.start, sp.end)]
+            nxt = doc[sp.end] if sp.end < len(doc) else None
+            subject = movable[name] and ((nxt is not None and nxt.lower_ in self.context)
+                                         or sp[-1].lower_.endswith(("coins", "tokens")))
+            out.append({"name": name, "start": sp.start, "end": sp.end, "text": sp.text, "subject": subject})
+        doc._.sector_mentions = out
         return doc
