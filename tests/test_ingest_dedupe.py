@@ -95,3 +95,19 @@ def test_failed_parse_does_not_remember_validators(tmp_path):
             assert store.feed_state(url) is None  # the next poll fetches it in full again
         again = ingest([url], store_path)
         assert again.failed == 1 and not again.errors[0].skipped
+
+
+def test_folder_walk_skips_documentation_files(tmp_path):
+    from sentiment.ingest import IngestError, iter_inputs
+
+    (tmp_path / "README.md").write_text("# About these files\nThey are news.", encoding="utf-8")
+    (tmp_path / "LICENSE").write_text("Apache-2.0", encoding="utf-8")
+    (tmp_path / "news.txt").write_text("Bitcoin rises\nBitcoin rose 2% on Monday.", encoding="utf-8")
+    items = list(iter_inputs([tmp_path]))
+    articles = [i for i in items if not isinstance(i, IngestError)]
+    skipped = sorted(Path(i.input).name for i in items if isinstance(i, IngestError) and i.skipped)
+    assert [a.title for a in articles] == ["Bitcoin rises"]
+    assert skipped == ["LICENSE", "README.md"]
+    # named directly, a README is read like any other file
+    direct = list(iter_inputs([tmp_path / "README.md"]))
+    assert len(direct) == 1 and not isinstance(direct[0], IngestError)

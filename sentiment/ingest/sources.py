@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
@@ -30,6 +31,8 @@ from sentiment.store import Store
 FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 KNOWN_SUFFIXES = FEED_SUFFIXES + HTML_SUFFIXES + TEXT_SUFFIXES + TABLE_SUFFIXES
+# A folder's own documentation, skipped (and reported) when a folder is walked.
+DOC_FILE = re.compile(r"^(readme|license|licence|changelog|contributing|copying|notice)(\.\w+)?$", re.I)
 UNSAFE_XML = "unsafe XML: DTD entity declarations are refused (entity-expansion / external-entity attack)"
 
 
@@ -140,8 +143,9 @@ class _Reader:
             yield IngestError(label, f"unreadable ({type(exc).__name__}: {' '.join(str(exc).split())[:150]})")
 
     def folder(self, root: Path) -> Iterator[Item]:
-        """Files under ``root``, recursively, in sorted order; hidden entries, folder links
-        and unknown file types are reported as skipped."""
+        """Files under ``root``, recursively, in sorted order; hidden entries, folder links,
+        unknown file types and a folder's own documentation (README, LICENSE…) are reported
+        as skipped. A documentation file named directly as a source is read like any other."""
         try:
             entries = sorted(os.scandir(root), key=lambda e: e.name)
         except OSError as exc:
@@ -155,6 +159,8 @@ class _Reader:
                 yield from self.folder(path)
             elif entry.is_dir():
                 yield IngestError(str(path), "skipped: link to a folder (not followed)", skipped=True)
+            elif DOC_FILE.match(entry.name):
+                yield IngestError(str(path), "skipped: the folder's documentation, not an article", skipped=True)
             elif path.suffix.lower() not in KNOWN_SUFFIXES:
                 kind = f"'{path.suffix}'" if path.suffix else "without a suffix"
                 yield IngestError(str(path), f"skipped: unknown file type {kind}", skipped=True)
