@@ -73,6 +73,95 @@ def ingest(
         raise typer.Exit(1)
 
 
+@app.command()
+def tag(
+    sources: list[str] = typer.Argument(None, help="Files, folders, feed files or http(s) URLs."),
+    output: Path = typer.Option(..., "--output", "-o", help="Tags file to write (appended to and resumed if it exists)."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="jsonl | csv | parquet (default: from the suffix)."),
+    store: Optional[Path] = typer.Option(None, "--store", help="SQLite store for articles, tags, feed state and errors."),
+    from_store: bool = typer.Option(False, "--from-store", help="Also tag the articles already in --store."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Classifier folder (default: the shipped model)."),
+    sentences: bool = typer.Option(True, "--sentences/--no-sentences", help="Keep each sentence's score in the records."),
+    batch_size: int = typer.Option(32, "--batch-size", min=1, help="Articles per analysis batch."),
+    fetch_linked: bool = typer.Option(False, "--fetch-linked", help="Feed items: fetch the linked page for the full text."),
+    timeout: float = typer.Option(10.0, "--timeout", help="Seconds before a URL fetch gives up."),
+    max_mb: float = typer.Option(20.0, "--max-mb", help="Largest input file or download, in MB."),
+    text_column: str = typer.Option("text", "--text-column", help="CSV/JSONL column with the article text."),
+    title_column: str = typer.Option("title", "--title-column", help="CSV/JSONL column with the title."),
+    url_column: str = typer.Option("url", "--url-column", help="CSV/JSONL column with the URL."),
+    published_column: str = typer.Option("published", "--published-column", help="CSV/JSONL column with the date."),
+    resume: bool = typer.Option(True, "--resume/--overwrite", help="Resume into an existing output, or start it anew."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Tag articles: one record per article (see the tag schema), then a summary line.
+
+    Exit code 0 when every input was tagged, 1 when some failed (all others are written)."""
+    from sentiment.analyzer import Analyzer
+    from sentiment.ingest import IngestOptions
+    from sentiment.sinks import format_for
+    from sentiment.tagging import print_error, tag_files
+
+    if not sources and not from_store:
+        raise UsageError("nothing to tag: give SOURCES or --from-store")
+    if from_store and store is None:
+        raise UsageError("--from-store needs --store PATH")
+    try:
+        format_for(output, fmt)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    options = IngestOptions(text_column=text_column, title_column=title_column, url_column=url_column,
+                            published_column=published_column, fetch_linked=fetch_linked,
+                            timeout=timeout, max_bytes=int(max_mb * 2**20))
+    analyzer = Analyzer(model, include_sentences=sentences)
+    show_progress = not quiet and err.is_terminal
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=err, disable=not show_progress, transient=True) as progress:
+        task = progress.add_task("tagging", total=None)
+        report = tag_files(
+            sources or [], output, fmt=fmt, store=store, from_store=from_store, analyzer=analyzer,
+            options=options, batch_size=batch_size, include_sentences=sentences, resume=resume,
+            on_error=print_error,
+            on_progress=lambda r: progress.update(task, description=f"tagging: {r.summary()}"),
+        )
+    err.print(f"{report.summary()} → {output}")
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def show(
+    tags: Path = typer.Argument(..., help="A tags file (jsonl, csv or parquet)."),
+    limit: int = typer.Option(50, "--limit", "-n", help="Show at most this many articles."),
+) -> None:
+    """Print a readable table of tagged articles: sentiment, assets, moves and causes."""
+    from rich.table import Table
+
+    from sentiment.sinks import read_tags
+
+    if not tags.exists():
+        raise UsageError(f"no such file: {tags}")
+    table = Table(title=str(tags), show_lines=False)
+    for col in ("published", "title", "sentiment", "assets", "moves", "causes"):
+        table.add_column(col, overflow="fold")
+    count = 0
+    for rec in read_tags(tags):
+        count += 1
+        if count > limit:
+            continue
+        s = rec["sentiment"]
+        assets = " ".join(f"{a['symbol']}{'+' if a['sentiment']['score'] > 0.1 else '-' if a['sentiment']['score'] < -0.1 else '='}"
+                          for a in rec.get("assets", [])[:8])
+        moves = "; ".join(f"{m['asset']} {m['change_pct']:+g}%" if m.get("change_pct") is not None
+                          else f"{m['asset']} {m['direction']}" for m in rec.get("moves", [])[:4])
+        table.add_row((rec.get("published") or "")[:10], (rec.get("title") or rec.get("source") or "")[:70],
+                      f"{s['label']} {s['score']:+.2f}", assets, moves,
+                      " ".join(c["type"] for c in rec.get("causes", [])))
+    out.print(table)
+    out.print(f"{count} articles" + (f" (first {limit} shown)" if count > limit else ""))
+
+
 # ============================================================ end ingest / tag
 
 # ============================================================ classifier (issue 4)
