@@ -246,8 +246,10 @@ class MoveTagger:
             direction = "down" if q["value"] < 0 else "up"
         if direction is None:
             for j in range(end, min(sent.end, end + 3)):
-                if doc[j].lower_ in ("of", "in", "from", "at", "on") or doc[j].is_punct:
-                    break
+                t = doc[j]
+                if t.lower_ in ("of", "in", "from", "at", "on") or t.is_punct or t.lower_ in _BREAKS \
+                        or j in subjects_at or t.pos_ in ("VERB", "AUX", "CCONJ", "SCONJ"):
+                    break  # only "a 9% drop", "5% higher": not the next clause's verb
                 direction = lex.direction(doc[j]) or direction
                 if direction:
                     break

@@ -1,0 +1,119 @@
+"""The asset gazetteer and the crypto_assets component."""
+from __future__ import annotations
+
+import spacy
+import pytest
+
+from sentiment.extract import Extractor
+from sentiment.extract.assets import Gazetteer, load_gazetteer
+
+
+@pytest.fixture(scope="module")
+def ex() -> Extractor:
+    return Extractor()
+
+
+def symbols(ex: Extractor, text: str, title: str | None = None) -> list[str]:
+    return [a.symbol for a in ex(text, title).assets]
+
+
+# ------------------------------------------------------------------ the data file
+def test_gazetteer_has_300_unique_symbols_and_the_big_stablecoins() -> None:
+    gaz = load_gazetteer()
+    syms = [a.symbol for a in gaz.assets]
+    assert len(set(syms)) >= 300 and len(syms) == len(set(syms))
+    for s in ("BTC", "ETH", "USDT", "USDC", "DAI", "FDUSD", "USDE", "PYUSD", "TON", "BNB", "XRP", "SOL"):
+        assert s in gaz.by_symbol, s
+    stable = {a.symbol for a in gaz.assets if a.kind == "stablecoin"}
+    assert {"USDT", "USDC", "DAI", "FDUSD", "USDE", "PYUSD"} <= stable
+
+
+def test_aliases() -> None:
+    gaz = load_gazetteer()
+    for form, sym in [("Bitcoin", "BTC"), ("XBT", "BTC"), ("bitcoins", "BTC"), ("Ether", "ETH"),
+                      ("Ethereum", "ETH"), ("Toncoin", "TON"), ("Binance Coin", "BNB"), ("Ripple", "XRP"),
+                      ("Dogecoin", "DOGE"), ("Cardano", "ADA"), ("Solana", "SOL"), ("Tether", "USDT")]:
+        assert gaz.lookup(form).symbol == sym, form
+
+
+def test_no_alias_maps_to_two_assets() -> None:
+    gaz = load_gazetteer()
+    seen: dict[str, str] = {}
+    for a in gaz.assets:
+        for form in {a.name.lower(), *(x.lower() for x in a.aliases)}:
+            assert seen.setdefault(form, a.symbol) == a.symbol, form
+    tsv = "h\th\th\th\th\nAAA\tAlpha\tShared\t\tcoin\nBBB\tBeta\tshared\t\tcoin\n"
+    with pytest.raises(ValueError, match="shared"):
+        Gazetteer.from_tsv(tsv)
+
+
+def test_word_like_tickers_are_flagged_in_the_data() -> None:
+    gaz = load_gazetteer()
+    for sym in ("SOL", "ONE", "TON", "NEAR", "LINK", "GAS", "ATOM", "DOT", "BEAM", "HOT"):
+        assert sym.lower() in gaz.by_symbol[sym].ambiguous, sym
+
+
+# ------------------------------------------------------------------ evidence rules
+@pytest.mark.parametrize("text", [
+    "This sudden crash resulted in one of the largest liquidation events of the year.",
+    "Traders said a ton of liquidity is waiting on the sidelines.",
+    "A link to the report is available to subscribers.",
+    "Near the close, traders were quiet.",
+    "Polkadot-style dots on a chart of open interest showed little change.",
+    "The gas fees dropped while one large holder moved coins.",
+    "The hot topic this week was the atom of truth in every rumour.",
+    "ONE OF THE LARGEST FUNDS SAID IT WOULD WAIT.",
+    "President Trump spoke about tariffs on Tuesday.",
+    "The ATH for the index was set in 2021, according to the S&P and the SPX futures desk.",
+])
+def test_negatives(ex: Extractor, text: str) -> None:
+    assert symbols(ex, text) == []
+    assert ex(text).moves == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("$SOL rallied hard today.", ["SOL"]),
+    ("The largest liquidation hit the BTC-USDT pair on HTX.", ["BTC", "USDT"]),
+    ("ETH/USD slipped in early trading.", ["ETH"]),
+    ("SOL rose 5% on the day.", ["SOL"]),
+    ("Toncoin (TON) fell by 10.67%.", ["TON"]),
+    ("NEAR Protocol climbed 7.7%.", ["NEAR"]),
+    ("Chainlink's LINK token rose 9.3%.", ["LINK"]),
+    ("Bitcoin and Ether rallied while Cardano lagged.", ["BTC", "ETH", "ADA"]),
+])
+def test_positives(ex: Extractor, text: str, expected: list[str]) -> None:
+    assert sorted(symbols(ex, text)) == sorted(expected)
+
+
+def test_weak_mention_needs_the_asset_named_elsewhere(ex: Extractor) -> None:
+    # "Near" mid-sentence, capitalised: counts only when NEAR is named with evidence elsewhere
+    assert "NEAR" not in symbols(ex, "Developers building on Near shipped an upgrade.")
+    both = "NEAR Protocol rose 4%. Developers building on Near shipped an upgrade."
+    assert [a.mentions for a in ex(both).assets if a.symbol == "NEAR"] == [2]
+
+
+def test_mentions_count_title_and_body(ex: Extractor) -> None:
+    e = ex("Bitcoin fell 3%. Analysts expect bitcoin to recover; BTC funding turned negative.",
+           title="Bitcoin slides as ETFs bleed")
+    btc = next(a for a in e.assets if a.symbol == "BTC")
+    assert btc.mentions == 4 and btc.name == "Bitcoin"
+    assert e.title is not None and e.title.assets == ["BTC"]
+
+
+def test_coins_are_not_people_or_organisations(ex: Extractor) -> None:
+    e = ex("Bitcoin and Cardano rallied, Solana lagged, and CoinShares said Ethereum funds saw inflows.")
+    texts = {x.text for x in e.entities}
+    assert not texts & {"Bitcoin", "Cardano", "Solana", "Ethereum"}
+    assert "CoinShares" in texts
+
+
+def test_component_on_a_users_own_nlp() -> None:
+    import sentiment.extract  # noqa: F401  (registers the factories)
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("crypto_numbers")
+    nlp.add_pipe("crypto_assets")
+    doc = nlp("Cardano (ADA) and $SOL gained while a ton of traders watched Bitcoin.")
+    assert [m["symbol"] for m in doc._.asset_mentions] == ["ADA", "ADA", "SOL", "BTC"]
+    assert all(m["strength"] == "strong" for m in doc._.asset_mentions)

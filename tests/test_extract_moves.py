@@ -1,0 +1,129 @@
+"""Price moves, price levels and sector moves (crypto_moves, crypto_sectors)."""
+from __future__ import annotations
+
+import pytest
+
+from sentiment.extract import Extractor
+from sentiment.schema import Move
+
+
+@pytest.fixture(scope="module")
+def ex() -> Extractor:
+    return Extractor()
+
+
+def moves(ex: Extractor, text: str) -> set[tuple]:
+    return {(m.asset, m.direction, m.change_pct, m.from_price, m.to_price, m.change_abs) for m in ex(text).moves}
+
+
+def test_list_of_assets_shares_a_move(ex: Extractor) -> None:
+    got = moves(ex, "As of the time of writing, XRP was down 7.5%, while BNB, Cardano, and Dogecoin were down "
+                    "over 8%, and Solana was down over 11%.")
+    assert got == {("XRP", "down", -7.5, None, None, None), ("BNB", "down", -8.0, None, None, None),
+                   ("ADA", "down", -8.0, None, None, None), ("DOGE", "down", -8.0, None, None, None),
+                   ("SOL", "down", -11.0, None, None, None)}
+
+
+def test_from_to_and_absolute_change(ex: Extractor) -> None:
+    got = moves(ex, "Bitcoin plummeted from the $110,000 mark to below $105,000, falling over $5,000 in a single day.")
+    assert got == {("BTC", "down", None, 110000.0, 105000.0, -5000.0)}
+
+
+def test_move_relative_to_a_high(ex: Extractor) -> None:
+    e = ex("Ethereum was down about 25% from its high of $4,885 on August 22.")
+    assert [(m.asset, m.change_pct, m.from_price) for m in e.moves] == [("ETH", -25.0, 4885.0)]
+    assert [(lv.asset, lv.price, lv.kind) for lv in e.levels] == [("ETH", 4885.0, "high")]
+
+
+def test_asset_inside_a_sector_sentence(ex: Extractor) -> None:
+    e = ex("The SocialFi sector led the decline with a drop of 10.1%, with Toncoin (TON) within that sector "
+           "falling by 10.67%.")
+    assert [(m.asset, m.change_pct) for m in e.moves] == [("TON", -10.67)]
+    assert [(s.name, s.change_pct) for s in e.sectors] == [("SocialFi", -10.1)]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Solana surged 12% on Monday.", ("SOL", "up", 12.0)),
+    ("Dogecoin slid 4.2% overnight.", ("DOGE", "down", -4.2)),
+    ("XRP rallied 6%.", ("XRP", "up", 6.0)),
+    ("Cardano tumbled 9% after the news.", ("ADA", "down", -9.0)),
+    ("Ether edged up 0.4% in Asian hours.", ("ETH", "up", 0.4)),
+    ("Bitcoin was unchanged on the day.", ("BTC", "flat", 0.0)),
+    ("BNB -3.1% on the day.", ("BNB", "down", -3.1)),
+    ("AVAX +5.6% after the upgrade.", ("AVAX", "up", 5.6)),
+    ("Litecoin posted a 7% gain.", ("LTC", "up", 7.0)),
+    ("A 5% drop in Bitcoin rattled traders.", ("BTC", "down", -5.0)),
+    ("BTC fell 3%, ETH 5% and SOL 8%.", ("SOL", "down", -8.0)),
+])
+def test_direction_words_and_signs(ex: Extractor, text: str, expected: tuple) -> None:
+    got = {(m.asset, m.direction, m.change_pct) for m in ex(text).moves}
+    assert expected in got
+
+
+def test_direction_only_move_from_the_parse(ex: Extractor) -> None:
+    assert moves(ex, "Solana tumbled after the outage.") == {("SOL", "down", None, None, None, None)}
+
+
+@pytest.mark.parametrize("text", [
+    "If selling pressure increases, Bitcoin may drop 10%.",
+    "Analysts expect Ether could rally 20% by year end.",
+    "Bitcoin did not fall after the report.",
+    "Circle closed down over 7% on Monday, Coinbase down nearly 4%.",
+    "Over 90% of whom were long positions.",
+    "Meme coins shed 30-40% of their value.",
+])
+def test_not_moves(ex: Extractor, text: str) -> None:
+    assert ex(text).moves == []
+
+
+def test_change_pct_is_signed_and_moves_are_records(ex: Extractor) -> None:
+    e = ex("Bitcoin fell 4% while Ether rose 2%.")
+    assert all(isinstance(m, Move) for m in e.moves)
+    assert {(m.asset, m.change_pct) for m in e.moves} == {("BTC", -4.0), ("ETH", 2.0)}
+    assert all(m.text == "Bitcoin fell 4% while Ether rose 2%." for m in e.moves)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Ethereum fell, breaking below the critical support level of $3,600.", ("ETH", 3600.0, "support")),
+    ("The 200-day moving average at $109,800 had served as support for Bitcoin.", ("BTC", 109800.0, "moving_average")),
+    ("She added that Bitcoin's next support level is around $94,200.", ("BTC", 94200.0, "support")),
+    ("If selling pressure increases further, Bitcoin's price may drop towards $100,000.", ("BTC", 100000.0, "target")),
+    ("Bitcoin was down over 3%, priced at $106,200.", ("BTC", 106200.0, "price")),
+    ("Ether faces resistance at $4,100.", ("ETH", 4100.0, "resistance")),
+    ("Bitcoin hit a low below $105,000.", ("BTC", 105000.0, "low")),
+    ("Solana set a new all-time high at $295.", ("SOL", 295.0, "high")),
+    ("Ether's next support sits at $2,900; a break below it would open the way to $2,650.", ("ETH", 2650.0, "target")),
+])
+def test_levels(ex: Extractor, text: str, expected: tuple) -> None:
+    assert expected in {(lv.asset, lv.price, lv.kind) for lv in ex(text).levels}
+
+
+def test_level_asset_carries_from_the_previous_sentence(ex: Extractor) -> None:
+    e = ex("Bitcoin fluctuated around $105,000 all day. If the support at $105,000 is breached, losses may deepen.")
+    assert ("BTC", 105000.0, "support") in {(lv.asset, lv.price, lv.kind) for lv in e.levels}
+
+
+def test_large_amounts_are_not_levels(ex: Extractor) -> None:
+    e = ex("Bitcoin ETFs saw outflows of $946 million, and the largest liquidation was valued at $33.9 million.")
+    assert e.levels == []
+
+
+def test_sector_list(ex: Extractor) -> None:
+    e = ex("The PayFi sector dropped 5.55%, the CeFi sector fell 6.54%, the Meme sector decreased by 6.92%, the "
+           "Layer1 sector was down 7.06%, the DeFi sector fell 7.66%, and the Layer2 sector dropped 8.48%.")
+    assert [(s.name, s.change_pct) for s in e.sectors] == [
+        ("PayFi", -5.55), ("CeFi", -6.54), ("Meme", -6.92), ("Layer1", -7.06), ("DeFi", -7.66), ("Layer2", -8.48)]
+    assert e.moves == []
+
+
+@pytest.mark.parametrize("text, name", [
+    ("Layer-2 tokens rallied 4%.", "Layer2"), ("L2 tokens rallied 4%.", "Layer2"),
+    ("Memecoins rallied 4%.", "Meme"), ("AI tokens rallied 4%.", "AI"), ("RWA tokens rallied 4%.", "RWA"),
+    ("GameFi tokens rallied 4%.", "GameFi"), ("DePIN tokens rallied 4%.", "DePIN"),
+])
+def test_sector_aliases(ex: Extractor, text: str, name: str) -> None:
+    assert [(s.name, s.change_pct) for s in ex(text).sectors] == [(name, 4.0)]
+
+
+def test_weak_sector_words_need_context(ex: Extractor) -> None:
+    assert ex("AI is changing how traders read the news; an NFT was sold.").sectors == []
