@@ -156,7 +156,7 @@ class NumberTagger:
 
     Each entry is a dict of :class:`Quantity` fields plus ``tok_start``/``tok_end`` (token
     indices) and ``unit``: the lower-cased word right after a plain number (``"bitcoins"``,
-    ``"people"``), else ``None``."""
+    ``"people"``; not a stop word such as "on"), else ``None``."""
 
     def __init__(self, nlp: Language, name: str = "crypto_numbers") -> None:
         self.name = name
@@ -174,7 +174,8 @@ class NumberTagger:
             d = q.to_dict()
             d["tok_start"], d["tok_end"] = span.start, span.end
             nxt = doc[span.end] if span.end < len(doc) else None
-            d["unit"] = nxt.lower_ if (nxt is not None and nxt.is_alpha and q.kind == "number") else None
+            d["unit"] = nxt.lower_ if (nxt is not None and nxt.is_alpha and not nxt.is_stop
+                                       and q.kind == "number") else None
             found.append(d)
         doc._.quantities = found
         return doc

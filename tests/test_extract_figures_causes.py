@@ -1,0 +1,134 @@
+"""Market figures (crypto_figures) and causes (crypto_causes)."""
+from __future__ import annotations
+
+import pytest
+
+from sentiment.extract import Extractor
+from sentiment.extract.causes import cause_types
+
+TAXONOMY = ["fed_hawkish", "fed_dovish", "inflation_data", "hack_exploit", "etf_outflow", "etf_inflow",
+            "leverage_liquidation", "regulation", "institutional_buying", "holder_selling",
+            "technical_breakdown", "technical_breakout", "exchange_risk", "fud_panic"]
+
+
+@pytest.fixture(scope="module")
+def ex() -> Extractor:
+    return Extractor()
+
+
+def figs(ex: Extractor, text: str) -> set[tuple]:
+    return {(f.kind, f.value, f.unit) for f in ex(text).figures}
+
+
+# ------------------------------------------------------------------ figures
+def test_liquidation_breakdown(ex: Extractor) -> None:
+    text = ("There were a total of 340,000 liquidations over the past 24 hours, with a total liquidation amount "
+            "reaching $1.279 billion. Among these, long positions accounted for $1.162 billion in liquidations, "
+            "while short positions were only $116 million. The largest single liquidation occurred in the "
+            "BTC-USDT trading pair on the HTX exchange, valued at $33.9587 million.")
+    got = figs(ex, text)
+    assert {("traders_liquidated", 340000.0, "count"), ("liquidations", 1.279e9, "USD"),
+            ("liquidations_long", 1.162e9, "USD"), ("liquidations_short", 1.16e8, "USD"),
+            ("largest_liquidation", 33958700.0, "USD")} <= got
+    largest = [f for f in ex(text).figures if f.kind == "largest_liquidation"]
+    assert largest[0].asset == "BTC"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("U.S. Bitcoin ETFs saw heavy outflows, with redemptions reaching $946 million.", ("etf_flow", -9.46e8, "USD")),
+    ("Investment products recorded a net outflow of $360 million last week.", ("fund_flow", -3.6e8, "USD")),
+    ("Spot Ether ETFs drew inflows of $1.2B on Tuesday.", ("etf_flow", 1.2e9, "USD")),
+    ("A sell-off wiped out an estimated $90 billion in market capitalization.", ("market_cap_change", -9e10, "USD")),
+    ("The total crypto market cap added $120 billion on the day.", ("market_cap_change", 1.2e11, "USD")),
+    ("The protocol suffered a hack that resulted in losses exceeding $100 million.", ("hack_loss", 1e8, "USD")),
+    ("Hackers drained roughly $230 million from its hot wallets.", ("hack_loss", 2.3e8, "USD")),
+    ("Long-term holders have reduced their Bitcoin holdings by over 46,000 Bitcoins.", ("holdings_change", -46000.0, "BTC")),
+    ("Strategy said it bought 4,225 BTC last week.", ("holdings_change", 4225.0, "BTC")),
+    ("The Crypto Fear & Greed Index fell to 21, signalling extreme fear.", ("fear_greed_index", 21.0, "index")),
+    ("The Fear and Greed Index stood at 74 on Monday.", ("fear_greed_index", 74.0, "index")),
+])
+def test_figures(ex: Extractor, text: str, expected: tuple) -> None:
+    assert expected in figs(ex, text)
+
+
+def test_hack_loss_in_a_later_sentence(ex: Extractor) -> None:
+    text = ("Balancer suffered a hack. This vulnerability is the latest in a series of incidents. "
+            "The latest data shows that Balancer's losses have actually reached $120 million.")
+    assert ("hack_loss", 1.2e8, "USD") in figs(ex, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Bitcoin surged to $118,400 as ETF inflows accelerated.",       # a price is not a flow
+    "One large holder moved 2,000 BTC between wallets without selling.",
+    "The index provider said 45 analysts cover the sector.",
+    "Losses of $5 million were reported by the bakery.",
+])
+def test_not_figures(ex: Extractor, text: str) -> None:
+    assert ex(text).figures == []
+
+
+# ------------------------------------------------------------------ causes
+def test_rule_file_covers_the_taxonomy() -> None:
+    assert set(TAXONOMY) <= set(cause_types())
+
+
+@pytest.mark.parametrize("cause, text", [
+    ("fed_hawkish", 'Officials said a rate cut in December is "not a foregone conclusion."'),
+    ("fed_hawkish", "Powell signalled rates will stay higher for longer."),
+    ("fed_dovish", "The Federal Reserve cut rates by 25 basis points and signalled more easing."),
+    ("inflation_data", "Hotter-than-expected CPI data rattled risk assets."),
+    ("hack_exploit", "The DeFi protocol suffered a hack on Sunday."),
+    ("hack_exploit", "An exploit drained the bridge of its reserves."),
+    ("hack_exploit", "Investors lost everything in a rug pull."),
+    ("etf_outflow", "Bitcoin ETFs saw redemptions of $946 million."),
+    ("etf_outflow", "Crypto funds recorded outflows for a third week."),
+    ("etf_inflow", "Spot Ether ETFs recorded net inflows of $310 million."),
+    ("leverage_liquidation", "A liquidation cascade wiped out over-leveraged longs."),
+    ("leverage_liquidation", "The rally triggered a short squeeze."),
+    ("regulation", "The SEC sued the exchange for offering unregistered securities."),
+    ("regulation", "The regulator approved spot ETFs tracking Solana."),
+    ("institutional_buying", "Whales accumulated more than 20,000 BTC this week."),
+    ("institutional_buying", "Treasury companies bought another 5,000 BTC."),
+    ("holder_selling", "Long-term holders reduced their holdings in recent days."),
+    ("holder_selling", "Miners are selling their coins to cover costs."),
+    ("holder_selling", "Whales sold 10,000 BTC into the rally."),
+    ("technical_breakdown", "Bitcoin has fallen below the 200-day moving average."),
+    ("technical_breakdown", "Ether is breaking below the critical support level."),
+    ("technical_breakout", "Bitcoin broke above the $115,000 resistance."),
+    ("technical_breakout", "Solana set a new all-time high on Friday."),
+    ("technical_breakout", "Ether reclaimed its 50-day moving average."),
+    ("exchange_risk", "The exchange halted withdrawals after the incident."),
+    ("exchange_risk", "The stablecoin lost its peg on Monday."),
+    ("fud_panic", "Panic selling spread as FUD took over social media."),
+    ("fud_panic", "Sentiment sank into extreme fear."),
+])
+def test_causes(ex: Extractor, cause: str, text: str) -> None:
+    e = ex(text)
+    assert cause in {c.type for c in e.causes}
+    c = next(c for c in e.causes if c.type == cause)
+    assert c.evidence == text and c.sentence == 0
+    assert cause in e.sentences[0].causes
+
+
+@pytest.mark.parametrize("cause, text", [
+    ("etf_inflow", "Bitcoin ETFs saw outflows of $400 million."),                    # direction
+    ("etf_outflow", "Bitcoin ETFs saw inflows of $400 million."),
+    ("etf_inflow", "The weekly net inflow of the spot Bitcoin ETF has been less than 600 Bitcoins."),
+    ("hack_exploit", "The exchange said it was not hacked and funds are safe."),       # negation
+    ("institutional_buying", "Institutional demand for Bitcoin has significantly slowed."),
+    ("fed_dovish", 'A rate cut in December is "not a foregone conclusion," Powell said.'),
+    ("technical_breakout", "Ether trades 20% below its all-time high."),
+    ("fud_panic", "The Crypto Fear & Greed Index rose to 74, in greed territory."),
+    ("exchange_risk", "The largest liquidation happened on the HTX exchange."),
+    ("regulation", "Bitcoin rose 3% on Tuesday."),
+])
+def test_cause_not_found(ex: Extractor, cause: str, text: str) -> None:
+    assert cause not in {c.type for c in ex(text).causes}
+
+
+def test_title_cause_has_sentence_minus_one(ex: Extractor) -> None:
+    e = ex("Prices fell sharply on Tuesday.", title="Exchange hacked, withdrawals halted")
+    by_type = {c.type: c for c in e.causes}
+    assert by_type["hack_exploit"].sentence == -1
+    assert by_type["hack_exploit"].evidence == "Exchange hacked, withdrawals halted"
+    assert e.title is not None and "exchange_risk" in e.title.causes
