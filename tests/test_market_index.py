@@ -5,6 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import shared_path
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_market_link import make_tags, record, synthetic_prices
 
 from sentiment.market import COMPONENTS, explain, fear_greed_index, label_for, load_config
@@ -163,3 +165,27 @@ def test_tracks_the_published_index_on_real_prices():
     oos = agreement(df, published, "2023-01-01")  # after the period the design was chosen on
     assert oos["spearman"] >= 0.75
     assert np.isfinite(full["same_band_ours"]) and full["same_band_ours"] > 0.35
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), vol=st.floats(0.001, 0.2), days=st.integers(5, 200))
+def test_any_price_path_gives_values_in_range_with_matching_labels(seed, vol, days):
+    rng = np.random.default_rng(seed)
+    close = 100 * np.exp(np.cumsum(rng.normal(0, vol, days)))
+    prices = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=days), "symbol": "BTC", "open": close,
+                           "high": close, "low": close, "close": close, "volume": rng.uniform(1, 2, days),
+                           "market_cap": np.nan})
+    try:
+        df = fear_greed_index(prices)
+    except ValueError as exc:  # too short for any component: a clear reason, not a crash
+        assert "no component could be scored" in str(exc)
+        return
+    assert df["value"].between(0, 100).all()
+    assert (df["label"] == df["value"].map(label_for)).all()
+    scores = df[df.attrs["components"]].to_numpy(dtype=float)
+    assert np.nanmin(scores) >= 0 and np.nanmax(scores) <= 100
+
+
+def test_missing_market_symbol_suggests_a_basket(prices):
+    with pytest.raises(Exception, match="no prices for BTC.*basket"):
+        fear_greed_index(prices[prices["symbol"] == "ETH"])

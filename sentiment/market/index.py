@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .news import MARKET, TagsLike, daily_news, news_table
-from .prices import PricesLike, basket, load_prices, series_for
+from .prices import PriceDataError, PricesLike, basket, load_prices, series_for
 
 CONFIG_PATH = Path(__file__).with_name("data") / "index.toml"
 PRICE_COMPONENTS = ("momentum", "drawdown", "volatility", "volume")
@@ -187,7 +187,11 @@ def _market_prices(prices: pd.DataFrame, market: str) -> tuple[pd.DataFrame, str
     m = str(market).strip()
     if m.lower() in ("equal", "cap"):
         return basket(prices, m.lower()), f"{m.lower()}-weighted basket of {prices['symbol'].nunique()} symbols"
-    return series_for(prices, m), f"{m.upper()} prices"
+    try:
+        return series_for(prices, m), f"{m.upper()} prices"
+    except PriceDataError as exc:
+        raise PriceDataError(f"{exc}; the market series is {m.upper()} (set market = \"equal\" or "
+                             f"\"cap\" in the config, or --market, to use a basket instead)") from None
 
 
 def fear_greed_index(prices: PricesLike | None = None, tags: TagsLike | None = None, *,

@@ -120,6 +120,7 @@ class LinkReport:
             lines.append(f"| {r.asset} | {r.n_days} | {r.news_days} | {_num(r.corr_same_day)} | "
                          f"{_num(r.corr_sentiment_leads)} | {_num(r.corr_returns_lead)} |")
         lines += ["", "## Granger causality (F test, best lag)", "",
+                  "Daily series; a day without news counts as neutral sentiment (0).", "",
                   "| asset | direction | lag | F | p | n | note |", "|---|---|---|---|---|---|---|"]
         for r in self.granger.itertuples():
             lines.append(f"| {r.asset} | {r.direction} | {_num(r.lag)} | {_num(r.f)} | {_num(r.p)} | "
