@@ -115,3 +115,17 @@ def test_tags_written_by_the_sinks_read_back(inputs, tmp_path, suffix):
     via_jsonl = fear_greed_index(None, inputs["tags"])
     pd.testing.assert_frame_equal(via_table, via_jsonl)
     assert via_table.attrs["news"]["articles"] == 271
+
+
+def test_index_config_file_and_market_option(inputs, tmp_path, capsys):
+    cfg = tmp_path / "my_index.toml"
+    cfg.write_text('market = "equal"\n[components.momentum]\nweight = 0.6\n')
+    out_csv = tmp_path / "basket.csv"
+    assert main(["index", "--prices", str(inputs["prices"]), "-o", str(out_csv), "--config", str(cfg),
+                 "--explain", "2023-08-01"]) == 0
+    captured = capsys.readouterr()
+    assert "momentum" in captured.out and " 0.600 " in captured.out  # 0.6 of a total weight of 1.0
+    basket = pd.read_csv(out_csv)
+    assert main(["index", "--prices", str(inputs["prices"]), "-o", str(out_csv), "--market", "ETH"]) == 0
+    eth = pd.read_csv(out_csv)
+    assert not basket["momentum"].equals(eth["momentum"])
