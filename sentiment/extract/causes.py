@@ -3,8 +3,8 @@
 Each cause type of the schema's taxonomy (fed_hawkish, hack_exploit, etf_outflow…) has rules; a
 rule fires on a sentence when every one of its phrase groups occurs in the sentence and none of
 its ``none`` phrases does ("inflows" near "ETF" is an inflow, unless the sentence says they
-"slowed" or were "less than" before). Phrases compile to spaCy ``Matcher`` patterns
-(:func:`resources.phrase_pattern`); a phrase right after a negation ("no", "not", "without")
+"slowed" or were "less than" before). Phrases are matched by
+:class:`resources.PhraseSet` (prefix-indexed, much faster than regex Matcher predicates); a phrase right after a negation ("no", "not", "without")
 does not count. The ``crypto_causes`` component stores ``doc._.causes`` as a list of
 ``{"type", "sent"}`` dicts (``sent`` = the sentence's character offsets), one per type and
 sentence, in text order.
@@ -15,10 +15,9 @@ from collections import defaultdict
 from typing import Any
 
 from spacy.language import Language
-from spacy.matcher import Matcher
 from spacy.tokens import Doc
 
-from .resources import guarded, load_json, phrase_pattern, phrase_words
+from .resources import PhraseSet, guarded, load_json, phrase_words
 
 if not Doc.has_extension("causes"):
     Doc.set_extension("causes", default=None)
@@ -39,30 +38,30 @@ class CauseTagger:
 
     def __init__(self, nlp: Language, name: str = "crypto_causes") -> None:
         self.name = name
-        self.matcher = Matcher(nlp.vocab)
+        self.phrases = PhraseSet()
         self.rules: list[tuple[str, int, int]] = []  # (type, rule index, number of groups)
         self.negations: frozenset[str] = frozenset()
         self.negating_keys: set[str] = set()
         self.initialize(nlp=nlp)
 
     def initialize(self, get_examples: Any = None, *, nlp: Language | None = None) -> None:
-        """Compile the rule file into one Matcher."""
+        """Compile the rule file into one phrase set."""
         if nlp is None:
             return
         data = load_json("causes.json")
         self.negations = frozenset(data["negations"])
-        self.matcher = Matcher(nlp.vocab)
+        self.phrases = PhraseSet()
         self.rules = []
         self.negating_keys = set()
         for ctype, rules in data["causes"].items():
             for r, rule in enumerate(rules):
                 for g, group in enumerate(rule["all"]):
                     key = f"{ctype}|{r}|{g}"
-                    self.matcher.add(key, [phrase_pattern(p) for p in group])
+                    self.phrases.add(key, group)
                     if any(set(phrase_words(p)) & self.negations for p in group):
                         self.negating_keys.add(key)
                 if rule.get("none"):
-                    self.matcher.add(f"{ctype}|{r}|none", [phrase_pattern(p) for p in rule["none"]])
+                    self.phrases.add(f"{ctype}|{r}|none", rule["none"])
                 self.rules.append((ctype, r, len(rule["all"])))
 
     def _negated(self, doc: Doc, start: int, sent_start: int) -> bool:
@@ -76,8 +75,7 @@ class CauseTagger:
             for i in range(s.start, s.end):
                 sent_of[i] = n
         hits: dict[int, set[str]] = defaultdict(set)
-        for match_id, start, end in self.matcher(doc):
-            key = doc.vocab.strings[match_id]
+        for key, start, end in self.phrases.find([t.lower_ for t in doc]):
             n = sent_of[start]
             if not key.endswith("|none") and key not in self.negating_keys \
                     and self._negated(doc, start, sents[n].start):

@@ -82,15 +82,32 @@ class _Lexicon:
                    window_left=int(lv["window_left"]), window_right=int(lv["window_right"]),
                    max_price=float(lv["max_price"]))
 
+    @property
+    def level_by_last(self) -> dict[str, list[tuple[tuple[str, ...], str]]]:
+        return self._index(-1)
+
+    @property
+    def level_by_first(self) -> dict[str, list[tuple[tuple[str, ...], str]]]:
+        return self._index(0)
+
+    def _index(self, pos: int) -> dict[str, list[tuple[tuple[str, ...], str]]]:
+        cache = self.__dict__.setdefault("_level_index", {})
+        if pos not in cache:
+            idx: dict[str, list[tuple[tuple[str, ...], str]]] = {}
+            for phrase, kind in self.level_kinds.items():
+                idx.setdefault(phrase[pos], []).append((phrase, kind))
+            cache[pos] = idx
+        return cache[pos]
+
     def direction(self, tok: Token) -> str | None:
         nxt = tok.nbor(1).lower_ if tok.i + 1 < len(tok.doc) else ""
-        pair = self.pairs.get((tok.lower_, nxt)) or self.pairs.get((tok.lemma_.lower(), nxt))
+        pair = self.pairs.get((tok.lower_, nxt))
         if pair:
             return pair
         if tok.lower_ in ("up", "down") and nxt == "to" and tok.dep_ != "advmod":
             return None  # "up to 5%", "down to the wire" are not moves by themselves
-        word = self.words.get(tok.lower_) or self.words.get(tok.lemma_.lower())
-        if word and (tok.lower_ in self.needs_amount or tok.lemma_.lower() in self.needs_amount):
+        word = self.words.get(tok.lower_)
+        if word and tok.lower_ in self.needs_amount:
             after = tok.doc[tok.i + 1:tok.i + 3]
             if not any(t.like_num or t.text in ("$", "€", "£", "+", "-") for t in after):
                 return None  # "added that", "paring gains off its high"
@@ -173,6 +190,7 @@ class MoveTagger:
         sector_moves: list[dict[str, Any]] = []
         levels: list[dict[str, Any]] = []
         consumed: set[int] = set()
+        low = [t.lower_ for t in doc]
         carry_asset: str | None = None  # the last asset subject, for levels in later sentences
         for sent in doc.sents:
             sent_moves: list[dict[str, Any]] = []
@@ -218,7 +236,8 @@ class MoveTagger:
             sent_moves += self._verb_moves(doc, sent, mentions, sent_moves, key)
             moves += sent_moves
             carry_asset = self._levels(doc, sent, quants, mentions, subjects_at, consumed, levels,
-                                       carry_asset, key)
+                                       carry_asset, key, low)
+        _fix_carried_levels(levels, moves)
         doc._.moves = _dedupe(moves, ("asset", "direction", "change_pct", "from_price", "to_price",
                                       "change_abs", "sent"))
         doc._.sector_moves = _dedupe(sector_moves, ("name", "change_pct", "sent"))
@@ -248,7 +267,7 @@ class MoveTagger:
             for j in range(end, min(sent.end, end + 3)):
                 t = doc[j]
                 if t.lower_ in ("of", "in", "from", "at", "on") or t.is_punct or t.lower_ in _BREAKS \
-                        or j in subjects_at or t.pos_ in ("VERB", "AUX", "CCONJ", "SCONJ"):
+                        or j in subjects_at or t.tag_.startswith(("VB", "MD", "CC", "IN")):
                     break  # only "a 9% drop", "5% higher": not the next clause's verb
                 direction = lex.direction(doc[j]) or direction
                 if direction:
@@ -332,7 +351,7 @@ class MoveTagger:
             head = tok.head
             cands = [head] + [c for c in head.children if c.dep_ in ("acomp", "advmod", "prt", "attr")]
             direction = next((d for c in cands if (d := self.lex.direction(c)) is not None), None)
-            if direction is None or head.pos_ not in ("VERB", "AUX"):
+            if direction is None or not head.tag_.startswith("VB"):
                 continue
             children = {c.lower_ for c in head.children}
             if children & _NEG or children & self.lex.modal or head.dep_ in ("xcomp", "relcl"):
@@ -345,7 +364,8 @@ class MoveTagger:
 
     def _levels(self, doc: Doc, sent: Span, quants: list[dict[str, Any]], mentions: list[dict[str, Any]],
                 subjects_at: dict[int, tuple[str, str, int]], consumed: set[int],
-                out: list[dict[str, Any]], carry: str | None, key: tuple[int, int]) -> str | None:
+                out: list[dict[str, Any]], carry: str | None, key: tuple[int, int],
+                low: list[str]) -> str | None:
         lex = self.lex
         sent_assets = [m for m in mentions if sent.start <= m["start"] < sent.end]
         for q in quants:
@@ -355,7 +375,7 @@ class MoveTagger:
                 continue
             if q["scaled"] and q["value"] >= 1e6:
                 continue
-            kind = self._level_kind(doc, sent, q)
+            kind = self._level_kind(doc, sent, q, low)
             if kind is None:
                 # "a break below it would open the way to $2,650": a destination under a modal
                 j = self._skip_back(doc, q["tok_start"], sent, frozenset({"below", "above", "under", "over"}))
@@ -367,23 +387,23 @@ class MoveTagger:
             before = [m for m in sent_assets if m["end"] <= q["tok_start"] and m["start"] in subjects_at]
             after = [m for m in sent_assets if m["start"] >= q["tok_end"] and m["start"] in subjects_at]
             asset = before[-1]["symbol"] if before else (after[0]["symbol"] if after else carry)
-            out.append({"asset": asset, "price": q["value"], "kind": kind, "sent": key})
+            out.append({"asset": asset, "price": q["value"], "kind": kind, "sent": key,
+                        "_carried": not (before or after)})
         subs = [m for m in sent_assets if m["start"] in subjects_at]
         return subs[-1]["symbol"] if subs else carry
 
-    def _level_kind(self, doc: Doc, sent: Span, q: dict[str, Any]) -> str | None:
+    def _level_kind(self, doc: Doc, sent: Span, q: dict[str, Any], low: list[str]) -> str | None:
         lex = self.lex
         best: tuple[int, str] | None = None
         cands: list[tuple[int, str]] = []
-        # keywords ending before the amount
-        for dist, j in enumerate(range(q["tok_start"] - 1, max(sent.start, q["tok_start"] - lex.window_left) - 1, -1)):
-            t = doc[j]
-            if t.text == ";" or (t.like_num and j not in range(q["tok_start"], q["tok_end"])
-                                 and t.i + 1 < len(doc) and t.nbor(1).text == "%"):
+        # keywords ending before the amount (indexed by their last word)
+        stop = max(sent.start, q["tok_start"] - lex.window_left)
+        for dist, j in enumerate(range(q["tok_start"] - 1, stop - 1, -1)):
+            if low[j] == ";" or (low[j] == "%" and j > sent.start):
                 break
-            for phrase, kind in lex.level_kinds.items():
+            for phrase, kind in lex.level_by_last.get(low[j], ()):
                 n = len(phrase)
-                if j - n + 1 >= sent.start and tuple(x.lower_ for x in doc[j - n + 1:j + 1]) == phrase:
+                if j - n + 1 >= sent.start and tuple(low[j - n + 1:j + 1]) == phrase:
                     if kind == "price" and dist > 2:
                         continue
                     cands.append((dist, kind))
@@ -393,22 +413,41 @@ class MoveTagger:
                 break
         # keywords right after the amount ("the $105,000 key support level")
         for dist, j in enumerate(range(q["tok_end"], min(sent.end, q["tok_end"] + lex.window_right))):
-            t = doc[j]
-            if t.is_punct:
+            if doc[j].is_punct:
                 break
-            for phrase, kind in lex.level_kinds.items():
-                n = len(phrase)
+            for phrase, kind in lex.level_by_first.get(low[j], ()):
                 if kind in ("price", "target"):
                     continue
-                if tuple(x.lower_ for x in doc[j:j + n]) == phrase:
-                    if best is None or dist < best[0]:
-                        best = (dist, kind)
+                if tuple(low[j:j + len(phrase)]) == phrase and (best is None or dist < best[0]):
+                    best = (dist, kind)
         if best is not None and best[1] in ("price", "target"):
             # "next support sits at $2,900": a close specific keyword beats the price phrase
             specific = [c for c in cands if c[1] not in ("price", "target") and c[0] <= 3]
             if specific:
                 best = min(specific)
         return best[1] if best else None
+
+def _fix_carried_levels(levels: list[dict[str, Any]], moves: list[dict[str, Any]]) -> None:
+    """A level whose sentence names no asset took the previous sentence's; if its price is far
+    (beyond 2x) from every price the document states for that asset but close to another
+    asset's, it belongs to that other asset ("the $95,000 support" is Bitcoin's, not Ether's)."""
+    known: dict[str, list[float]] = {}
+    for lv in levels:
+        if not lv["_carried"] and lv["asset"]:
+            known.setdefault(lv["asset"], []).append(lv["price"])
+    for mv in moves:
+        for k in ("from_price", "to_price"):
+            if mv.get(k):
+                known.setdefault(mv["asset"], []).append(mv[k])
+
+    def plausible(asset: str | None, price: float) -> bool:
+        return any(0.5 <= price / p <= 2.0 for p in known.get(asset or "", []))
+
+    for lv in levels:
+        if lv.pop("_carried", False) and not plausible(lv["asset"], lv["price"]):
+            fits = [a for a in known if plausible(a, lv["price"])]
+            if len(fits) == 1:
+                lv["asset"] = fits[0]
 
 
 def _dedupe(items: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:

