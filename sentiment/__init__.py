@@ -3,6 +3,11 @@
 The public API, importable from the top level (heavy parts load on first use, not at import)::
 
     from sentiment import Analyzer, tag_files, ingest, link, fear_greed_index
+
+    analyzer = Analyzer()                       # loads the spaCy pipeline and the model once
+    tagged = analyzer.analyze("Bitcoin fell 5% to $100,000 after ETF outflows.")
+    tagged.to_dict()                            # the tag record (design/tag-schema.md)
+    tagged.to_frame("assets")                   # a pandas DataFrame; see sentiment.frames
 """
 from __future__ import annotations
 
@@ -25,6 +30,9 @@ _API = {
     "Store": "sentiment.store",
     "read_tags": "sentiment.sinks",
     "write_tables": "sentiment.sinks",
+    "export": "sentiment.sinks",
+    "to_frames": "sentiment.frames",
+    "to_frame": "sentiment.frames",
     "link": "sentiment.market",
     "fear_greed_index": "sentiment.market",
     "load_prices": "sentiment.market",
@@ -34,9 +42,13 @@ __all__ = sorted(_API) + ["__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from sentiment.analyzer import Analyzer
+    from sentiment.frames import to_frame, to_frames
     from sentiment.ingest import ingest, iter_inputs
+    from sentiment.market.index import fear_greed_index
+    from sentiment.market.link import link
+    from sentiment.market.prices import load_prices
     from sentiment.schema import Article, Extraction, Score, TaggedArticle
-    from sentiment.sinks import read_tags, write_tables
+    from sentiment.sinks import export, read_tags, write_tables
     from sentiment.store import Store
     from sentiment.tagging import TagReport, tag_files
 

@@ -162,6 +162,28 @@ def show(
     out.print(f"{count} articles" + (f" (first {limit} shown)" if count > limit else ""))
 
 
+@app.command()
+def export(
+    tags: Path = typer.Argument(..., help="Tag records to read: a jsonl, csv or parquet file, or a SQLite store."),
+    to: Path = typer.Option(..., "--to", help="Output: out.jsonl, out.csv, out.parquet or store.sqlite (format from the suffix)."),
+    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="jsonl | csv | parquet (overrides the suffix)."),
+    tables: bool = typer.Option(True, "--tables/--no-tables", help="CSV/Parquet: also write the per-asset and per-cause tables."),
+) -> None:
+    """Copy tag records into another format; CSV and Parquet get <name>.assets and <name>.causes
+    tables beside them, a store is added to. Prints the files written."""
+    from sentiment.sinks import export as export_api
+    from sentiment.store import StoreError
+
+    if not tags.exists():
+        raise UsageError(f"no such file: {tags}")
+    try:
+        count, written = export_api(tags, to, fmt, tables=tables)
+    except (ValueError, StoreError) as exc:
+        raise UsageError(str(exc)) from None
+    err.print(f"exported {count} records → {', '.join(str(p) for p in written)}", markup=False, highlight=False,
+              soft_wrap=True)
+
+
 # ============================================================ end ingest / tag
 
 # ============================================================ classifier (issue 4)
@@ -342,7 +364,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         if isinstance(exc, click.ClickException) or (
                 hasattr(exc, "show") and isinstance(getattr(exc, "exit_code", None), int)):
             exc.show()
-            return exc.exit_code if exc.exit_code else 2
+            return int(getattr(exc, "exit_code", 0) or 2)
         if os.environ.get("SENTIMENT_DEBUG"):
             raise
         err.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")

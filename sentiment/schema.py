@@ -12,8 +12,11 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA_VERSION = 1
 LABELS: tuple[str, str, str] = ("bearish", "neutral", "bullish")
@@ -330,6 +333,20 @@ class TaggedArticle:
         if self.sentences is not None:
             d["sentences"] = [s.to_dict() for s in self.sentences]
         return d
+
+    def to_frame(self, kind: str = "articles") -> "pd.DataFrame":
+        """This article as one table of :mod:`sentiment.frames`: ``articles`` (one row),
+        ``assets``, ``causes``, ``sentences``, ``moves``, ``levels``, ``figures``, ``sectors``
+        or ``entities``."""
+        from sentiment.frames import to_frame
+
+        return to_frame(self, kind)
+
+    def to_frames(self) -> "dict[str, pd.DataFrame]":
+        """All the tables of :mod:`sentiment.frames` for this article, by kind."""
+        from sentiment.frames import to_frames
+
+        return to_frames(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], text: str = "") -> "TaggedArticle":

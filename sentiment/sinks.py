@@ -31,6 +31,11 @@ ARTICLE_COLUMNS = [
     "label", "score", "p_bearish", "p_neutral", "p_bullish",
     "assets", "causes", "sectors", "n_moves", "n_levels", "n_figures", "n_sentences", "record",
 ]
+# Columns of the per-asset and per-cause tables (see write_tables).
+ASSET_COLUMNS = ["id", "published", "symbol", "name", "mentions", "label", "score"]
+CAUSE_COLUMNS = ["id", "published", "type", "evidence", "label", "score"]
+# Suffixes taken to name a SQLite store (any file that starts with SQLite's header is one too).
+STORE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
 
 
 def format_for(path: str | Path, fmt: str | None = None) -> str:
@@ -218,8 +223,8 @@ def write_tables(records: list[dict[str, Any]], path: str | Path, fmt: str | Non
         raise ValueError("write_tables writes csv or parquet")
     write_table(records, path, fmt)
     written = [path]
-    for name, rows, cols in (("assets", asset_rows(records), ["id", "published", "symbol", "name", "mentions", "label", "score"]),
-                             ("causes", cause_rows(records), ["id", "published", "type", "evidence", "label", "score"])):
+    for name, rows, cols in (("assets", asset_rows(records), ASSET_COLUMNS),
+                             ("causes", cause_rows(records), CAUSE_COLUMNS)):
         target = path.with_name(f"{path.stem}.{name}{path.suffix}")
         _write_rows(rows, cols, target, fmt)
         written.append(target)
@@ -227,9 +232,28 @@ def write_tables(records: list[dict[str, Any]], path: str | Path, fmt: str | Non
 
 
 # --------------------------------------------------------------------------- readers
-def read_tags(path: str | Path, fmt: str | None = None) -> Iterator[dict[str, Any]]:
-    """Read tag records back from JSON Lines, CSV or Parquet (the same records that were written)."""
+def is_store(path: str | Path) -> bool:
+    """Whether ``path`` names a SQLite store: by its suffix, or a file that starts with SQLite's header."""
     path = Path(path)
+    if path.suffix.lower() in STORE_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
+def read_tags(path: str | Path, fmt: str | None = None) -> Iterator[dict[str, Any]]:
+    """Read tag records back from JSON Lines, CSV, Parquet or a SQLite store (the same records
+    that were written)."""
+    path = Path(path)
+    if fmt is None and is_store(path):
+        from sentiment.store import Store
+
+        with Store(path) as db:
+            yield from db.tags()
+        return
     fmt = format_for(path, fmt)
     if fmt == "jsonl":
         yield from _read_jsonl(path)
@@ -247,3 +271,54 @@ def read_tags(path: str | Path, fmt: str | None = None) -> Iterator[dict[str, An
     for value in table.column("record").to_pylist():
         if value:
             yield json.loads(value)
+
+
+# --------------------------------------------------------------------------- export
+def export(tags: str | Path | Iterable[dict[str, Any]], to: str | Path, fmt: str | None = None, *,
+           tables: bool = True) -> tuple[int, list[Path]]:
+    """Copy tag records into another format: JSON Lines, CSV, Parquet or a SQLite store.
+
+    ``tags`` is a tags file or store (read with :func:`read_tags`) or an iterable of records;
+    ``to`` names the output and, through its suffix, the format (``fmt`` overrides it; a
+    ``.sqlite``/``.sqlite3``/``.db`` path is a store). CSV and Parquet get the per-asset and
+    per-cause tables beside them unless ``tables`` is False. Files are written atomically
+    (temp file + rename) and replace an existing output; a store is added to (a record with
+    the same id is replaced). Returns the number of records and the paths written.
+    """
+    to = Path(to)
+    if isinstance(tags, (str, Path)):
+        source = Path(tags)
+        if not source.exists():
+            raise FileNotFoundError(f"no such tags file or store: {source}")
+        if to.exists() and source.resolve() == to.resolve():
+            raise ValueError(f"cannot export {source} onto itself")
+        records: Iterable[dict[str, Any]] = read_tags(source)
+    else:
+        records = tags
+    if fmt is None and is_store(to):
+        from sentiment.store import Store
+
+        count = 0
+        with Store(to) as db:
+            for record in records:
+                db.put_tag(record)
+                count += 1
+        return count, [to]
+    fmt = format_for(to, fmt)
+    if fmt == "jsonl":
+        tmp = _atomic_path(to)
+        count = 0
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                for record in records:
+                    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    count += 1
+            os.replace(tmp, to)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return count, [to]
+    rows = list(records)
+    if tables:
+        return len(rows), write_tables(rows, to, fmt)
+    write_table(rows, to, fmt)
+    return len(rows), [to]
