@@ -2,15 +2,19 @@
 
 Texts are generated from the project's own test articles (tests/data/articles/*.txt): their
 paragraphs are shuffled and joined until an article has about 700 words. Each configuration
-(processes × batch size) runs a few times; the median is reported. Prints a table, then one
-JSON line with every figure.
+(pipeline × processes × batch size) runs a few times; the median is reported. Pipelines: ``full``
+(the default ``build_nlp()``: tagger, parser, NER and our components) and ``fast``
+(``build_nlp(disable=["parser", "ner"])``: sentences from the model's senter, no entities from
+the NER, no number-less moves). Prints a table, then one JSON line with every figure.
 
-usage: python benchmarks/bench_extract.py [--articles 80] [--runs 3] [--words 700]
+usage: python benchmarks/bench_extract.py [--articles 40] [--runs 3] [--words 700]
+                                          [--batch-sizes 16] [--configs full,fast]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import statistics
@@ -21,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sentiment.extract import Extractor, build_nlp  # noqa: E402
+from sentiment.extract import Extractor, build_nlp
 
 
 def make_articles(n: int, words: int, seed: int = 0) -> list[tuple[str | None, str]]:
@@ -47,35 +51,38 @@ def run(ex: Extractor, items: list[tuple[str | None, str]], n_process: int, batc
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--articles", type=int, default=80)
+    ap.add_argument("--articles", type=int, default=40)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--words", type=int, default=700)
-    ap.add_argument("--batch-sizes", default="8,32")
+    ap.add_argument("--batch-sizes", default="16")
+    ap.add_argument("--configs", default="full,fast")
     args = ap.parse_args()
     items = make_articles(args.articles, args.words)
     n_words = sum(len(t.split()) + len((h or "").split()) for h, t in items)
-    t = time.perf_counter()
-    ex = Extractor(build_nlp())
-    load_s = time.perf_counter() - t
-    run(ex, items[:4], 1, 8)  # warm-up
+    configs = {"full": None, "fast": ["parser", "ner"]}
     rows = []
-    for n_process in (1, 2):
-        for bs in (int(b) for b in args.batch_sizes.split(",")):
-            times = [run(ex, items, n_process, bs) for _ in range(args.runs)]
-            med = statistics.median(times)
-            rows.append({"n_process": n_process, "batch_size": bs, "seconds": round(med, 3),
-                         "articles_per_s": round(len(items) / med, 2), "words_per_s": round(n_words / med)})
-    print(f"{len(items)} articles, {n_words / len(items):.0f} words each on average; "
-          f"pipeline {build_nlp().pipe_names}; load {load_s:.2f} s; median of {args.runs} runs")
-    print(f"{'processes':>9} {'batch':>6} {'seconds':>8} {'articles/s':>11} {'words/s':>9}")
+    load_s = {}
+    for cfg in args.configs.split(","):
+        t = time.perf_counter()
+        ex = Extractor(build_nlp(disable=configs[cfg]))
+        load_s[cfg] = round(time.perf_counter() - t, 2)
+        run(ex, items[:4], 1, 8)  # warm-up
+        for n_process in (1, 2):
+            for bs in (int(b) for b in args.batch_sizes.split(",")):
+                times = [run(ex, items, n_process, bs) for _ in range(args.runs)]
+                med = statistics.median(times)
+                rows.append({"pipeline": cfg, "n_process": n_process, "batch_size": bs, "seconds": round(med, 3),
+                             "articles_per_s": round(len(items) / med, 2), "words_per_s": round(n_words / med)})
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    print(f"{len(items)} articles, {n_words / len(items):.0f} words each on average; median of {args.runs} runs; "
+          f"{os.cpu_count()} CPUs, load average {load}")
+    print(f"{'pipeline':>8} {'processes':>9} {'batch':>6} {'seconds':>8} {'articles/s':>11} {'words/s':>9}")
     for r in rows:
-        print(f"{r['n_process']:>9} {r['batch_size']:>6} {r['seconds']:>8.2f} {r['articles_per_s']:>11.1f} "
-              f"{r['words_per_s']:>9}")
-    best = {p: max((r for r in rows if r["n_process"] == p), key=lambda r: r["articles_per_s"]) for p in (1, 2)}
+        print(f"{r['pipeline']:>8} {r['n_process']:>9} {r['batch_size']:>6} {r['seconds']:>8.2f} "
+              f"{r['articles_per_s']:>11.1f} {r['words_per_s']:>9}")
     print(json.dumps({"bench": "extract", "articles": len(items), "avg_words": round(n_words / len(items)),
-                      "runs": args.runs, "load_s": round(load_s, 2), "python": platform.python_version(),
-                      "rows": rows, "best_1proc_articles_per_s": best[1]["articles_per_s"],
-                      "best_2proc_articles_per_s": best[2]["articles_per_s"]}))
+                      "runs": args.runs, "load_s": load_s, "cpus": os.cpu_count(), "loadavg": load,
+                      "python": platform.python_version(), "rows": rows}))
     return 0
 
 

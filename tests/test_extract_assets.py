@@ -1,8 +1,8 @@
 """The asset gazetteer and the crypto_assets component."""
 from __future__ import annotations
 
-import spacy
 import pytest
+import spacy
 
 from sentiment.extract import Extractor
 from sentiment.extract.assets import Gazetteer, load_gazetteer

@@ -11,8 +11,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-
 from conftest import shared_path
+
 from sentiment.extract import Extractor
 from sentiment.schema import Extraction, Score
 
@@ -106,3 +106,14 @@ def test_second_seed_obvious_facts(ex: Extractor) -> None:
     assert {"DeFi", "Meme"} <= {s.name for s in e.sectors}
     # nothing in it is a numeric move of a named asset
     assert all(m.change_pct is None or m.change_pct < 0 for m in e.moves)
+
+
+def test_fast_pipeline_keeps_the_seed_score(scorer: ModuleType) -> None:
+    """``build_nlp(disable=["parser", "ner"])`` (the fast configuration of the benchmark)."""
+    from sentiment.extract import build_nlp
+
+    fast = Extractor(build_nlp(disable=["parser", "ner"]))
+    txt = shared_path("seeds", "aicoin-2025-11-04-crash.txt")
+    gold = json.loads(shared_path("seeds", "aicoin-2025-11-04-crash.gold.json").read_text(encoding="utf-8"))
+    parts = extraction_scores(scorer, tag_record(run(fast, txt, gold), "file:aicoin-2025-11-04-crash.txt"), gold)
+    assert sum(parts.values()) / len(parts) >= 0.9, parts

@@ -119,11 +119,11 @@ def test_huge_text_is_chunked_not_rejected(ex: Extractor) -> None:
 
 
 def test_chunk_text_cuts_at_paragraphs_and_keeps_offsets() -> None:
-    paras = ["Paragraph %d. " % i + "word " * 300 for i in range(30)]
+    paras = [f"Paragraph {i}. " + "word " * 300 for i in range(30)]
     text = "\n\n".join(paras)
     spans = chunk_text(text, max_chars=5000)
     assert spans[0][0] == 0 and spans[-1][1] == len(text)
-    assert all(a == b for (_, a), (b, _) in zip(spans, spans[1:]))
+    assert all(a == b for (_, a), (b, _) in itertools.pairwise(spans))
     assert all(e - s <= 5000 for s, e in spans)
     assert all(text[s:e].startswith("Paragraph") or s == 0 for s, e in spans)
     assert chunk_text("") == [(0, 0)]

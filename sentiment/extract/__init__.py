@@ -8,4 +8,4 @@ the spaCy pipeline behind it. Importing this package registers the spaCy factori
 """
 from .pipeline import Extractor, add_crypto_components, build_nlp, chunk_text
 
-__all__ = ["Extractor", "build_nlp", "add_crypto_components", "chunk_text"]
+__all__ = ["Extractor", "add_crypto_components", "build_nlp", "chunk_text"]

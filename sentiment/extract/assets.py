@@ -67,7 +67,7 @@ class Gazetteer:
         return self.by_symbol.get(text) or self.by_form.get(text.lower())
 
     @classmethod
-    def from_tsv(cls, text: str) -> "Gazetteer":
+    def from_tsv(cls, text: str) -> Gazetteer:
         """Parse the TSV gazetteer format of ``data/assets.tsv``."""
         assets = []
         header_seen = False
@@ -102,7 +102,7 @@ for _name in ("asset_mentions",):
 
 
 @Language.factory("crypto_assets", default_config={"overwrite_ents": True})
-def make_crypto_assets(nlp: Language, name: str, overwrite_ents: bool) -> "AssetTagger":
+def make_crypto_assets(nlp: Language, name: str, overwrite_ents: bool) -> AssetTagger:
     return AssetTagger(nlp, name, overwrite_ents=overwrite_ents)
 
 
@@ -175,8 +175,8 @@ class AssetTagger:
         if text.isupper() and len(text) > 1 and not self._mostly_upper(span.sent):
             return "strong"
         if text[:1].isupper() and not text.isupper() and not span[0].is_sent_start:
-            prev = doc[span.start - 1] if span.start else None
-            if prev is not None and (prev.is_punct and prev.text not in {",", "(", "'", '"'}):
+            before = doc[span.start - 1] if span.start else None
+            if before is not None and (before.is_punct and before.text not in {",", "(", "'", '"'}):
                 return None  # after a bullet/colon: a heading word, not a name
             return "weak"
         return None

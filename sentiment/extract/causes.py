@@ -29,7 +29,7 @@ def cause_types() -> list[str]:
 
 
 @Language.factory("crypto_causes", default_config={})
-def make_crypto_causes(nlp: Language, name: str) -> "CauseTagger":
+def make_crypto_causes(nlp: Language, name: str) -> CauseTagger:
     return CauseTagger(nlp, name)
 
 

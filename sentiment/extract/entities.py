@@ -27,7 +27,7 @@ KEEP_LABELS = frozenset({"PERSON", "ORG", "GPE", "LOC", "EXCHANGE"})
 _LATIN = re.compile(r"[A-Za-z]")
 _NON_LATIN = re.compile(r"[\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0900-\u0dff\u3000-\u9fff\uac00-\ud7af\uff00-\uffef]")
 _JUNK = re.compile(r"https?:|www\.|@|/|\\|\.com\b|\d{3,}|[•●■▪►#*_=<>{}\[\]|]")
-_TRIM_LEAD = re.compile(r"^(?:the|a|an)\s+", re.I)
+_TRIM_LEAD = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
 _TRIM_TAIL = re.compile(r"(?:'s|’s|')$|[\s,:;!?\-–—\"“”()]+$|(?<![A-Z])\.$")
 _TRIM_HEAD_PUNCT = re.compile(r"^[\s.,:;!?\-–—\"“”()'’]+")
 _ABBREV_END = re.compile(r"(?:\b[A-Z]\.|\b(?:Inc|Corp|Ltd|Co|Jr|Sr)\.)$")
@@ -43,7 +43,7 @@ def exchange_names() -> dict[str, str]:
 
 
 @Language.factory("crypto_entities", default_config={})
-def make_crypto_entities(nlp: Language, name: str) -> "EntityCleaner":
+def make_crypto_entities(nlp: Language, name: str) -> EntityCleaner:
     return EntityCleaner(nlp, name)
 
 

@@ -17,7 +17,7 @@ import re
 from typing import Any
 
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 
 from .resources import guarded, load_json
 
@@ -85,7 +85,7 @@ def _nearest_sign(text: str, pos: int, neg: re.Pattern[str], pos_re: re.Pattern[
 
 
 @Language.factory("crypto_figures", default_config={})
-def make_crypto_figures(nlp: Language, name: str) -> "FigureTagger":
+def make_crypto_figures(nlp: Language, name: str) -> FigureTagger:
     return FigureTagger(nlp, name)
 
 

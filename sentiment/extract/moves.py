@@ -56,7 +56,7 @@ class _Lexicon:
     max_price: float
 
     @classmethod
-    def load(cls) -> "_Lexicon":
+    def load(cls) -> _Lexicon:
         d = load_json("moves.json")
         words: dict[str, str] = {}
         pairs: dict[tuple[str, str], str] = {}
@@ -125,7 +125,7 @@ class _State:
 
 
 @Language.factory("crypto_moves", default_config={})
-def make_crypto_moves(nlp: Language, name: str) -> "MoveTagger":
+def make_crypto_moves(nlp: Language, name: str) -> MoveTagger:
     return MoveTagger(nlp, name)
 
 
@@ -157,9 +157,8 @@ class MoveTagger:
         if m["start"] in unit_starts:
             return False
         prev = doc[m["start"] - 1] if m["start"] else None
-        if prev is not None and prev.text in ("-", "/") and m["start"] >= 2 and doc[m["start"] - 2].is_upper:
-            return False
-        return True
+        # the quote of a pair ("BTC-USDT") is never the subject
+        return not (prev is not None and prev.text in ("-", "/") and m["start"] >= 2 and doc[m["start"] - 2].is_upper)
 
     def _skip_back(self, doc: Doc, i: int, sent: Span, extra: frozenset[str] = frozenset()) -> int:
         """Index of the first token before ``i`` that is not a filler word."""
@@ -272,9 +271,8 @@ class MoveTagger:
                 direction = lex.direction(doc[j]) or direction
                 if direction:
                     break
-        if direction is None and st.direction is not None:
-            if st.dir_since_subject or (st.dir_index < q["tok_start"] and st.dir_index >= sent.start):
-                direction = st.direction
+        if direction is None and st.direction is not None and sent.start <= st.dir_index < q["tok_start"]:
+            direction = st.direction  # this subject's word, or the sentence's ("BTC fell 3%, ETH 5%")
         if direction is None:
             return
         value = abs(q["value"])
@@ -290,11 +288,11 @@ class MoveTagger:
                 if mq is not None and mq["kind"] == "money" and mq["value"] <= lex.max_price:
                     from_price = mq["value"]
                     break
-        for kind, k in subject:
+        for kind, name in subject:
             if kind == "sector":
-                sector_out.append({"name": k, "change_pct": pct, "sent": key})
+                sector_out.append({"name": name, "change_pct": pct, "sent": key})
             else:
-                out.append({"asset": k, "direction": direction, "change_pct": pct,
+                out.append({"asset": name, "direction": direction, "change_pct": pct,
                             "from_price": from_price, "to_price": None, "change_abs": None,
                             "sent": key, "_tok": q["tok_start"]})
         consumed.add(q["tok_start"])

@@ -147,7 +147,7 @@ if not Doc.has_extension("quantities"):
 
 
 @Language.factory("crypto_numbers", default_config={})
-def make_crypto_numbers(nlp: Language, name: str) -> "NumberTagger":
+def make_crypto_numbers(nlp: Language, name: str) -> NumberTagger:
     return NumberTagger(nlp, name)
 
 

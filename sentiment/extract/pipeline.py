@@ -12,15 +12,25 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from ..schema import (AssetMention, CauseMention, Entity, Extraction, Figure, Level, Move, Sector,
-                      SentenceSpan)
+from ..schema import (
+    AssetMention,
+    CauseMention,
+    Entity,
+    Extraction,
+    Figure,
+    Level,
+    Move,
+    Sector,
+    SentenceSpan,
+)
 from . import assets as _assets  # noqa: F401  (registers the factories)
 from . import causes as _causes  # noqa: F401
 from . import entities as _entities  # noqa: F401
@@ -46,9 +56,9 @@ def sentence_breaks(doc: Doc) -> Doc:
     """Start a sentence after every line break and after a bullet, before the parser runs."""
     for tok in doc[1:]:
         prev = doc[tok.i - 1]
-        if "\n" in prev.text or "\n" in prev.whitespace_ or prev.text in ("●", "•", "▪", "■", "►"):
-            if not tok.is_space:
-                tok.is_sent_start = True
+        breaks = "\n" in prev.text or "\n" in prev.whitespace_ or prev.text in ("●", "•", "▪", "■", "►")
+        if breaks and not tok.is_space:
+            tok.is_sent_start = True
     return doc
 
 
@@ -83,14 +93,19 @@ def add_crypto_components(nlp: Language) -> Language:
 
 @lru_cache(maxsize=4)
 def _build(disable: tuple[str, ...]) -> Language:
-    return add_crypto_components(load_base_model(disable=list(disable)))
+    nlp = load_base_model(disable=list(disable))
+    if "parser" in disable and "senter" in nlp.disabled:
+        nlp.enable_pipe("senter")  # sentence boundaries without the full parse (faster)
+    return add_crypto_components(nlp)
 
 
 def build_nlp(*, disable: list[str] | None = None) -> Language:
     """``en_core_web_sm`` plus the crypto components, loaded once per process (per ``disable``).
 
     The lemmatizer and attribute ruler are left out (:data:`DEFAULT_EXCLUDE`); ``disable``
-    switches off more, e.g. ``["ner"]`` when entities are not wanted (faster)."""
+    switches off more for speed: ``["parser"]`` uses the model's ``senter`` for sentences
+    (moves stated without a number, "Solana tumbled", need the parse and are then not found),
+    ``["ner"]`` drops people/organisations/places (exchanges are still found)."""
     return _build(tuple(sorted(disable or [])))
 
 
@@ -167,7 +182,7 @@ class Extractor:
     def _assemble(self, group: list[tuple[Doc, tuple[int, str, int, int]]]) -> Extraction:
         try:
             return self._assemble_unsafe(group)
-        except Exception as exc:  # never let one odd document stop a stream
+        except Exception as exc:  # noqa: BLE001 - never let one odd document stop a stream
             log.warning("extract: could not assemble an extraction: %s: %s", type(exc).__name__, exc)
             return Extraction()
 
@@ -221,13 +236,15 @@ class Extractor:
                 target.assets.append(m["symbol"])
         order = {sym: i for i, (_, m, _) in reversed(list(enumerate(all_mentions))) for sym in [m["symbol"]]}
         for sym in sorted(counts, key=lambda s: (-counts[s], order.get(s, 0))):
-            asset = self.gazetteer.by_symbol[sym]
-            ex.assets.append(AssetMention(symbol=sym, name=asset.name, mentions=counts[sym]))
+            entry = self.gazetteer.by_symbol[sym]
+            ex.assets.append(AssetMention(symbol=sym, name=entry.name, mentions=counts[sym]))
 
         # ---- moves, levels, figures, sectors, causes, entities
         seen_moves: set[tuple[Any, ...]] = set()
         seen_levels: set[tuple[Any, ...]] = set()
         seen_figs: set[tuple[Any, ...]] = set()
+        k: tuple[Any, ...]
+        asset: str | None
         sectors: dict[str, list[Sector]] = {}
         cause_seen: set[str] = set()
         ent_seen: set[str] = set()

@@ -10,9 +10,9 @@ import functools
 import json
 import logging
 import re
-from functools import lru_cache
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 log = logging.getLogger("sentiment.extract")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -20,7 +20,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
-@lru_cache(maxsize=None)
+@functools.cache
 def load_json(name: str) -> dict[str, Any]:
     """A JSON data file of the package, parsed (cached per process)."""
     return json.loads((DATA_DIR / name).read_text(encoding="utf-8"))

@@ -28,14 +28,14 @@ def sector_names() -> list[str]:
 
 def sector_aliases() -> frozenset[str]:
     """Every lower-cased sector name and alias (entities never take these)."""
-    out = set()
+    out: set[str] = set()
     for s in load_json("sectors.json")["sectors"]:
         out.update(a.lower() for a in (s["name"], *s["strong"], *s["weak"]))
     return frozenset(out)
 
 
 @Language.factory("crypto_sectors", default_config={})
-def make_crypto_sectors(nlp: Language, name: str) -> "SectorTagger":
+def make_crypto_sectors(nlp: Language, name: str) -> SectorTagger:
     return SectorTagger(nlp, name)
 
 
