@@ -280,6 +280,7 @@ def granger(sentiment: pd.Series, returns: pd.Series, max_lag: int = 3, min_obs:
     if reason:
         return [{"direction": d, "lag": None, "f": None, "p": None, "n": n, "reason": reason}
                 for d, _, _ in directions]
+    from statsmodels.tools.sm_exceptions import InfeasibleTestError
     from statsmodels.tsa.stattools import grangercausalitytests
 
     out = []
@@ -293,7 +294,7 @@ def granger(sentiment: pd.Series, returns: pd.Series, max_lag: int = 3, min_obs:
             out.append({"direction": name, "lag": int(best), "f": float(f), "p": float(p), "n": n,
                         "p_by_lag": {int(k): float(v[0]["ssr_ftest"][1]) for k, v in res.items()},
                         "reason": None})
-        except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:  # singular matrices…: say why
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError, InfeasibleTestError) as exc:  # singular…: say why
             out.append({"direction": name, "lag": None, "f": None, "p": None, "n": n,
                         "reason": f"test failed: {type(exc).__name__}: {exc}"})
     return out
