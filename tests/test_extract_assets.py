@@ -65,6 +65,9 @@ def test_word_like_tickers_are_flagged_in_the_data() -> None:
     "ONE OF THE LARGEST FUNDS SAID IT WOULD WAIT.",
     "President Trump spoke about tariffs on Tuesday.",
     "The ATH for the index was set in 2021, according to the S&P and the SPX futures desk.",
+    "A fund manager says the index could finish the year near $100K.",
+    "The report counted four products and a memecoin dinner hosted by a politician.",
+    "The ripple effect reached ICE and ARK within hours.",
 ])
 def test_negatives(ex: Extractor, text: str) -> None:
     assert symbols(ex, text) == []

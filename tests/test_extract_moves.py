@@ -71,6 +71,11 @@ def test_direction_only_move_from_the_parse(ex: Extractor) -> None:
     "Circle closed down over 7% on Monday, Coinbase down nearly 4%.",
     "Over 90% of whom were long positions.",
     "Meme coins shed 30-40% of their value.",
+    "Ripple adds $700 million to the stablecoin supply.",
+    "The Blast team shuts down its network next month.",
+    "The XRP Ledger's activity metric shows a 55% increase.",
+    "Aave posts a huge 40% volume increase.",
+    "Dogecoin gains more ground with new apps.",
 ])
 def test_not_moves(ex: Extractor, text: str) -> None:
     assert ex(text).moves == []

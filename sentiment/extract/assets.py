@@ -25,7 +25,7 @@ from .resources import guarded, read_text
 
 # Words after a form that show a crypto asset is meant ("NEAR Protocol", "Render token").
 _EVIDENCE_FOLLOWERS = {"token", "tokens", "coin", "coins", "protocol", "network", "price", "prices",
-                       "blockchain", "mainnet", "chain", "holders", "ecosystem"}
+                       "blockchain", "mainnet", "chain", "holders", "ecosystem", "meme", "memecoin"}
 _NOT_A_MENTION_SUFFIX = {"style", "like", "esque", "type", "inspired", "themed", "sized"}
 _PAIR_RE = re.compile(r"(?<![\w$])\$?([A-Za-z0-9]{2,10})\s?[-/]\s?([A-Z0-9]{2,10})\b(?!-)")
 _QUOTES = {"USD", "USDT", "USDC", "EUR", "KRW", "JPY", "GBP", "PERP", "BUSD", "FDUSD", "TRY", "BRL"}
@@ -163,8 +163,8 @@ class AssetTagger:
             return None  # "a ton of", "link to", "near 0.01%": lower-case words are words
         if nxt is not None and nxt.lower_ in _EVIDENCE_FOLLOWERS:
             return "strong"
-        if self._amount_near(doc, span.start, span.end, amounts):
-            return "strong"
+        if self._amount_near(doc, span.start, span.end, amounts) and span[-1].tag_ not in ("IN", "RB", "JJ"):
+            return "strong"  # "SOL 5%", but not "near $100K"
         # "(TON)" right after the name or "Toncoin (TON)": the parenthesised ticker is evidence
         if span.start >= 2 and doc[span.start - 1].text == "(":
             prev = self.gazetteer.lookup(doc[span.start - 2].text)

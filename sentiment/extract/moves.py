@@ -104,8 +104,8 @@ class _Lexicon:
         pair = self.pairs.get((tok.lower_, nxt))
         if pair:
             return pair
-        if tok.lower_ in ("up", "down") and nxt == "to" and tok.dep_ != "advmod":
-            return None  # "up to 5%", "down to the wire" are not moves by themselves
+        if tok.lower_ in ("up", "down") and (nxt == "to" and tok.dep_ != "advmod" or tok.dep_ == "prt"):
+            return None  # "up to 5%", "shuts down", "sets up": not moves by themselves
         word = self.words.get(tok.lower_)
         if word and tok.lower_ in self.needs_amount:
             after = tok.doc[tok.i + 1:tok.i + 3]
@@ -149,6 +149,8 @@ class MoveTagger:
         "46,000 Bitcoins", "BTC-USDT")."""
         end = m["end"]
         nxt = doc[end] if end < len(doc) else None
+        if nxt is not None and nxt.lower_ in ("'s", "’s") and end + 1 < len(doc):
+            nxt = doc[end + 1]  # "XRP Ledger's", "Bitcoin's hashrate"
         if nxt is not None and nxt.lower_ in self.lex.non_subject:
             return False
         if nxt is not None and nxt.text in ("-", "/") and end + 2 < len(doc) and doc[end + 1].is_upper \
@@ -263,7 +265,7 @@ class MoveTagger:
         if q["signed"]:
             direction = "down" if q["value"] < 0 else "up"
         if direction is None:
-            for j in range(end, min(sent.end, end + 3)):
+            for j in range(end, min(sent.end, end + 1)):
                 t = doc[j]
                 if t.lower_ in ("of", "in", "from", "at", "on") or t.is_punct or t.lower_ in _BREAKS \
                         or j in subjects_at or t.tag_.startswith(("VB", "MD", "CC", "IN")):
@@ -347,7 +349,10 @@ class MoveTagger:
             if tok.dep_ not in ("nsubj", "nsubjpass") or not (m["start"] <= tok.i < m["end"]) and tok.i >= m["end"]:
                 continue
             head = tok.head
-            cands = [head] + [c for c in head.children if c.dep_ in ("acomp", "advmod", "prt", "attr")]
+            if any(c.dep_ in ("dobj", "dative") for c in head.children):
+                continue  # "Ripple adds $765 million to…", "Dogecoin gains ground"
+            cands = [c for c in [head] + [c for c in head.children if c.dep_ in ("acomp", "advmod", "attr")]
+                     if c.lower_ not in self.lex.needs_amount]
             direction = next((d for c in cands if (d := self.lex.direction(c)) is not None), None)
             if direction is None or not head.tag_.startswith("VB"):
                 continue
