@@ -11,10 +11,21 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import ROOT, shared_path
 
 import sentiment
-from conftest import ROOT, shared_path
-from sentiment import Analyzer, Article, Score, Store, TaggedArticle, export, read_tags, tag_files, to_frame, to_frames
+from sentiment import (
+    Analyzer,
+    Article,
+    Score,
+    Store,
+    TaggedArticle,
+    export,
+    read_tags,
+    tag_files,
+    to_frame,
+    to_frames,
+)
 from sentiment.classify.model import default_model_path
 from sentiment.cli import main
 from sentiment.frames import COLUMNS, KINDS
