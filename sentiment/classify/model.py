@@ -7,15 +7,16 @@ longest text, original order restored). A text longer than the model's window is
 overlapping windows whose probabilities are averaged, so nothing is truncated away and nothing
 crashes. Probabilities are divided by the temperature stored in ``calibration.json``.
 
-The backend (the thing that turns token ids into logits) is a small seam: torch today, ONNX
-Runtime later (issue 5) behind the same ``logits`` method.
+The backend (the thing that turns token ids into logits) is a small seam: torch or ONNX
+Runtime int8 (``sentiment.classify.onnx``, the ``auto`` default) behind the same ``logits`` method.
 """
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -25,7 +26,7 @@ from sentiment.schema import LABELS, Score
 
 ENV_VAR = "SENTIMENT_MODEL"
 DEFAULT_NAME = "crypto-minilm-sentiment"
-BACKENDS = ("auto", "torch")
+BACKENDS = ("auto", "onnx", "torch")
 
 
 def default_model_path() -> Path:
@@ -44,7 +45,10 @@ def default_model_path() -> Path:
 
 
 class Backend(Protocol):
-    """Turns padded token ids into logits; one per runtime (torch now, onnx later)."""
+    """Turns padded token ids into logits; one per runtime (torch, onnx). ``config`` is the
+    Hugging Face config (labels, window size)."""
+
+    config: Any
 
     def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray: ...
 
@@ -68,6 +72,22 @@ class TorchBackend:
         with torch.inference_mode():
             out = self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask))
         return out.logits.float().numpy()
+
+
+def make_backend(folder: Path, backend: str = "auto", threads: int | None = None) -> Backend:
+    """``torch``: float32 torch; ``onnx``: int8 ONNX Runtime (built once and cached, see
+    ``sentiment.classify.onnx``; an error when it cannot be had); ``auto``: onnx when it can be
+    had, else torch."""
+    if backend != "torch":
+        from sentiment.classify import onnx
+
+        try:
+            return onnx.OnnxBackend.from_folder(folder, threads=threads)
+        except onnx.OnnxUnavailable as exc:
+            if backend == "onnx":
+                raise
+            logging.getLogger(__name__).warning("ONNX backend unavailable, using torch: %s", exc)
+    return TorchBackend(folder, threads)
 
 
 class SentimentModel:
@@ -97,7 +117,7 @@ class SentimentModel:
                                     f"or set {ENV_VAR}")
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
-        engine = TorchBackend(folder, threads)
+        engine = make_backend(folder, backend, threads)
         tokenizer = AutoTokenizer.from_pretrained(folder)
         config = engine.config
         names = [str(config.id2label[i]) for i in range(config.num_labels)]

@@ -1,0 +1,243 @@
+"""The ONNX Runtime backend (sentiment.classify.onnx) and backend selection in SentimentModel.
+
+A tiny random BERT (2 layers, hidden 64) is exported, fused and quantized once per module into
+a temporary cache: export parity with torch, the cache, selection and odd inputs are checked on
+it. Label parity of int8 against torch float32 is checked on the shipped model (skipped when its
+weights or the shared PhraseBank are absent).
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+from conftest import shared_path
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+torch = pytest.importorskip("torch")
+
+from sentiment.classify import onnx as ox
+from sentiment.classify.model import SentimentModel, TorchBackend, default_model_path
+from sentiment.schema import LABELS
+
+TEXTS = ["Bitcoin plunges 12% as a major exchange halts withdrawals after a hack",
+         "Ether surges to a record high as ETF inflows hit $1 billion",
+         "The conference will take place in Lisbon in November",
+         "Solana slips below $150 support while liquidations top $400 million",
+         "Operating profit fell to EUR 2.1 mn from EUR 4.5 mn",
+         "ok"]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A 2-layer random BERT classifier with the base model's tokenizer, in a temp folder."""
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from sentiment.classify.train import BASE_PACKAGE, resolve_base
+
+    try:
+        base = resolve_base(BASE_PACKAGE)
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    folder = tmp_path_factory.mktemp("tiny-model")
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=30522, hidden_size=64, num_hidden_layers=2, num_attention_heads=4,
+                        intermediate_size=128, max_position_embeddings=128, num_labels=3,
+                        id2label={0: "negative", 1: "neutral", 2: "positive"},
+                        label2id={"negative": 0, "neutral": 1, "positive": 2})
+    model = BertForSequenceClassification(config).eval()
+    with torch.no_grad():  # a decisive head, so labels are not coin flips
+        model.classifier.weight.mul_(30)
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(base).save_pretrained(folder)
+    (folder / "calibration.json").write_text(json.dumps({"temperature": 1.7}))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="module")
+def graphs(tiny_model, cache):
+    """Both precisions built once into the module's cache: {precision: path}."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv(ox.CACHE_ENV, str(cache))
+    try:
+        yield {p: ox.build(tiny_model, p) for p in ox.PRECISIONS}
+    finally:
+        mp.undo()
+
+
+@pytest.fixture
+def use_cache(monkeypatch, cache, graphs):
+    monkeypatch.setenv(ox.CACHE_ENV, str(cache))
+    return cache
+
+
+@pytest.fixture(scope="module")
+def torch_model(tiny_model):
+    return SentimentModel.load(tiny_model, backend="torch", threads=2)
+
+
+def _ids(model: SentimentModel, texts):
+    enc = model.tokenizer(texts, padding=True, return_tensors="np")
+    return enc["input_ids"].astype(np.int64), enc["attention_mask"].astype(np.int64)
+
+
+# --------------------------------------------------------------------------- building and cache
+def test_build_writes_atomically_into_a_keyed_cache(graphs, tiny_model, cache):
+    key = ox.cache_key(tiny_model)
+    for precision, path in graphs.items():
+        assert path == cache / "onnx" / key / f"model.{precision}.onnx" and path.stat().st_size > 0
+    assert graphs["int8"].stat().st_size < graphs["fp32"].stat().st_size / 2.5  # int8 weights
+    source = json.loads((graphs["int8"].parent / ox.SOURCE_FILE).read_text())
+    assert source["weights"] == ox.weights_digest(tiny_model) and source["recipe"] == ox.RECIPE
+    assert not [p for p in graphs["int8"].parent.iterdir() if p.name.startswith(".build-")]
+
+
+def test_second_load_reuses_the_cache(use_cache, tiny_model, graphs, monkeypatch):
+    def no_export(*args, **kwargs):
+        raise AssertionError("exported again although the graph is cached")
+
+    monkeypatch.setattr(ox, "export_fp32", no_export)
+    model = SentimentModel.load(tiny_model, backend="onnx", threads=1)
+    assert isinstance(model.backend, ox.OnnxBackend) and model.backend.graph == graphs["int8"]
+
+
+def test_changed_weights_change_the_key(tiny_model, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_model, copy)
+    assert ox.cache_key(copy) == ox.cache_key(tiny_model)
+    config = json.loads((copy / "config.json").read_text())
+    config["classifier_dropout"] = 0.2
+    (copy / "config.json").write_text(json.dumps(config))
+    assert ox.cache_key(copy) != ox.cache_key(tiny_model)
+
+
+def test_failed_build_is_a_clear_error_and_leaves_nothing(tiny_model, tmp_path, monkeypatch):
+    def broken(src, out):
+        raise RuntimeError("quantizer exploded")
+
+    monkeypatch.setattr(ox, "quantize_int8", broken)
+    with pytest.raises(ox.OnnxUnavailable, match="quantizer exploded"):
+        ox.build(tiny_model, "int8", cache_dir=tmp_path / "c")
+    assert not list((tmp_path / "c").iterdir())
+    with pytest.raises(ValueError, match="precision"):
+        ox.build(tiny_model, "int4")
+
+
+def test_shipped_graph_is_used_only_for_its_own_weights(tiny_model, graphs, tmp_path):
+    import shutil
+
+    folder = tmp_path / "shipped"
+    shutil.copytree(tiny_model, folder)
+    (folder / "onnx").mkdir()
+    shutil.copyfile(graphs["int8"], folder / "onnx" / "model.int8.onnx")
+    (folder / "onnx" / ox.SOURCE_FILE).write_text(json.dumps({"weights": ox.weights_digest(folder)}))
+    assert ox.build(folder, "int8", cache_dir=tmp_path / "unused") == folder / "onnx" / "model.int8.onnx"
+    (folder / "onnx" / ox.SOURCE_FILE).write_text(json.dumps({"weights": "stale"}))
+    assert ox.shipped_graph(folder) is None
+
+
+def test_available_cores_follows_the_affinity():
+    n = ox.available_cores()
+    assert 1 <= n <= len(os.sched_getaffinity(0))
+
+
+# --------------------------------------------------------------------------- parity
+def test_fp32_graph_matches_torch_exactly(torch_model, graphs):
+    backend = ox.OnnxBackend(graphs["fp32"], torch_model.backend.config, threads=1, precision="fp32")
+    ids, mask = _ids(torch_model, TEXTS)  # padded rows exercise the mask inside the fused graph
+    np.testing.assert_allclose(backend.logits(ids, mask), torch_model.backend.logits(ids, mask), atol=1e-4)
+
+
+def test_int8_graph_stays_close_to_torch(torch_model, graphs):
+    backend = ox.OnnxBackend(graphs["int8"], torch_model.backend.config, threads=1)
+    ids, mask = _ids(torch_model, TEXTS * 4)
+    ref, got = torch_model.backend.logits(ids, mask), backend.logits(ids, mask)
+    assert got.shape == ref.shape and np.isfinite(got).all()
+    assert np.corrcoef(ref.ravel(), got.ravel())[0, 1] > 0.98
+
+
+def test_calibration_and_batching_are_the_models(use_cache, tiny_model, torch_model):
+    onnx_model = SentimentModel.load(tiny_model, backend="onnx", threads=1)
+    assert onnx_model.temperature == torch_model.temperature == 1.7
+    assert onnx_model._order == torch_model._order and onnx_model.max_length == torch_model.max_length
+    logits, _ = onnx_model.logits(TEXTS)
+    e = np.exp(logits / 1.7)
+    np.testing.assert_allclose(onnx_model.predict_proba(TEXTS), e / e.sum(axis=1, keepdims=True), atol=1e-9)
+    # Length bucketing: any batch size and any order give the same numbers (to float precision
+    # in fp32; int8 quantizes activations with one scale per batch, so only nearly the same).
+    fp32 = SentimentModel.load(tiny_model, backend="torch")
+    fp32.backend = ox.OnnxBackend.from_folder(tiny_model, precision="fp32", threads=1)
+    for model, atol in ((fp32, 1e-5), (onnx_model, 0.01)):
+        batched = model.predict_proba(TEXTS, batch_size=2)
+        np.testing.assert_allclose(batched, model.predict_proba(TEXTS[::-1], batch_size=64)[::-1], atol=atol)
+        np.testing.assert_allclose(batched, np.vstack([model.predict_proba([t]) for t in TEXTS]), atol=atol)
+
+
+def test_long_and_empty_texts(use_cache, tiny_model):
+    model = SentimentModel.load(tiny_model, backend="onnx", threads=1)
+    long_text = " ".join(["Bitcoin fell sharply as liquidations mounted"] * 300)
+    p = model.predict_proba([long_text, "", "   ", None, "ok"])  # type: ignore[list-item]
+    assert p.shape == (5, 3) and np.allclose(p.sum(axis=1), 1) and np.isfinite(p).all()
+    assert p[1].tolist() == [0.0, 1.0, 0.0] and p[3].tolist() == [0.0, 1.0, 0.0]
+    _, owner = model.logits([long_text])
+    assert owner.count(0) > 3
+    assert model.predict_proba([]).shape == (0, 3)
+
+
+# --------------------------------------------------------------------------- selection
+def test_backend_selection(use_cache, tiny_model, monkeypatch):
+    assert isinstance(SentimentModel.load(tiny_model, backend="torch").backend, TorchBackend)
+    assert isinstance(SentimentModel.load(tiny_model, backend="auto").backend, ox.OnnxBackend)
+    assert isinstance(SentimentModel.load(tiny_model).backend, ox.OnnxBackend)
+    with pytest.raises(ValueError, match="unknown backend 'tensorflow'; available: auto, onnx, torch"):
+        SentimentModel.load(tiny_model, backend="tensorflow")
+
+
+def test_auto_falls_back_to_torch_and_onnx_says_why(tiny_model, monkeypatch, caplog):
+    def unavailable(*args, **kwargs):
+        raise ox.OnnxUnavailable("onnxruntime is not installed")
+
+    monkeypatch.setattr(ox.OnnxBackend, "from_folder", unavailable)
+    with caplog.at_level("WARNING"):
+        model = SentimentModel.load(tiny_model, backend="auto")
+    assert isinstance(model.backend, TorchBackend) and "using torch" in caplog.text
+    with pytest.raises(ox.OnnxUnavailable, match="not installed"):
+        SentimentModel.load(tiny_model, backend="onnx")
+
+
+# --------------------------------------------------------------------------- the shipped model
+@pytest.fixture(scope="module")
+def shipped_pair():
+    path = default_model_path()
+    if not (path / "config.json").exists():
+        pytest.skip(f"no model at {path} (the shipped weights are not in this checkout)")
+    return (SentimentModel.load(path, backend="torch", threads=2),
+            SentimentModel.load(path, backend="onnx", threads=2))
+
+
+def test_shipped_int8_agrees_with_float32_inline(shipped_pair):
+    torch_model, onnx_model = shipped_pair
+    assert onnx_model.predict(TEXTS[:5]) == torch_model.predict(TEXTS[:5])
+    p = onnx_model.predict_proba(TEXTS)
+    assert np.abs(p - torch_model.predict_proba(TEXTS)).max() < 0.1
+
+
+@pytest.mark.shared
+def test_shipped_int8_agrees_with_float32_on_phrasebank(shipped_pair):
+    from sentiment.classify.datasets import splits
+
+    test = splits(shared_path("data", "financial_phrasebank", "Sentences_50Agree.txt"), "phrasebank").test
+    texts = test.texts[:200]
+    torch_model, onnx_model = shipped_pair
+    agree = np.mean(np.asarray(onnx_model.predict(texts)) == np.asarray(torch_model.predict(texts)))
+    assert agree >= 0.98, f"int8 agrees with float32 on {agree:.1%} of 200 PhraseBank test sentences"
+    assert set(onnx_model.predict(texts)) <= set(LABELS)
