@@ -81,6 +81,7 @@ def tag(
     store: Optional[Path] = typer.Option(None, "--store", help="SQLite store for articles, tags, feed state and errors."),
     from_store: bool = typer.Option(False, "--from-store", help="Also tag the articles already in --store."),
     model: Optional[Path] = typer.Option(None, "--model", help="Classifier folder (default: the shipped model)."),
+    backend: str = typer.Option("auto", "--backend", help="Classifier runtime: onnx (int8, fastest) | torch | auto (onnx when available)."),
     sentences: bool = typer.Option(True, "--sentences/--no-sentences", help="Keep each sentence's score in the records."),
     batch_size: int = typer.Option(32, "--batch-size", min=1, help="Articles per analysis batch."),
     fetch_linked: bool = typer.Option(False, "--fetch-linked", help="Feed items: fetch the linked page for the full text."),
@@ -112,7 +113,9 @@ def tag(
     options = IngestOptions(text_column=text_column, title_column=title_column, url_column=url_column,
                             published_column=published_column, fetch_linked=fetch_linked,
                             timeout=timeout, max_bytes=int(max_mb * 2**20))
-    analyzer = Analyzer(model, include_sentences=sentences)
+    if backend not in ("auto", "onnx", "torch"):
+        raise UsageError(f"--backend must be auto, onnx or torch, got {backend!r}")
+    analyzer = Analyzer(model, backend=backend, include_sentences=sentences)
     show_progress = not quiet and err.is_terminal
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 

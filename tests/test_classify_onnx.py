@@ -241,3 +241,20 @@ def test_shipped_int8_agrees_with_float32_on_phrasebank(shipped_pair):
     agree = np.mean(np.asarray(onnx_model.predict(texts)) == np.asarray(torch_model.predict(texts)))
     assert agree >= 0.98, f"int8 agrees with float32 on {agree:.1%} of 200 PhraseBank test sentences"
     assert set(onnx_model.predict(texts)) <= set(LABELS)
+
+
+# --------------------------------------------------------------------------- the tag command
+def test_tag_command_backend_option(use_cache, tiny_model, tmp_path, capsys):
+    from conftest import ROOT
+
+    from sentiment.cli import main
+    from sentiment.sinks import read_tags
+
+    article = ROOT / "examples" / "2025-03-10-btc-slide-tariffs.txt"
+    out = tmp_path / "tags.jsonl"
+    assert main(["tag", str(article), "-o", str(out), "--model", str(tiny_model), "--backend", "tensorflow"]) == 2
+    assert "--backend must be auto, onnx or torch" in capsys.readouterr().err and not out.exists()
+    assert main(["tag", str(article), "-o", str(out), "--model", str(tiny_model), "--backend", "onnx", "-q"]) == 0
+    (record,) = list(read_tags(out))
+    assert record["sentiment"]["label"] in LABELS and len(record["sentences"]) > 3
+    assert abs(sum(record["sentiment"]["probs"].values()) - 1) < 1e-4
