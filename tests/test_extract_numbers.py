@@ -27,6 +27,8 @@ from sentiment.extract.numbers import find_quantities, format_money, parse_money
     ("$5m in fees", 5e6),
     ("USD 3 billion", 3e9),
     ("a $2.5 trillion market", 2.5e12),
+    ("Adds $765 Million in Q3", 765e6),          # headline case
+    ("3 Billion Dollars", 3e9),
 ])
 def test_parse_money(text: str, value: float) -> None:
     assert parse_money(text) == pytest.approx(value)

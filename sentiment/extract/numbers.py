@@ -34,9 +34,9 @@ QUANTITY_RE = re.compile(
     r"(?P<sign>[+\-−](?=[$€£¥]?\d|\.\d))?"
     r"(?P<cur>US\$|\$|€|£|¥|(?:USD|EUR)\s)?\s?"
     rf"(?P<num>{_NUM})"
-    r"(?:(?P<sp>\s?)(?P<scale>trillion|billion|million|thousand|bn|tn|mn|mln|[kKmMbBtT])(?![\w]))?"
-    r"(?:\s?(?P<pct>%|percent\b|per\s?cent\b|pct\b))?"
-    r"(?:\s(?P<cur2>USD|dollars|euros|EUR|USDT|USDC)\b)?",
+    r"(?:(?P<sp>\s?)(?P<scale>(?i:trillion|billion|million|thousand|bn|tn|mn|mln)|[kKmMbBtT])(?![\w]))?"
+    r"(?:\s?(?P<pct>%|(?i:percent|per\s?cent|pct)\b))?"
+    r"(?:\s(?P<cur2>USD|(?i:dollars|euros)|EUR|USDT|USDC)\b)?",
 )
 _RANGE_BEFORE = re.compile(r"\d%?\s?[-–]\s?$")
 
