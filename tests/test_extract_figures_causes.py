@@ -76,6 +76,7 @@ def test_rule_file_covers_the_taxonomy() -> None:
     ("fed_hawkish", 'Officials said a rate cut in December is "not a foregone conclusion."'),
     ("fed_hawkish", "Powell signalled rates will stay higher for longer."),
     ("fed_dovish", "The Federal Reserve cut rates by 25 basis points and signalled more easing."),
+    ("fed_dovish", "A weak payrolls print cooled bets on Fed rate hikes."),
     ("inflation_data", "Hotter-than-expected CPI data rattled risk assets."),
     ("hack_exploit", "The DeFi protocol suffered a hack on Sunday."),
     ("hack_exploit", "An exploit drained the bridge of its reserves."),
@@ -121,6 +122,10 @@ def test_causes(ex: Extractor, cause: str, text: str) -> None:
     ("fud_panic", "The Crypto Fear & Greed Index rose to 74, in greed territory."),
     ("exchange_risk", "The largest liquidation happened on the HTX exchange."),
     ("regulation", "Bitcoin rose 3% on Tuesday."),
+    ("fed_hawkish", "A weak payrolls print cooled bets on Fed rate hikes."),
+    ("technical_breakout", "The chipmaker's shares hit a record high on Friday."),
+    ("institutional_buying", "Startups can rent servers instead of buying the hardware, the company said."),
+    ("holder_selling", "Hedge funds buy Treasury bonds and sell futures against them."),
 ])
 def test_cause_not_found(ex: Extractor, cause: str, text: str) -> None:
     assert cause not in {c.type for c in ex(text).causes}

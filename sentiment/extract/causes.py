@@ -39,7 +39,7 @@ class CauseTagger:
     def __init__(self, nlp: Language, name: str = "crypto_causes") -> None:
         self.name = name
         self.phrases = PhraseSet()
-        self.rules: list[tuple[str, int, int]] = []  # (type, rule index, number of groups)
+        self.rules: list[tuple[str, int, int, bool]] = []  # (type, rule index, groups, needs_asset)
         self.negations: frozenset[str] = frozenset()
         self.negating_keys: set[str] = set()
         self.initialize(nlp=nlp)
@@ -62,7 +62,8 @@ class CauseTagger:
                         self.negating_keys.add(key)
                 if rule.get("none"):
                     self.phrases.add(f"{ctype}|{r}|none", rule["none"])
-                self.rules.append((ctype, r, len(rule["all"])))
+                self.rules.append((ctype, r, len(rule["all"]), bool(rule.get("needs_asset"))))
+        self.phrases.add("|asset_words", data.get("asset_words", []))
 
     def _negated(self, doc: Doc, start: int, sent_start: int) -> bool:
         return any(doc[j].lower_ in self.negations for j in range(max(sent_start, start - 3), start))
@@ -75,6 +76,8 @@ class CauseTagger:
             for i in range(s.start, s.end):
                 sent_of[i] = n
         hits: dict[int, set[str]] = defaultdict(set)
+        for m in doc._.asset_mentions or []:
+            hits[sent_of[m["start"]]].add("|asset_words")
         for key, start, end in self.phrases.find([t.lower_ for t in doc]):
             n = sent_of[start]
             if not key.endswith("|none") and key not in self.negating_keys \
@@ -85,8 +88,8 @@ class CauseTagger:
         for n in sorted(hits):
             keys = hits[n]
             types: list[str] = []
-            for ctype, r, groups in self.rules:
-                if ctype in types or f"{ctype}|{r}|none" in keys:
+            for ctype, r, groups, needs_asset in self.rules:
+                if ctype in types or f"{ctype}|{r}|none" in keys or needs_asset and "|asset_words" not in keys:
                     continue
                 if all(f"{ctype}|{r}|{g}" in keys for g in range(groups)):
                     types.append(ctype)
