@@ -46,6 +46,7 @@ def test_liquidation_breakdown(ex: Extractor) -> None:
     ("Strategy said it bought 4,225 BTC last week.", ("holdings_change", 4225.0, "BTC")),
     ("The Crypto Fear & Greed Index fell to 21, signalling extreme fear.", ("fear_greed_index", 21.0, "index")),
     ("The Fear and Greed Index stood at 74 on Monday.", ("fear_greed_index", 74.0, "index")),
+    ("The inflow streak ended as $149 million exited the Bitcoin ETFs.", ("etf_flow", -1.49e8, "USD")),
 ])
 def test_figures(ex: Extractor, text: str, expected: tuple) -> None:
     assert expected in figs(ex, text)
@@ -62,6 +63,8 @@ def test_hack_loss_in_a_later_sentence(ex: Extractor) -> None:
     "One large holder moved 2,000 BTC between wallets without selling.",
     "The index provider said 45 analysts cover the sector.",
     "Losses of $5 million were reported by the bakery.",
+    "Its total value locked surged past $272 million for the first time.",   # TVL is not market cap
+    "The Treasury rule would cut the firm off after its token moved $179 billion.",
 ])
 def test_not_figures(ex: Extractor, text: str) -> None:
     assert ex(text).figures == []

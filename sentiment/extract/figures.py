@@ -129,7 +129,7 @@ class FigureTagger:
                 clause_assets = [m["symbol"] for m in mentions
                                  if sent.start <= m["start"] < sent.end
                                  and clause[0] <= doc[m["start"]].idx - base < clause[1]]
-                kind, value = self._classify(text, pos, clause, q, unit, n - recent_hack)
+                kind, value = self._classify(text, pos, clause, q, unit, n - recent_hack, bool(sent_assets))
                 if kind is None:
                     continue
                 asset = unit if unit not in ("USD", "EUR", "GBP", "JPY", "count", "index") else None
@@ -173,7 +173,7 @@ class FigureTagger:
         return start, end
 
     def _classify(self, text: str, pos: int, clause: tuple[int, int], q: dict[str, Any], unit: str,
-                  since_hack: int) -> tuple[str | None, float]:
+                  since_hack: int, has_asset: bool) -> tuple[str | None, float]:
         r = self.rules
         value = abs(q["value"])
         ctext = text[clause[0]:clause[1]]
@@ -213,7 +213,7 @@ class FigureTagger:
             sign = _nearest_sign(text, pos, r.mcap_neg, r.mcap_pos)
             if sign:
                 return "market_cap_change", sign * value
-        if r.hold.search(text) and (money or is_asset):
+        if r.hold.search(text) and (is_asset or money and has_asset):
             sign = _nearest_sign(text, pos, r.hold_neg, r.hold_pos)
             if sign:
                 return "holdings_change", sign * value

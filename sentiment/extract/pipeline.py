@@ -262,6 +262,8 @@ class Extractor:
                                      change_abs=mv["change_abs"], text=text))
             for lv in doc._.levels or []:
                 asset = lv["asset"] if lv["asset"] in strong else None
+                if asset is None:
+                    continue  # a level of nothing named (often a stock price in a crypto feed)
                 k = (asset, lv["price"], lv["kind"])
                 if k in seen_levels:
                     continue
