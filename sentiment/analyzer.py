@@ -82,6 +82,8 @@ class Analyzer:
     # ------------------------------------------------------------------ scoring
     def score(self, sentences: Sequence[str]) -> list[Score]:
         """Score bare sentences (any length; long ones are windowed by the model)."""
+        if isinstance(sentences, str):
+            raise TypeError("score takes a list of sentences, not one string: use score([text])")
         sentences = list(sentences)
         if not sentences:
             return []

@@ -176,6 +176,8 @@ def test_analyze_many_is_lazy_on_an_endless_stream(analyzer):
 
 def test_score_sentences(analyzer):
     assert analyzer.score([]) == []
+    with pytest.raises(TypeError, match="not one string"):
+        analyzer.score("Bitcoin rose.")
     scores = analyzer.score([
         "Bitcoin soared to a record high as billions flowed into ETFs.",
         "Ether crashed 25% as the exchange collapsed and halted withdrawals.",
