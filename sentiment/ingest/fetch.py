@@ -8,6 +8,7 @@ as a loop. A 304 Not Modified answer is a normal result (``FetchResult.not_modif
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -16,6 +17,7 @@ import httpx
 
 from sentiment.ingest.records import IngestOptions
 
+ENCODINGS = "gzip, deflate"  # the only content encodings asked for (and decoded, within the cap)
 ACCEPT = ("application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
           "application/xml;q=0.9, text/xml;q=0.9, text/html;q=0.8, text/plain;q=0.5, */*;q=0.1")
 MAX_RETRY_AFTER = 30.0  # seconds: a longer Retry-After is cut to this
@@ -79,7 +81,7 @@ class Fetcher:
         self._client = httpx.Client(
             timeout=httpx.Timeout(self.options.timeout),
             follow_redirects=False,
-            headers={"User-Agent": self.options.user_agent, "Accept": ACCEPT},
+            headers={"User-Agent": self.options.user_agent, "Accept": ACCEPT, "Accept-Encoding": ENCODINGS},
             transport=transport,
         )
 
@@ -180,8 +182,11 @@ class Fetcher:
             raise FetchError(f"response is {megabytes(int(declared))}, over the {megabytes(cap)} limit")
         chunks: list[bytes] = []
         size = 0
+        inflate = _Inflater(response.headers.get("content-encoding"))
         try:
-            for chunk in response.iter_bytes():
+            for raw in response.iter_raw():
+                # Decode at most one byte past the cap: a gzip bomb stops there, in memory too.
+                chunk = inflate(raw, cap - size + 1)
                 size += len(chunk)
                 if size > cap:
                     raise FetchError(f"response larger than the {megabytes(cap)} limit")
@@ -189,13 +194,51 @@ class Fetcher:
                     raise _Retryable(f"timed out after {TOTAL_TIME_FACTOR * self.options.timeout:g} s "
                                      "(download too slow)")
                 chunks.append(chunk)
+            inflate.check_complete()
         except httpx.TimeoutException:
             raise _Retryable(f"timed out after {self.options.timeout:g} s") from None
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
             raise _Retryable(f"connection broken: {_short(exc)}") from None
-        except httpx.DecodingError as exc:
+        except (httpx.DecodingError, zlib.error) as exc:
             raise FetchError(f"undecodable response body: {_short(exc)}") from None
         return b"".join(chunks)
+
+
+class _Inflater:
+    """Decodes a gzip or deflate body chunk by chunk, never producing more than asked for
+    (httpx's own decoders inflate a whole network chunk at once: up to ~1000x its size)."""
+
+    def __init__(self, encoding: str | None):
+        self.encoding = (encoding or "identity").strip().lower()
+        if self.encoding in ("gzip", "x-gzip"):
+            self._z: zlib._Decompress | None = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif self.encoding == "deflate":
+            self._z = zlib.decompressobj()
+        elif self.encoding in ("identity", ""):
+            self._z = None
+        else:
+            raise FetchError(f"unsupported content encoding {encoding!r}")
+        self._first = True  # nothing decoded yet
+
+    def __call__(self, data: bytes, limit: int) -> bytes:
+        """At most ``limit`` decoded bytes of ``data`` (input beyond that is left undecoded:
+        the caller, asking for one byte past its cap, stops there)."""
+        if self._z is None:
+            return data
+        try:
+            out = self._z.decompress(data, limit)
+        except zlib.error:
+            if not (self.encoding == "deflate" and self._first):
+                raise
+            self._z = zlib.decompressobj(-zlib.MAX_WBITS)  # raw deflate, as some servers send it
+            out = self._z.decompress(data, limit)
+        self._first = False
+        return out  # shorter than ``limit`` unless input is left: then the caller is over its cap
+
+    def check_complete(self) -> None:
+        """A compressed body must end where its stream ends (else it was cut short)."""
+        if self._z is not None and not self._first and not self._z.eof:
+            raise zlib.error(f"{self.encoding} stream ends early")
 
 
 def _retry_after(value: str | None) -> float | None:
