@@ -28,6 +28,7 @@ test: install
 
 bench: install
 	$(BIN)/python benchmarks/bench_extract.py
+	$(BIN)/python benchmarks/bench_classify.py
 
 lint: install
 	$(BIN)/ruff check sentiment tests benchmarks
