@@ -244,9 +244,15 @@ def is_store(path: str | Path) -> bool:
         return False
 
 
+def _not_tags(path: Path, columns: list[str]) -> ValueError:
+    shown = ", ".join(columns[:8]) + (", …" if len(columns) > 8 else "")
+    return ValueError(f"{path} is not a tags table: it has no 'record' column (columns: {shown})")
+
+
 def read_tags(path: str | Path, fmt: str | None = None) -> Iterator[dict[str, Any]]:
     """Read tag records back from JSON Lines, CSV, Parquet or a SQLite store (the same records
-    that were written)."""
+    that were written). A CSV or Parquet file without the ``record`` column (a per-asset table,
+    a price file…) is a ValueError, not an empty result."""
     path = Path(path)
     if fmt is None and is_store(path):
         from sentiment.store import Store
@@ -261,12 +267,18 @@ def read_tags(path: str | Path, fmt: str | None = None) -> Iterator[dict[str, An
     if fmt == "csv":
         csv.field_size_limit(2**31 - 1)
         with open(path, encoding="utf-8", newline="") as fh:
-            for row in csv.DictReader(fh):
+            reader = csv.DictReader(fh)
+            if reader.fieldnames is not None and "record" not in reader.fieldnames:
+                raise _not_tags(path, list(reader.fieldnames))
+            for row in reader:
                 if row.get("record"):
                     yield json.loads(row["record"])
         return
     import pyarrow.parquet as pq
 
+    names = pq.read_schema(path).names
+    if "record" not in names:
+        raise _not_tags(path, names)
     table = pq.read_table(path, columns=["record"])
     for value in table.column("record").to_pylist():
         if value:

@@ -276,6 +276,20 @@ def test_export_round_trips_real_records(tagged_examples, tmp_path, name):
     assert list(read_tags(tmp_path / "again.jsonl")) == records
 
 
+@pytest.mark.parametrize("ext", ["csv", "parquet"])
+def test_a_table_that_holds_no_records_is_a_clear_error(tmp_path, ext):
+    score = {"label": "bearish", "score": -0.5, "probs": {"bearish": 0.6, "neutral": 0.3, "bullish": 0.1}}
+    record = {"schema": 1, "id": "a1", "url": None, "title": "t", "source": None, "published": None,
+              "sentiment": score, "assets": [{"symbol": "BTC", "name": "Bitcoin", "mentions": 1, "sentiment": score}],
+              "moves": [], "levels": [], "figures": [], "causes": [], "sectors": [], "entities": [], "sentences": []}
+    export([record], tmp_path / f"t.{ext}")
+    assert list(read_tags(tmp_path / f"t.{ext}")) == [record]
+    with pytest.raises(ValueError, match=r"t\.assets\.\w+ is not a tags table: it has no 'record' column \(columns: id, published, symbol"):
+        list(read_tags(tmp_path / f"t.assets.{ext}"))
+    assert main(["export", str(tmp_path / f"t.assets.{ext}"), "--to", str(tmp_path / "x.jsonl")]) == 2
+    assert not (tmp_path / "x.jsonl").exists()
+
+
 def test_export_command(tagged_examples, tmp_path, capsys):
     _, records = tagged_examples
     tags = tmp_path / "tags.jsonl"
