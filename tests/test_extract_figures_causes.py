@@ -140,3 +140,22 @@ def test_title_cause_has_sentence_minus_one(ex: Extractor) -> None:
     assert by_type["hack_exploit"].sentence == -1
     assert by_type["hack_exploit"].evidence == "Exchange hacked, withdrawals halted"
     assert e.title is not None and "exchange_risk" in e.title.causes
+
+
+def test_rules_are_config_not_code(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A user's own rule file adds a cause type without touching code."""
+    import json
+
+    import spacy
+
+    import sentiment.extract  # noqa: F401  (registers the factories)
+
+    rules = tmp_path / "my_causes.json"
+    rules.write_text(json.dumps({"negations": ["not"], "causes": {
+        "listing": [{"all": [["list*", "to list"], ["binance", "coinbase", "exchange*"]], "none": ["delist*"]}]}}))
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("crypto_causes", config={"data_file": str(rules)})
+    assert [c["type"] for c in nlp("Coinbase will list the token on Friday.")._.causes] == ["listing"]
+    assert nlp("Coinbase will delist the token on Friday.")._.causes == []
+    assert nlp("Coinbase will not list the token.")._.causes == []

@@ -90,10 +90,10 @@ class Gazetteer:
         return cls(assets)
 
 
-@lru_cache(maxsize=1)
-def load_gazetteer() -> Gazetteer:
-    """The package's asset gazetteer (parsed once per process)."""
-    return Gazetteer.from_tsv(read_text("assets.tsv"))
+@lru_cache(maxsize=4)
+def load_gazetteer(data_file: str = "assets.tsv") -> Gazetteer:
+    """The asset gazetteer (the package's, or a TSV of the same format; parsed once per process)."""
+    return Gazetteer.from_tsv(read_text(data_file))
 
 
 for _name in ("asset_mentions",):
@@ -101,9 +101,9 @@ for _name in ("asset_mentions",):
         Doc.set_extension(_name, default=None)
 
 
-@Language.factory("crypto_assets", default_config={"overwrite_ents": True})
-def make_crypto_assets(nlp: Language, name: str, overwrite_ents: bool) -> AssetTagger:
-    return AssetTagger(nlp, name, overwrite_ents=overwrite_ents)
+@Language.factory("crypto_assets", default_config={"overwrite_ents": True, "data_file": "assets.tsv"})
+def make_crypto_assets(nlp: Language, name: str, overwrite_ents: bool, data_file: str) -> AssetTagger:
+    return AssetTagger(nlp, name, overwrite_ents=overwrite_ents, data_file=data_file)
 
 
 class AssetTagger:
@@ -115,10 +115,11 @@ class AssetTagger:
     cover a coin ("Bitcoin" as PERSON) are removed from ``doc.ents``. Place it after the
     ``crypto_numbers`` component when present (amounts next to a ticker are evidence)."""
 
-    def __init__(self, nlp: Language, name: str = "crypto_assets", *, overwrite_ents: bool = True) -> None:
+    def __init__(self, nlp: Language, name: str = "crypto_assets", *, overwrite_ents: bool = True,
+                 data_file: str = "assets.tsv") -> None:
         self.name = name
         self.overwrite_ents = overwrite_ents
-        self.gazetteer = load_gazetteer()
+        self.gazetteer = load_gazetteer(data_file)
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.initialize(nlp=nlp)
 

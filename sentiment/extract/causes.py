@@ -28,16 +28,17 @@ def cause_types() -> list[str]:
     return list(load_json("causes.json")["causes"])
 
 
-@Language.factory("crypto_causes", default_config={})
-def make_crypto_causes(nlp: Language, name: str) -> CauseTagger:
-    return CauseTagger(nlp, name)
+@Language.factory("crypto_causes", default_config={"data_file": "causes.json"})
+def make_crypto_causes(nlp: Language, name: str, data_file: str) -> CauseTagger:
+    return CauseTagger(nlp, name, data_file=data_file)
 
 
 class CauseTagger:
     """spaCy component: cause mentions per sentence (see the module docstring)."""
 
-    def __init__(self, nlp: Language, name: str = "crypto_causes") -> None:
+    def __init__(self, nlp: Language, name: str = "crypto_causes", *, data_file: str = "causes.json") -> None:
         self.name = name
+        self.data_file = data_file
         self.phrases = PhraseSet()
         self.rules: list[tuple[str, int, int, bool]] = []  # (type, rule index, groups, needs_asset)
         self.negations: frozenset[str] = frozenset()
@@ -48,7 +49,7 @@ class CauseTagger:
         """Compile the rule file into one phrase set."""
         if nlp is None:
             return
-        data = load_json("causes.json")
+        data = load_json(self.data_file)
         self.negations = frozenset(data["negations"])
         self.phrases = PhraseSet()
         self.rules = []

@@ -40,8 +40,8 @@ def keyword_regex(words: list[str]) -> re.Pattern[str]:
 
 
 class _Rules:
-    def __init__(self) -> None:
-        d = load_json("figures.json")
+    def __init__(self, data_file: str = "figures.json") -> None:
+        d = load_json(data_file)
         liq, flow, mcap, hack, hold, fng = (d[k] for k in ("liquidation", "flow", "market_cap", "hack",
                                                               "holdings", "fear_greed"))
         self.liq = keyword_regex(liq["trigger"])
@@ -84,22 +84,23 @@ def _nearest_sign(text: str, pos: int, neg: re.Pattern[str], pos_re: re.Pattern[
     return best[1] if best else 0
 
 
-@Language.factory("crypto_figures", default_config={})
-def make_crypto_figures(nlp: Language, name: str) -> FigureTagger:
-    return FigureTagger(nlp, name)
+@Language.factory("crypto_figures", default_config={"data_file": "figures.json"})
+def make_crypto_figures(nlp: Language, name: str, data_file: str) -> FigureTagger:
+    return FigureTagger(nlp, name, data_file=data_file)
 
 
 class FigureTagger:
     """spaCy component: market figures (see the module docstring). Needs ``crypto_numbers`` and
     ``crypto_assets`` before it, and sentence boundaries."""
 
-    def __init__(self, nlp: Language, name: str = "crypto_figures") -> None:
+    def __init__(self, nlp: Language, name: str = "crypto_figures", *, data_file: str = "figures.json") -> None:
         self.name = name
-        self.rules = _Rules()
+        self.data_file = data_file
+        self.rules = _Rules(data_file)
 
     def initialize(self, get_examples: Any = None, *, nlp: Language | None = None) -> None:
         """Reload the keyword lists from the data file."""
-        self.rules = _Rules()
+        self.rules = _Rules(self.data_file)
 
     @guarded(('figures',))
     def __call__(self, doc: Doc) -> Doc:

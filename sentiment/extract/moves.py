@@ -56,8 +56,8 @@ class _Lexicon:
     max_price: float
 
     @classmethod
-    def load(cls) -> _Lexicon:
-        d = load_json("moves.json")
+    def load(cls, data_file: str = "moves.json") -> _Lexicon:
+        d = load_json(data_file)
         words: dict[str, str] = {}
         pairs: dict[tuple[str, str], str] = {}
         for direction, items in d["direction"].items():
@@ -124,9 +124,9 @@ class _State:
     modal: bool = False
 
 
-@Language.factory("crypto_moves", default_config={})
-def make_crypto_moves(nlp: Language, name: str) -> MoveTagger:
-    return MoveTagger(nlp, name)
+@Language.factory("crypto_moves", default_config={"data_file": "moves.json"})
+def make_crypto_moves(nlp: Language, name: str, data_file: str) -> MoveTagger:
+    return MoveTagger(nlp, name, data_file=data_file)
 
 
 class MoveTagger:
@@ -135,13 +135,14 @@ class MoveTagger:
     Needs ``crypto_numbers`` and ``crypto_assets`` (and optionally ``crypto_sectors``) before
     it, and sentence boundaries (parser or senter)."""
 
-    def __init__(self, nlp: Language, name: str = "crypto_moves") -> None:
+    def __init__(self, nlp: Language, name: str = "crypto_moves", *, data_file: str = "moves.json") -> None:
         self.name = name
-        self.lex = _Lexicon.load()
+        self.data_file = data_file
+        self.lex = _Lexicon.load(data_file)
 
     def initialize(self, get_examples: Any = None, *, nlp: Language | None = None) -> None:
         """Reload the lexicon from the data file."""
-        self.lex = _Lexicon.load()
+        self.lex = _Lexicon.load(self.data_file)
 
     # ---------------------------------------------------------------- helpers
     def _is_subject(self, doc: Doc, m: dict[str, Any], unit_starts: set[int]) -> bool:

@@ -151,7 +151,8 @@ class Extractor:
 
     def __init__(self, nlp: Language | None = None) -> None:
         self.nlp = nlp if nlp is not None else build_nlp()
-        self.gazetteer = load_gazetteer()
+        tagger = self.nlp.get_pipe("crypto_assets") if "crypto_assets" in self.nlp.pipe_names else None
+        self.gazetteer = getattr(tagger, "gazetteer", None) or load_gazetteer()
 
     def __call__(self, text: str, title: str | None = None) -> Extraction:
         return next(self.pipe([(title, text)]))
@@ -236,8 +237,8 @@ class Extractor:
                 target.assets.append(m["symbol"])
         order = {sym: i for i, (_, m, _) in reversed(list(enumerate(all_mentions))) for sym in [m["symbol"]]}
         for sym in sorted(counts, key=lambda s: (-counts[s], order.get(s, 0))):
-            entry = self.gazetteer.by_symbol[sym]
-            ex.assets.append(AssetMention(symbol=sym, name=entry.name, mentions=counts[sym]))
+            entry = self.gazetteer.by_symbol.get(sym)
+            ex.assets.append(AssetMention(symbol=sym, name=entry.name if entry else sym, mentions=counts[sym]))
 
         # ---- moves, levels, figures, sectors, causes, entities
         seen_moves: set[tuple[Any, ...]] = set()

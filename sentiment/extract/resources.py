@@ -20,15 +20,23 @@ F = TypeVar("F", bound=Callable[..., Any])
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
+def data_path(name: str) -> Path:
+    """A bare file name is a data file of the package; anything with a directory is a path of
+    the user's own (components take one in their config: ``{"data_file": "causes.json"}`` is
+    the package file, ``{"data_file": "./rules/causes.json"}`` that file)."""
+    path = Path(name)
+    return path if path.is_absolute() or path.parent != Path(".") else DATA_DIR / name
+
+
 @functools.cache
 def load_json(name: str) -> dict[str, Any]:
-    """A JSON data file of the package, parsed (cached per process)."""
-    return json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+    """A JSON data file (see :func:`data_path`), parsed (cached per process)."""
+    return json.loads(data_path(name).read_text(encoding="utf-8"))
 
 
 def read_text(name: str) -> str:
-    """The text of a data file of the package."""
-    return (DATA_DIR / name).read_text(encoding="utf-8")
+    """The text of a data file (see :func:`data_path`)."""
+    return data_path(name).read_text(encoding="utf-8")
 
 
 _PIECE = re.compile(r"[^\s\-–—&/]+|[\-–—&/]")

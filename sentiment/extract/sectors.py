@@ -34,17 +34,18 @@ def sector_aliases() -> frozenset[str]:
     return frozenset(out)
 
 
-@Language.factory("crypto_sectors", default_config={})
-def make_crypto_sectors(nlp: Language, name: str) -> SectorTagger:
-    return SectorTagger(nlp, name)
+@Language.factory("crypto_sectors", default_config={"data_file": "sectors.json"})
+def make_crypto_sectors(nlp: Language, name: str, data_file: str) -> SectorTagger:
+    return SectorTagger(nlp, name, data_file=data_file)
 
 
 class SectorTagger:
     """spaCy component: finds sector mentions (see the module docstring)."""
 
-    def __init__(self, nlp: Language, name: str = "crypto_sectors") -> None:
+    def __init__(self, nlp: Language, name: str = "crypto_sectors", *, data_file: str = "sectors.json") -> None:
         self.name = name
-        data = load_json("sectors.json")
+        self.data_file = data_file
+        data = load_json(data_file)
         self.context = {w.lower() for w in data["context_words"]}
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.initialize(nlp=nlp)
@@ -54,7 +55,7 @@ class SectorTagger:
         if nlp is None:
             return
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
-        for s in load_json("sectors.json")["sectors"]:
+        for s in load_json(self.data_file)["sectors"]:
             if s["strong"]:
                 self.matcher.add("S|" + s["name"], [nlp.make_doc(a) for a in s["strong"]])
             if s["weak"]:
@@ -64,7 +65,7 @@ class SectorTagger:
     def __call__(self, doc: Doc) -> Doc:
         label = {}
         spans = []
-        movable = {s["name"]: s.get("movable", True) for s in load_json("sectors.json")["sectors"]}
+        movable = {s["name"]: s.get("movable", True) for s in load_json(self.data_file)["sectors"]}
         for match_id, s, e in self.matcher(doc):
             kind, name = doc.vocab.strings[match_id].split("|", 1)
             if kind == "W":
