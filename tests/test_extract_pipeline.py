@@ -144,3 +144,17 @@ def test_two_processes_give_the_same_result(ex: Extractor) -> None:
     one = list(ex.pipe(items, n_process=1))
     two = list(ex.pipe(items, n_process=2, batch_size=4))
     assert one == two
+
+
+def test_a_failing_component_does_not_stop_the_stream(ex: Extractor, monkeypatch: pytest.MonkeyPatch,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    from sentiment.extract.moves import MoveTagger
+
+    def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(MoveTagger, "_percent", boom)
+    out = list(ex.pipe([(None, "Bitcoin fell 4% on Tuesday."), (None, "Ether rose 2%.")]))
+    assert [e.moves for e in out] == [[], []]
+    assert [a.symbol for a in out[0].assets] == ["BTC"]
+    assert "simulated bug" in caplog.text

@@ -183,7 +183,7 @@ class AssetTagger:
         return None
 
     # ---------------------------------------------------------------- main
-    @guarded(('asset_mentions',))
+    @guarded(("asset_mentions",))
     def __call__(self, doc: Doc) -> Doc:
         gaz = self.gazetteer
         amounts: set[int] = set()

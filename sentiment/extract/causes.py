@@ -69,7 +69,7 @@ class CauseTagger:
     def _negated(self, doc: Doc, start: int, sent_start: int) -> bool:
         return any(doc[j].lower_ in self.negations for j in range(max(sent_start, start - 3), start))
 
-    @guarded(('causes',))
+    @guarded(("causes",))
     def __call__(self, doc: Doc) -> Doc:
         sents = list(doc.sents)
         sent_of = [0] * len(doc)

@@ -88,7 +88,7 @@ class EntityCleaner:
             return None
         return text
 
-    @guarded(('entities',))
+    @guarded(("entities",))
     def __call__(self, doc: Doc) -> Doc:
         items: list[tuple[int, str, str]] = []
         exchange_tokens: set[int] = set()

@@ -102,7 +102,7 @@ class FigureTagger:
         """Reload the keyword lists from the data file."""
         self.rules = _Rules(self.data_file)
 
-    @guarded(('figures',))
+    @guarded(("figures",))
     def __call__(self, doc: Doc) -> Doc:
         r = self.rules
         quants = doc._.quantities or []

@@ -173,7 +173,7 @@ class MoveTagger:
         return j
 
     # ---------------------------------------------------------------- main
-    @guarded(('moves', 'sector_moves', 'levels'))
+    @guarded(("moves", "sector_moves", "levels"))
     def __call__(self, doc: Doc) -> Doc:
         lex = self.lex
         quants = [q for q in (doc._.quantities or [])]
@@ -191,7 +191,7 @@ class MoveTagger:
         moves: list[dict[str, Any]] = []
         sector_moves: list[dict[str, Any]] = []
         levels: list[dict[str, Any]] = []
-        consumed: set[int] = set()
+        consumed: set[int] = set()  # amounts used as a change ("falling over $5,000")
         low = [t.lower_ for t in doc]
         carry_asset: str | None = None  # the last asset subject, for levels in later sentences
         for sent in doc.sents:
@@ -298,7 +298,6 @@ class MoveTagger:
                 out.append({"asset": name, "direction": direction, "change_pct": pct,
                             "from_price": from_price, "to_price": None, "change_abs": None,
                             "sent": key, "_tok": q["tok_start"]})
-        consumed.add(q["tok_start"])
 
     def _money(self, doc: Doc, sent: Span, st: _State, q: dict[str, Any], out: list[dict[str, Any]],
                consumed: set[int], key: tuple[int, int]) -> None:
@@ -334,7 +333,8 @@ class MoveTagger:
                           "to_price": None, "change_abs": None, "sent": key, "_tok": q["tok_start"]}
                 out.append(target)
             target[role] = value
-        consumed.add(q["tok_start"])
+        if role == "change_abs":
+            consumed.add(q["tok_start"])
 
     def _verb_moves(self, doc: Doc, sent: Span, mentions: list[dict[str, Any]],
                     have: list[dict[str, Any]], key: tuple[int, int]) -> list[dict[str, Any]]:
@@ -375,8 +375,8 @@ class MoveTagger:
         for q in quants:
             if not (sent.start <= q["tok_start"] < sent.end) or q["kind"] != "money" or q["range"]:
                 continue
-            if q["tok_start"] in consumed and q["value"] < 0 or q["value"] <= 0 or q["value"] > lex.max_price:
-                continue
+            if q["tok_start"] in consumed or q["value"] <= 0 or q["value"] > lex.max_price:
+                continue  # "falling over $5,000" is a change, not a price
             if q["scaled"] and q["value"] >= 1e6:
                 continue
             kind = self._level_kind(doc, sent, q, low)

@@ -164,7 +164,7 @@ class NumberTagger:
     def initialize(self, get_examples: Any = None, *, nlp: Language | None = None) -> None:
         """Nothing to learn; present for spaCy's component protocol."""
 
-    @guarded(('quantities',))
+    @guarded(("quantities",))
     def __call__(self, doc: Doc) -> Doc:
         found: list[dict[str, Any]] = []
         for q in find_quantities(doc.text):

@@ -61,7 +61,7 @@ class SectorTagger:
             if s["weak"]:
                 self.matcher.add("W|" + s["name"], [nlp.make_doc(a) for a in s["weak"]])
 
-    @guarded(('sector_mentions',))
+    @guarded(("sector_mentions",))
     def __call__(self, doc: Doc) -> Doc:
         label = {}
         spans = []
