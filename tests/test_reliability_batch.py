@@ -1,5 +1,6 @@
 """Reliability under bad input: one whole ``tag_files`` batch over the bad-input corpus
-(``tests/data/bad/`` plus large files generated here) and a few good articles.
+(``tests/data/bad/``, ``tests/data/bad_reliability/`` and large files generated here) and a
+few good articles. (The second folder is separate because other tests count what ``bad/`` gives.)
 
 What it proves: each bad input gives one clear reason (or a valid, possibly empty, record);
 every good article is still tagged; the report, the output file and the store agree, and
@@ -24,6 +25,7 @@ from sentiment.tagging import tag_files
 
 DATA = Path(__file__).parent / "data"
 BAD = DATA / "bad"
+MORE_BAD = DATA / "bad_reliability"
 GOOD = sorted((DATA / "articles").glob("*.txt"))
 MB = 2**20
 
@@ -115,7 +117,7 @@ def outcome(items: list) -> list:
 def run(tmp_path_factory, analyzer, generated):
     """One batch: bad corpus (walked as a folder), generated files, good articles, a copy."""
     out_dir = tmp_path_factory.mktemp("batch")
-    sources = [BAD, *generated.values(), *GOOD]
+    sources = [BAD, MORE_BAD, *generated.values(), *GOOD]
     output, store = out_dir / "tags.jsonl", out_dir / "store.sqlite"
     errors: list[IngestError] = []
     report = tag_files(sources, output, store=store, analyzer=analyzer, batch_size=4, on_error=errors.append)
@@ -166,7 +168,7 @@ def test_counts_add_up_across_report_output_and_store(run):
     assert len(run["errors"]) == len(report.errors) == n_errors + n_skipped
     # Every input, good or bad, gave at least one item: nothing vanished without a word.
     labels = {i.meta["input"] if isinstance(i, Article) else i.input.split("#")[0] for i in items}
-    files = {str(p) for p in BAD.iterdir()} | {str(s) for s in run["sources"][1:]}
+    files = {str(p) for p in [*BAD.iterdir(), *MORE_BAD.iterdir()]} | {str(s) for s in run["sources"][2:]}
     assert labels == files
     records = run["records"]
     assert len(records) == report.tagged == len({r["id"] for r in records})

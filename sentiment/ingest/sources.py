@@ -33,6 +33,7 @@ HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 KNOWN_SUFFIXES = FEED_SUFFIXES + HTML_SUFFIXES + TEXT_SUFFIXES + TABLE_SUFFIXES
 # A folder's own documentation, skipped (and reported) when a folder is walked.
 DOC_FILE = re.compile(r"^(readme|license|licence|changelog|contributing|copying|notice)(\.\w+)?$", re.I)
+URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # two letters or more: "C:" is a drive
 UNSAFE_XML = "unsafe XML: DTD entity declarations are refused (entity-expansion / external-entity attack)"
 
 
@@ -120,6 +121,9 @@ class _Reader:
                 yield from self.folder(path)
             elif path.exists():
                 yield from self._guard(label, self.file(path))
+            elif URL_SCHEME.match(label):  # data:, javascript:, mailto:… (not a drive letter)
+                scheme = label.split(":", 1)[0].lower()
+                yield IngestError(label, f"only http and https URLs are fetched, not {scheme} URL")
             else:
                 yield IngestError(label, "no such file or folder")
         except OSError as exc:
