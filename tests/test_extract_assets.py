@@ -68,6 +68,9 @@ def test_word_like_tickers_are_flagged_in_the_data() -> None:
     "A fund manager says the index could finish the year near $100K.",
     "The report counted four products and a memecoin dinner hosted by a politician.",
     "The ripple effect reached ICE and ARK within hours.",
+    "Okcoin, Stacks Launch $165M Pledge for Builders",
+    "The S&P Rallies to a New 2020 ATH of $3,500",
+    "How bots helped take $8 million from the biggest DeFi app",
 ])
 def test_negatives(ex: Extractor, text: str) -> None:
     assert symbols(ex, text) == []
@@ -86,6 +89,12 @@ def test_negatives(ex: Extractor, text: str) -> None:
 ])
 def test_positives(ex: Extractor, text: str, expected: list[str]) -> None:
     assert sorted(symbols(ex, text)) == sorted(expected)
+
+
+def test_a_numeric_move_is_evidence_for_a_word_like_name(ex: Extractor) -> None:
+    e = ex("Memecoins lagged as Bonk lost 6% on the day.")
+    assert [(m.asset, m.change_pct) for m in e.moves] == [("BONK", -6.0)]
+    assert [a.symbol for a in e.assets] == ["BONK"]
 
 
 def test_weak_mention_needs_the_asset_named_elsewhere(ex: Extractor) -> None:

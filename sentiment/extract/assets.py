@@ -139,9 +139,9 @@ class AssetTagger:
         return bool(words) and sum(t.is_upper for t in words) > 0.6 * len(words)
 
     @staticmethod
-    def _amount_near(doc: Doc, start: int, end: int, amounts: set[int]) -> bool:
-        """An amount within two tokens after the mention, or right before it ("$SOL 5%")."""
-        for i in range(end, min(len(doc), end + 3)):
+    def _amount_near(doc: Doc, start: int, end: int, amounts: set[int], reach: int = 3) -> bool:
+        """An amount within ``reach`` tokens after the mention, or right before it ("$SOL 5%")."""
+        for i in range(end, min(len(doc), end + reach)):
             if i in amounts:
                 return True
             if doc[i].is_sent_start:
@@ -164,8 +164,6 @@ class AssetTagger:
             return None  # "a ton of", "link to", "near 0.01%": lower-case words are words
         if nxt is not None and nxt.lower_ in _EVIDENCE_FOLLOWERS:
             return "strong"
-        if self._amount_near(doc, span.start, span.end, amounts) and span[-1].tag_ not in ("IN", "RB", "JJ"):
-            return "strong"  # "SOL 5%", but not "near $100K"
         # "(TON)" right after the name or "Toncoin (TON)": the parenthesised ticker is evidence
         if span.start >= 2 and doc[span.start - 1].text == "(":
             prev = self.gazetteer.lookup(doc[span.start - 2].text)
@@ -173,6 +171,11 @@ class AssetTagger:
                 return "strong"
         if form in asset.strict:
             return None
+        # an amount right next to it: "SOL 5%", "SOL rose 5%" (upper case), "Render +12%" (any case);
+        # not "near $100K" (a preposition) nor "Stacks Launch $165M" (a headline)
+        reach = 3 if text.isupper() else 1
+        if self._amount_near(doc, span.start, span.end, amounts, reach) and span[-1].tag_ not in ("IN", "RB", "JJ"):
+            return "strong"
         if text.isupper() and len(text) > 1 and not self._mostly_upper(span.sent):
             return "strong"
         if text[:1].isupper() and not text.isupper() and not span[0].is_sent_start:

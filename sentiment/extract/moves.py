@@ -16,7 +16,8 @@ or a sector) and the last direction word ("plunged", "was down", "rallied"):
 Levels: a price-like amount gets the kind of the nearest keyword ("support level of $3,600",
 "200-day moving average at $109,800", "its high of $4,885", "priced at $106,200", "towards
 $100,000" → target) and the asset nearest before it (else after it, else the previous
-sentence's subject). All lexicons are in ``data/moves.json``. Results are plain dicts on
+sentence's subject). A weak asset mention (a word-like name, see ``assets``) that carries a
+numeric move becomes strong: the move is the evidence. All lexicons are in ``data/moves.json``. Results are plain dicts on
 ``doc._.moves``, ``doc._.sector_moves`` and ``doc._.levels``, each with ``sent`` = the
 sentence's (start, end) character offsets in the doc.
 """
@@ -237,6 +238,12 @@ class MoveTagger:
                 i = end
             sent_moves += self._verb_moves(doc, sent, mentions, sent_moves, key)
             moves += sent_moves
+            # a price move next to a weak mention ("Bonk lost 6%") is the evidence it lacked
+            moved = {mv["asset"] for mv in sent_moves if mv["change_pct"] is not None or mv["to_price"]
+                     or mv["from_price"] or mv["change_abs"]}
+            for m in mentions:
+                if m["strength"] == "weak" and m["symbol"] in moved and sent.start <= m["start"] < sent.end:
+                    m["strength"] = "strong"
             carry_asset = self._levels(doc, sent, quants, mentions, subjects_at, consumed, levels,
                                        carry_asset, key, low)
         _fix_carried_levels(levels, moves)
