@@ -160,16 +160,16 @@ class Extractor:
     def pipe(self, items: Iterable[tuple[str | None, str]], *, batch_size: int = 32,
              n_process: int = 1) -> Iterator[Extraction]:
         """items are (title, text) pairs; yields one Extraction per item in order, streaming."""
-        def chunks() -> Iterator[tuple[str, tuple[int, str, int, int]]]:
+        def chunks() -> Iterator[tuple[str, tuple[int, str, int]]]:
+            """(text, (item index, "title"|"body", offset in the article)) for every piece."""
             for idx, item in enumerate(items):
                 title, text = _coerce(item)
-                parts = chunk_text(text)
-                yield (title or ""), (idx, "title", 0, len(parts))
-                for start, end in parts:
-                    yield text[start:end], (idx, "body", start, len(parts))
+                yield (title or ""), (idx, "title", 0)
+                for start, end in chunk_text(text):
+                    yield text[start:end], (idx, "body", start)
 
         current: int | None = None
-        group: list[tuple[Doc, tuple[int, str, int, int]]] = []
+        group: list[tuple[Doc, tuple[int, str, int]]] = []
         for doc, ctx in self.nlp.pipe(chunks(), as_tuples=True, batch_size=batch_size, n_process=n_process):
             if current is not None and ctx[0] != current:
                 yield self._assemble(group)
@@ -180,27 +180,26 @@ class Extractor:
             yield self._assemble(group)
 
     # ---------------------------------------------------------------- assembly
-    def _assemble(self, group: list[tuple[Doc, tuple[int, str, int, int]]]) -> Extraction:
+    def _assemble(self, group: list[tuple[Doc, tuple[int, str, int]]]) -> Extraction:
         try:
             return self._assemble_unsafe(group)
         except Exception as exc:  # noqa: BLE001 - never let one odd document stop a stream
             log.warning("extract: could not assemble an extraction: %s: %s", type(exc).__name__, exc)
             return Extraction()
 
-    def _assemble_unsafe(self, group: list[tuple[Doc, tuple[int, str, int, int]]]) -> Extraction:
+    def _assemble_unsafe(self, group: list[tuple[Doc, tuple[int, str, int]]]) -> Extraction:
+        """One Extraction from the docs of one article (its title and its body chunks)."""
         ex = Extraction()
-        body_text_parts = []
         sent_index: dict[tuple[int, int], int] = {}  # absolute raw offsets → index in ex.sentences
         all_mentions: list[tuple[str, dict[str, Any], int]] = []  # (part, mention, sentence index)
         docs: list[tuple[Doc, str, int]] = []
-        for doc, (_, part, offset, _n) in group:
+        for doc, (_, part, offset) in group:
             docs.append((doc, part, offset))
             if part == "title":
                 if doc.text.strip():
                     s, e = _span_trim(doc.text, 0, len(doc.text))
                     ex.title = SentenceSpan(text=doc.text[s:e], start=s, end=e)
                 continue
-            body_text_parts.append(doc.text)
             for sent in doc.sents:
                 s, e = _span_trim(doc.text, sent.start_char, sent.end_char)
                 if s >= e:
@@ -235,8 +234,10 @@ class Extractor:
             target = ex.title if n == -1 else (ex.sentences[n] if n >= 0 else None)
             if target is not None and m["symbol"] not in target.assets:
                 target.assets.append(m["symbol"])
-        order = {sym: i for i, (_, m, _) in reversed(list(enumerate(all_mentions))) for sym in [m["symbol"]]}
-        for sym in sorted(counts, key=lambda s: (-counts[s], order.get(s, 0))):
+        first_seen: dict[str, int] = {}
+        for i, (_, m, _) in enumerate(all_mentions):
+            first_seen.setdefault(m["symbol"], i)
+        for sym in sorted(counts, key=lambda s: (-counts[s], first_seen[s])):  # most named first
             entry = self.gazetteer.by_symbol.get(sym)
             ex.assets.append(AssetMention(symbol=sym, name=entry.name if entry else sym, mentions=counts[sym]))
 
