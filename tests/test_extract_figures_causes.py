@@ -47,6 +47,7 @@ def test_liquidation_breakdown(ex: Extractor) -> None:
     ("The Crypto Fear & Greed Index fell to 21, signalling extreme fear.", ("fear_greed_index", 21.0, "index")),
     ("The Fear and Greed Index stood at 74 on Monday.", ("fear_greed_index", 74.0, "index")),
     ("The inflow streak ended as $149 million exited the Bitcoin ETFs.", ("etf_flow", -1.49e8, "USD")),
+    ("Total crypto market capitalization shed $110 billion to $3.2 trillion.", ("market_cap_change", -1.1e11, "USD")),
 ])
 def test_figures(ex: Extractor, text: str, expected: tuple) -> None:
     assert expected in figs(ex, text)
@@ -64,6 +65,7 @@ def test_hack_loss_in_a_later_sentence(ex: Extractor) -> None:
     "The index provider said 45 analysts cover the sector.",
     "Losses of $5 million were reported by the bakery.",
     "Its total value locked surged past $272 million for the first time.",   # TVL is not market cap
+    "The market cap now stands at $3.2 trillion.",                           # a level, not a change
     "The Treasury rule would cut the firm off after its token moved $179 billion.",
 ])
 def test_not_figures(ex: Extractor, text: str) -> None:
@@ -78,6 +80,7 @@ def test_rule_file_covers_the_taxonomy() -> None:
 @pytest.mark.parametrize("cause, text", [
     ("fed_hawkish", 'Officials said a rate cut in December is "not a foregone conclusion."'),
     ("fed_hawkish", "Powell signalled rates will stay higher for longer."),
+    ("fed_hawkish", "Hot inflation data trimmed bets on a March rate cut by the Fed."),
     ("fed_dovish", "The Federal Reserve cut rates by 25 basis points and signalled more easing."),
     ("fed_dovish", "A weak payrolls print cooled bets on Fed rate hikes."),
     ("inflation_data", "Hotter-than-expected CPI data rattled risk assets."),
@@ -126,6 +129,8 @@ def test_causes(ex: Extractor, cause: str, text: str) -> None:
     ("exchange_risk", "The largest liquidation happened on the HTX exchange."),
     ("regulation", "Bitcoin rose 3% on Tuesday."),
     ("fed_hawkish", "A weak payrolls print cooled bets on Fed rate hikes."),
+    ("fed_dovish", "Hot inflation data trimmed bets on a March rate cut by the Fed."),
+    ("leverage_liquidation", "Rising difficulty squeezed miners' margins."),
     ("technical_breakout", "The chipmaker's shares hit a record high on Friday."),
     ("institutional_buying", "Startups can rent servers instead of buying the hardware, the company said."),
     ("holder_selling", "Hedge funds buy Treasury bonds and sell futures against them."),

@@ -81,6 +81,11 @@ def test_not_moves(ex: Extractor, text: str) -> None:
     assert ex(text).moves == []
 
 
+def test_another_subjects_move_is_not_the_assets(ex: Extractor) -> None:
+    e = ex("Bitcoin dropped 2.7% after the consumer price index rose 3.4%, hotter than the 3.1% expected.")
+    assert [(m.asset, m.change_pct) for m in e.moves] == [("BTC", -2.7)]
+
+
 def test_change_pct_is_signed_and_moves_are_records(ex: Extractor) -> None:
     e = ex("Bitcoin fell 4% while Ether rose 2%.")
     assert all(isinstance(m, Move) for m in e.moves)

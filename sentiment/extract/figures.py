@@ -27,6 +27,9 @@ if not Doc.has_extension("figures"):
 MIN_AGGREGATE = 1e6  # money below this is a price, not a flow, liquidation total or loss
 _CLAUSE_SPLIT = re.compile(r"[,;:—–]|\bwhile\b|\bwhereas\b|\bbut\b")
 _YEARISH = re.compile(r"^(19|20)\d\d$")
+_APPROX = r"(?:(?:about|around|nearly|roughly|almost|over|under|some|just|a|an)\s+)*"
+_FROM = re.compile(r"\bfrom\s+" + _APPROX + r"$")
+_LEVEL_BEFORE = re.compile(r"\b(?:to|at|from|of)\s+" + _APPROX + r"$")  # "shed $110B to $3.2T": a level
 
 
 def keyword_regex(words: list[str]) -> re.Pattern[str]:
@@ -180,10 +183,12 @@ class FigureTagger:
         ctext = text[clause[0]:clause[1]]
         money = unit in ("USD", "EUR", "GBP", "JPY")
         is_asset = unit not in ("USD", "EUR", "GBP", "JPY", "count", "index")
+        before = text[max(0, pos - 24):pos]
         if unit == "index":
             m = r.fng.search(text)
-            if m and m.end() <= pos and len(text[m.end():pos].split()) <= r.fng_window:
-                return "fear_greed_index", value
+            if m and m.end() <= pos and len(text[m.end():pos].split()) <= r.fng_window \
+                    and not _FROM.search(before):
+                return "fear_greed_index", value  # "fell to 21", not "from 55" (the earlier reading)
             return None, 0.0
         if r.liq.search(text):
             if unit == "count":
@@ -210,7 +215,7 @@ class FigureTagger:
                 return ("etf_flow" if r.etf.search(text) else "fund_flow"), sign * value
         if money and since_hack <= r.hack_lookback and r.hack_amount.search(text):
             return "hack_loss", value
-        if money and r.mcap.search(text) and value >= 1e8:
+        if money and r.mcap.search(text) and value >= 1e8 and not _LEVEL_BEFORE.search(before):
             sign = _nearest_sign(text, pos, r.mcap_neg, r.mcap_pos)
             if sign:
                 return "market_cap_change", sign * value

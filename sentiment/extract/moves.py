@@ -164,6 +164,20 @@ class MoveTagger:
         # the quote of a pair ("BTC-USDT") is never the subject
         return not (prev is not None and prev.text in ("-", "/") and m["start"] >= 2 and doc[m["start"] - 2].is_upper)
 
+    @staticmethod
+    def _foreign_subject(doc: Doc, word: Token, subjects_at: dict[int, tuple[str, str, int]]) -> bool:
+        """Whether the verb a direction word belongs to has a grammatical subject that is a noun
+        other than an asset or sector ("the consumer price index rose 3.4%"). Needs the parse."""
+        verb = word if word.tag_.startswith("VB") else word.head
+        covered = {i for s, (_, _, e) in subjects_at.items() for i in range(s, e)}
+        for child in verb.children:
+            if child.dep_ in ("nsubj", "nsubjpass"):
+                if child.i in covered or child.tag_ in ("PRP", "WDT", "WP", "EX", "DT"):
+                    return False
+                span = range(child.left_edge.i, child.right_edge.i + 1)
+                return not any(i in covered for i in span)
+        return False
+
     def _skip_back(self, doc: Doc, i: int, sent: Span, extra: frozenset[str] = frozenset()) -> int:
         """Index of the first token before ``i`` that is not a filler word."""
         j = i - 1
@@ -282,6 +296,8 @@ class MoveTagger:
                 if direction:
                     break
         if direction is None and st.direction is not None and sent.start <= st.dir_index < q["tok_start"]:
+            if self._foreign_subject(doc, doc[st.dir_index], subjects_at):
+                return  # "Bitcoin fell after the consumer price index rose 3.4%": CPI's rise
             direction = st.direction  # this subject's word, or the sentence's ("BTC fell 3%, ETH 5%")
         if direction is None:
             return
