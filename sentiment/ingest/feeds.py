@@ -44,7 +44,7 @@ def check_xml_safety(data: bytes) -> None:
                                           forbid_external=True)
     except defusedxml.DefusedXmlException as exc:
         raise InputError(f"unsafe XML refused: {type(exc).__name__}") from None
-    except (ElementTree.ParseError, ValueError):
+    except (ElementTree.ParseError, ValueError, LookupError):  # LookupError: unknown encoding
         pass
 
 
@@ -62,8 +62,12 @@ def read_feed(data: bytes, *, input: str, options: IngestOptions | None = None,
         headers["content-location"] = base_url
     # A stream, never the bytes: feedparser would fetch a document that looks like a URL.
     data = _EMPTY_DC_DESCRIPTION.sub(b"", data)
-    parsed = feedparser.parse(io.BytesIO(data), response_headers=headers,
-                              resolve_relative_uris=True, sanitize_html=True)
+    try:
+        parsed = feedparser.parse(io.BytesIO(data), response_headers=headers,
+                                  resolve_relative_uris=True, sanitize_html=True)
+    except (LookupError, ValueError) as exc:  # a damaged encoding declaration ("utf\0-8", "Autf-8")
+        reason = " ".join(str(exc).split())[:150]
+        raise InputError(f"malformed feed: cannot decode it ({type(exc).__name__}: {reason})") from None
     entries = parsed.get("entries") or []
     if not entries:
         if parsed.get("bozo"):
