@@ -60,6 +60,15 @@ def test_direction_words_and_signs(ex: Extractor, text: str, expected: tuple) ->
     assert expected in got
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("Ethereum prices soar over $3,200 on Monday.", ("ETH", "up", None, 3200.0, None)),
+    ("Bitcoin drops below $54K as stocks sell off.", ("BTC", "down", None, 54000.0, None)),
+    ("Bitcoin fell from $87,000 to $84,500, shedding over $2,500 in an hour.", ("BTC", "down", 87000.0, 84500.0, -2500.0)),
+])
+def test_crossing_a_level_or_changing_by_an_amount(ex: Extractor, text: str, expected: tuple) -> None:
+    assert {(m.asset, m.direction, m.from_price, m.to_price, m.change_abs) for m in ex(text).moves} == {expected}
+
+
 def test_direction_only_move_from_the_parse(ex: Extractor) -> None:
     assert moves(ex, "Solana tumbled after the outage.") == {("SOL", "down", None, None, None, None)}
 
@@ -76,6 +85,9 @@ def test_direction_only_move_from_the_parse(ex: Extractor) -> None:
     "The XRP Ledger's activity metric shows a 55% increase.",
     "Aave posts a huge 40% volume increase.",
     "Dogecoin gains more ground with new apps.",
+    "Bitcoin shrugs off the sell-off as 7.5% US inflation fails to keep it down.",
+    "Tether's stablecoin dominance drops below 80% as questions linger.",
+    "Ethereum dapp volume rises 2,853%, a new report claims.",
 ])
 def test_not_moves(ex: Extractor, text: str) -> None:
     assert ex(text).moves == []

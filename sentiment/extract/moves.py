@@ -50,6 +50,8 @@ class _Lexicon:
     fillers: frozenset[str]
     change_fillers: frozenset[str]
     needs_amount: frozenset[str]
+    pct_time_words: frozenset[str]
+    crossing_words: frozenset[str]
     non_subject: frozenset[str]
     level_kinds: dict[tuple[str, ...], str]
     window_left: int
@@ -78,7 +80,8 @@ class _Lexicon:
         return cls(words=words, pairs=pairs, modal=frozenset(d["modal"]),
                    from_words=frozenset(d["from_words"]), to_words=frozenset(d["to_words"]),
                    fillers=frozenset(d["amount_fillers"]), change_fillers=frozenset(d["change_fillers"]),
-                   needs_amount=frozenset(d["needs_amount"]),
+                   needs_amount=frozenset(d["needs_amount"]), pct_time_words=frozenset(d["pct_time_words"]),
+                   crossing_words=frozenset(d["crossing_words"]),
                    non_subject=frozenset(d["non_subject_followers"]), level_kinds=kinds,
                    window_left=int(lv["window_left"]), window_right=int(lv["window_right"]),
                    max_price=float(lv["max_price"]))
@@ -153,8 +156,15 @@ class MoveTagger:
         nxt = doc[end] if end < len(doc) else None
         if nxt is not None and nxt.lower_ in ("'s", "’s") and end + 1 < len(doc):
             nxt = doc[end + 1]  # "XRP Ledger's", "Bitcoin's hashrate"
-        if nxt is not None and nxt.lower_ in self.lex.non_subject:
-            return False
+        # "Ethereum dapp volume rises", "Tether's stablecoin dominance drops": the asset only
+        # modifies the noun that moves
+        j = nxt.i if nxt is not None else len(doc)
+        while j < min(len(doc), end + 4):
+            if doc[j].lower_ in self.lex.non_subject:
+                return False
+            if not (doc[j].tag_.startswith("NN") or doc[j].lower_ in ("'s", "’s")):
+                break
+            j += 1
         if nxt is not None and nxt.text in ("-", "/") and end + 2 < len(doc) and doc[end + 1].is_upper \
                 and doc[end + 2].lower_ in self.lex.non_subject:
             return False  # "the BTC-USDT trading pair"; "SOL/USDT traded at" keeps SOL
@@ -282,6 +292,13 @@ class MoveTagger:
                     break
         if not subject or st.modal:
             return
+        nxt = doc[end] if end < sent.end else None
+        if nxt is not None and (nxt.tag_.startswith("NN") or nxt.tag_ == "JJ") \
+                and nxt.lower_ not in lex.pct_time_words and lex.direction(nxt) is None:
+            return  # "7.5% inflation", "a 5% stake": the percentage of something else
+        prev = doc[q["tok_start"] - 1] if q["tok_start"] > sent.start else None
+        if prev is not None and prev.lower_ in ("below", "above", "under", "beneath") and not q["signed"]:
+            return  # "dominance drops below 80%": a level of a ratio, not a change
         # direction: explicit sign, a word right after ("9% drop", "5% higher"), the last word
         direction = None
         if q["signed"]:
@@ -334,11 +351,19 @@ class MoveTagger:
         else:
             # "falling over $5,000": the direction word right before the amount
             k = q["tok_start"] - 1
+            crossing = False
             while k > st.dir_index and (doc[k].lower_ in lex.change_fillers or doc[k].text == "$"):
+                crossing = crossing or doc[k].lower_ in lex.crossing_words
                 k -= 1
             if k != st.dir_index or st.direction == "flat" or q["scaled"] and q["value"] >= 1e6:
                 return
-            role = "change_abs"
+            if crossing:
+                # "soared over $3,200" crosses a level; "falling over $5,000" (from $110,000) is a
+                # change: only an amount well under a price stated for the asset is a change
+                known = [mv.get(r) for mv in out for r in ("from_price", "to_price") if mv.get(r)]
+                role = "change_abs" if any(q["value"] < 0.5 * p for p in known) else "to_price"
+            else:
+                role = "change_abs"
         assets = [k for kind, k in st.subject if kind == "asset"]
         if not assets or st.direction is None:
             return
