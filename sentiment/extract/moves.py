@@ -360,7 +360,7 @@ class MoveTagger:
             if crossing:
                 # "soared over $3,200" crosses a level; "falling over $5,000" (from $110,000) is a
                 # change: only an amount well under a price stated for the asset is a change
-                known = [mv.get(r) for mv in out for r in ("from_price", "to_price") if mv.get(r)]
+                known = [float(mv[r]) for mv in out for r in ("from_price", "to_price") if mv.get(r)]
                 role = "change_abs" if any(q["value"] < 0.5 * p for p in known) else "to_price"
             else:
                 role = "change_abs"
