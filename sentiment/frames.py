@@ -51,7 +51,10 @@ def iter_records(tags: TagsInput) -> Iterator[dict[str, Any]]:
         path = Path(tags)
         if not path.exists():
             raise FileNotFoundError(f"no such tags file or store: {path}")
-        yield from sinks.read_tags(path)
+        for n, record in enumerate(sinks.read_tags(path), 1):
+            if not isinstance(record, Mapping):
+                raise ValueError(f"{path}: record {n} is a {type(record).__name__}, not a tag record")
+            yield dict(record)
         return
     if not isinstance(tags, (Mapping, TaggedArticle, Iterable)):
         raise TypeError(f"expected tag records, TaggedArticles or a path, got {type(tags).__name__}")

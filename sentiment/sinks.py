@@ -157,11 +157,11 @@ def flatten(record: dict[str, Any]) -> dict[str, Any]:
         "title": record.get("title"), "source": record.get("source"), "published": record.get("published"),
         "label": s.get("label"), "score": s.get("score"),
         "p_bearish": probs.get("bearish"), "p_neutral": probs.get("neutral"), "p_bullish": probs.get("bullish"),
-        "assets": " ".join(a["symbol"] for a in record.get("assets", [])),
-        "causes": " ".join(c["type"] for c in record.get("causes", [])),
-        "sectors": " ".join(x["name"] for x in record.get("sectors", [])),
-        "n_moves": len(record.get("moves", [])), "n_levels": len(record.get("levels", [])),
-        "n_figures": len(record.get("figures", [])), "n_sentences": len(record.get("sentences") or []),
+        "assets": " ".join(str(a.get("symbol")) for a in record.get("assets") or []),
+        "causes": " ".join(str(c.get("type")) for c in record.get("causes") or []),
+        "sectors": " ".join(str(x.get("name")) for x in record.get("sectors") or []),
+        "n_moves": len(record.get("moves") or []), "n_levels": len(record.get("levels") or []),
+        "n_figures": len(record.get("figures") or []), "n_sentences": len(record.get("sentences") or []),
         "record": json.dumps(record, ensure_ascii=False),
     }
 
@@ -170,7 +170,7 @@ def asset_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per (article, asset) with the asset's sentiment."""
     rows = []
     for r in records:
-        for a in r.get("assets", []):
+        for a in r.get("assets") or []:
             s = a.get("sentiment") or {}
             rows.append({"id": r.get("id"), "published": r.get("published"), "symbol": a.get("symbol"),
                          "name": a.get("name"), "mentions": a.get("mentions"), "label": s.get("label"),
@@ -182,7 +182,7 @@ def cause_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per (article, cause) with its evidence and sentiment."""
     rows = []
     for r in records:
-        for c in r.get("causes", []):
+        for c in r.get("causes") or []:
             s = c.get("sentiment") or {}
             rows.append({"id": r.get("id"), "published": r.get("published"), "type": c.get("type"),
                          "evidence": c.get("evidence"), "label": s.get("label"), "score": s.get("score")})

@@ -238,6 +238,14 @@ def test_frames_of_nothing_and_bad_input(tmp_path):
         to_frames([1, 2])  # type: ignore[list-item]
     with pytest.raises(FileNotFoundError, match="no such tags file"):
         to_frames(tmp_path / "missing.jsonl")
+    # sparse or hand-edited records still give rows (missing values are NaN/NaT)
+    sparse = to_frames([{"id": "a"}, {"id": "b", "assets": None, "sentences": None, "published": "not a date"}])
+    assert list(sparse["articles"]["id"]) == ["a", "b"] and sparse["articles"]["published"].isna().all()
+    assert sparse["assets"].empty and sparse["sentences"].empty
+    lines = tmp_path / "odd.jsonl"
+    lines.write_text('{"id": "a"}\n[1, 2]\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="record 2 is a list, not a tag record"):
+        to_frames(lines)
 
 
 # --------------------------------------------------------------------------- batch, exports, store
