@@ -53,7 +53,7 @@ def iter_records(tags: TagsInput) -> Iterator[dict[str, Any]]:
             raise FileNotFoundError(f"no such tags file or store: {path}")
         for n, record in enumerate(sinks.read_tags(path), 1):
             if not isinstance(record, Mapping):
-                raise ValueError(f"{path}: record {n} is a {type(record).__name__}, not a tag record")
+                raise ValueError(f"{path}: record {n} is a {type(record).__name__}, not a tag record")  # noqa: TRY004
             yield dict(record)
         return
     if not isinstance(tags, (Mapping, TaggedArticle, Iterable)):
