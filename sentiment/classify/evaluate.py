@@ -21,6 +21,7 @@ from sentiment.classify.datasets import (
     SPLITS,
     DataError,
     LabelledTexts,
+    guess_format,
     normalise,
     read,
     resolve_path,
@@ -122,6 +123,8 @@ def evaluate(data_path: str | Path, fmt: str = "auto", split: str = "test",
         raise DataError(f"{data_path}: the {split} split is empty")
     classifier = load_classifier(model, recipe=recipe, log=log)
     probs = classifier.predict_proba(data.texts, batch_size=batch_size)
+    if fmt == "auto":
+        fmt = guess_format(data_path)
     result: dict[str, Any] = {"data": str(data_path), "format": fmt, "split": split,
                               "subset": subset or "all",
                               "model": str(model) if model else "default"}

