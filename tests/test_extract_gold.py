@@ -104,8 +104,9 @@ def test_second_seed_obvious_facts(ex: Extractor) -> None:
     assert {"leverage_liquidation", "fud_panic", "inflation_data", "fed_hawkish"} <= causes
     assert not causes & {"etf_inflow", "technical_breakout", "institutional_buying", "hack_exploit"}
     assert {"DeFi", "Meme"} <= {s.name for s in e.sectors}
-    # nothing in it is a numeric move of a named asset
-    assert all(m.change_pct is None or m.change_pct < 0 for m in e.moves)
+    # it states no numeric move of a named asset; Ethereum "saw significant losses"
+    assert all(m.change_pct is None and m.direction == "down" for m in e.moves)
+    assert ("ETH", "down") in {(m.asset, m.direction) for m in e.moves}
 
 
 def test_fast_pipeline_keeps_the_seed_score(scorer: ModuleType) -> None:

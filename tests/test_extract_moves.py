@@ -69,8 +69,15 @@ def test_crossing_a_level_or_changing_by_an_amount(ex: Extractor, text: str, exp
     assert {(m.asset, m.direction, m.from_price, m.to_price, m.change_abs) for m in ex(text).moves} == {expected}
 
 
-def test_direction_only_move_from_the_parse(ex: Extractor) -> None:
-    assert moves(ex, "Solana tumbled after the outage.") == {("SOL", "down", None, None, None, None)}
+@pytest.mark.parametrize("text, expected", [
+    ("Solana tumbled after the outage.", ("SOL", "down")),
+    ("Ethereum, despite its robust ecosystem, saw significant losses.", ("ETH", "down")),
+    ("Cardano and Polkadot rallied on the news.", ("DOT", "up")),
+])
+def test_direction_only_move_from_the_parse(ex: Extractor, text: str, expected: tuple) -> None:
+    got = {(m.asset, m.direction) for m in ex(text).moves}
+    assert expected in got
+    assert all(m.change_pct is None for m in ex(text).moves)
 
 
 @pytest.mark.parametrize("text", [

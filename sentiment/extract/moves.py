@@ -51,6 +51,7 @@ class _Lexicon:
     change_fillers: frozenset[str]
     needs_amount: frozenset[str]
     pct_time_words: frozenset[str]
+    report_verbs: frozenset[str]
     crossing_words: frozenset[str]
     non_subject: frozenset[str]
     level_kinds: dict[tuple[str, ...], str]
@@ -81,7 +82,7 @@ class _Lexicon:
                    from_words=frozenset(d["from_words"]), to_words=frozenset(d["to_words"]),
                    fillers=frozenset(d["amount_fillers"]), change_fillers=frozenset(d["change_fillers"]),
                    needs_amount=frozenset(d["needs_amount"]), pct_time_words=frozenset(d["pct_time_words"]),
-                   crossing_words=frozenset(d["crossing_words"]),
+                   crossing_words=frozenset(d["crossing_words"]), report_verbs=frozenset(d["report_verbs"]),
                    non_subject=frozenset(d["non_subject_followers"]), level_kinds=kinds,
                    window_left=int(lv["window_left"]), window_right=int(lv["window_right"]),
                    max_price=float(lv["max_price"]))
@@ -398,11 +399,16 @@ class MoveTagger:
             if tok.dep_ not in ("nsubj", "nsubjpass") or not (m["start"] <= tok.i < m["end"]) and tok.i >= m["end"]:
                 continue
             head = tok.head
-            if any(c.dep_ in ("dobj", "dative") for c in head.children):
+            objects = [c for c in head.children if c.dep_ in ("dobj", "dative")]
+            if head.lower_ in self.lex.report_verbs:
+                # "Ethereum saw significant losses", "Solana posted gains"
+                direction = next((self.lex.words.get(o.lower_) for o in objects if o.lower_ in self.lex.words), None)
+            elif objects:
                 continue  # "Ripple adds $765 million to…", "Dogecoin gains ground"
-            cands = [c for c in [head] + [c for c in head.children if c.dep_ in ("acomp", "advmod", "attr")]
-                     if c.lower_ not in self.lex.needs_amount]
-            direction = next((d for c in cands if (d := self.lex.direction(c)) is not None), None)
+            else:
+                cands = [c for c in [head] + [c for c in head.children if c.dep_ in ("acomp", "advmod", "attr")]
+                         if c.lower_ not in self.lex.needs_amount]
+                direction = next((d for c in cands if (d := self.lex.direction(c)) is not None), None)
             if direction is None or not head.tag_.startswith("VB"):
                 continue
             children = {c.lower_ for c in head.children}
