@@ -13,6 +13,7 @@ from typing import Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 app = typer.Typer(
     name="sentiment",
@@ -110,25 +111,35 @@ def tag(
         format_for(output, fmt)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    options = IngestOptions(text_column=text_column, title_column=title_column, url_column=url_column,
-                            published_column=published_column, fetch_linked=fetch_linked,
-                            timeout=timeout, max_bytes=int(max_mb * 2**20))
+    try:
+        options = IngestOptions(text_column=text_column, title_column=title_column, url_column=url_column,
+                                published_column=published_column, fetch_linked=fetch_linked,
+                                timeout=timeout, max_bytes=int(max_mb * 2**20))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if output.is_dir():
+        raise UsageError(f"--output {output} is a folder; give a file path such as {output / 'tags.jsonl'}")
     if backend not in ("auto", "onnx", "torch"):
         raise UsageError(f"--backend must be auto, onnx or torch, got {backend!r}")
     analyzer = Analyzer(model, backend=backend, include_sentences=sentences)
     show_progress = not quiet and err.is_terminal
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from sentiment.store import StoreError
+
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err, disable=not show_progress, transient=True) as progress:
         task = progress.add_task("tagging", total=None)
-        report = tag_files(
-            sources or [], output, fmt=fmt, store=store, from_store=from_store, analyzer=analyzer,
-            options=options, batch_size=batch_size, include_sentences=sentences, resume=resume,
-            on_error=print_error,
-            on_progress=lambda r: progress.update(task, description=f"tagging: {r.summary()}"),
-        )
-    err.print(f"{report.summary()} → {output}")
+        try:
+            report = tag_files(
+                sources or [], output, fmt=fmt, store=store, from_store=from_store, analyzer=analyzer,
+                options=options, batch_size=batch_size, include_sentences=sentences, resume=resume,
+                on_error=print_error,
+                on_progress=lambda r: progress.update(task, description=f"tagging: {r.summary()}"),
+            )
+        except StoreError as exc:
+            raise UsageError(str(exc)) from None
+    err.print(f"{report.summary()} → {output}", markup=False, highlight=False, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -355,7 +366,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     except typer.Exit as exc:
         return int(exc.exit_code)
     except UsageError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         return 2
     except Exception as exc:  # click usage errors and anything unexpected
         import click
@@ -370,7 +381,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             return int(getattr(exc, "exit_code", 0) or 2)
         if os.environ.get("SENTIMENT_DEBUG"):
             raise
-        err.print(f"[red]error:[/red] {type(exc).__name__}: {exc}")
+        err.print(f"[red]error:[/red] {type(exc).__name__}: {escape(str(exc))}", soft_wrap=True)
         return 1
 
 

@@ -210,3 +210,32 @@ def test_odd_records_round_trip_through_every_format(run, tmp_path):
         path = tmp_path / f"tags.{suffix}"
         write_table(records, path, suffix)
         assert list(read_tags(path)) == records, suffix
+
+
+# ------------------------------------------------------------------ bad command lines
+@pytest.mark.parametrize("case", ["output is a folder", "store is a folder", "store is not SQLite",
+                                  "negative size cap", "markup in a path", "long path"])
+def test_bad_tag_command_lines_are_one_line_usage_errors(tmp_path, capsys, case):
+    """Exit code 2 and one plain line on stderr, before any model is loaded; a path that looks
+    like console markup ("[/x]") is printed as it is, not parsed (that used to crash)."""
+    from sentiment.cli import main
+
+    article = tmp_path / "a.txt"
+    article.write_text("Bitcoin up\n\nBitcoin rose 2%.\n")
+    out = tmp_path / "tags.jsonl"
+    not_sqlite = tmp_path / "notes.sqlite"
+    not_sqlite.write_text("not a database")
+    odd = tmp_path / "[/x]" / ("very-long-folder-name-" * 4)
+    odd.mkdir(parents=True)
+    args, expected = {
+        "output is a folder": (["-o", str(tmp_path)], f"--output {tmp_path} is a folder"),
+        "store is a folder": (["-o", str(out), "--store", str(tmp_path)], "it is a directory"),
+        "store is not SQLite": (["-o", str(out), "--store", str(not_sqlite)], "file is not a database"),
+        "negative size cap": (["-o", str(out), "--max-mb", "-1"], "max_bytes must be positive"),
+        "markup in a path": (["-o", str(out), "--store", str(odd.parent)], f"cannot open store {odd.parent}:"),
+        "long path": (["-o", str(out), "--store", str(odd)], f"cannot open store {odd}: it is a directory"),
+    }[case]
+    assert main(["tag", str(article), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and expected in err, err
+    assert "Traceback" not in err and not out.exists()
