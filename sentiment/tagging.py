@@ -82,7 +82,7 @@ def tag_files(sources: Iterable[str | Path], output: str | Path, *, fmt: str | N
         else:
             report.failed += 1
         report.errors.append(error)
-        if db is not None:
+        if db is not None and not error.skipped:  # as in ingest: a skip (a 304, a README) is no error
             db.add_error(error.input, error.reason)
         if on_error:
             on_error(error)

@@ -259,3 +259,11 @@ def test_polling_a_feed_twice_through_tag_never_duplicates(server, tmp_path, ana
     with Store(store) as db:
         assert db.count_articles() == db.count_tags() == 3
     assert server.hits("/poll.xml") == 3
+    # With validators the next poll is a 304: skipped with its reason, not recorded as an error.
+    server.route("/poll.xml", added, content_type="application/rss+xml", etag='"v3"')
+    tag_files([url], out, store=store, analyzer=analyzer)
+    fourth = tag_files([url], out, store=store, analyzer=analyzer)
+    assert (fourth.read, fourth.skipped, fourth.failed) == (0, 1, 0)
+    assert fourth.errors[0].reason == "not modified since the last poll (HTTP 304)"
+    with Store(store) as db:
+        assert db.errors() == [] and db.count_tags() == 3
