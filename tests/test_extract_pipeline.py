@@ -5,6 +5,8 @@ import itertools
 import time
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sentiment.extract import Extractor, build_nlp, chunk_text
 from sentiment.extract.pipeline import COMPONENTS
@@ -158,3 +160,24 @@ def test_a_failing_component_does_not_stop_the_stream(ex: Extractor, monkeypatch
     assert [e.moves for e in out] == [[], []]
     assert [a.symbol for a in out[0].assets] == ["BTC"]
     assert "simulated bug" in caplog.text
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=300), title=st.one_of(st.none(), st.text(max_size=60)))
+def test_never_raises_on_arbitrary_text(ex: Extractor, text: str, title: str | None) -> None:
+    e = ex(text, title)
+    for s in e.sentences:
+        assert text[s.start:s.end] == s.text
+    for c in e.causes:
+        assert -1 <= c.sentence < len(e.sentences)
+
+
+@pytest.mark.slow
+def test_large_realistic_article_is_processed_in_chunks(ex: Extractor) -> None:
+    para = ("Bitcoin fell 4% to $98,000 as ETF outflows reached $500 million, and Ether slid 6%. "
+            "Analysts said the $95,000 support level is key, while Binance reported normal withdrawals.\n")
+    text = para * 900  # about 200 kB
+    e = ex(text)
+    assert e.assets[0].symbol == "BTC" and e.assets[0].mentions == 900
+    assert len(e.sentences) == 1800
+    assert ("BTC", 95000.0, "support") in {(lv.asset, lv.price, lv.kind) for lv in e.levels}

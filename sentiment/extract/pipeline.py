@@ -319,4 +319,4 @@ def _coerce(item: Any) -> tuple[str | None, str]:
         return None, ""
     title = title if isinstance(title, str) else (None if title is None else str(title))
     text = text if isinstance(text, str) else ("" if text is None else str(text))
-    return title, text.replace("\x00", " ")
+    return title, text
