@@ -29,6 +29,8 @@ from sentiment.extract.numbers import find_quantities, format_money, parse_money
     ("a $2.5 trillion market", 2.5e12),
     ("Adds $765 Million in Q3", 765e6),          # headline case
     ("3 Billion Dollars", 3e9),
+    ("-US$5 million", -5e6),
+    ("a -$2.5M swing", -2.5e6),
 ])
 def test_parse_money(text: str, value: float) -> None:
     assert parse_money(text) == pytest.approx(value)

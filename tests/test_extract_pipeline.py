@@ -162,10 +162,22 @@ def test_a_failing_component_does_not_stop_the_stream(ex: Extractor, monkeypatch
     assert "simulated bug" in caplog.text
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.text(max_size=300), title=st.one_of(st.none(), st.text(max_size=60)))
-def test_never_raises_on_arbitrary_text(ex: Extractor, text: str, title: str | None) -> None:
+NEWSY = st.lists(st.sampled_from(["Bitcoin", "ETH", "$SOL", "Toncoin (TON)", "memecoins", "the DeFi sector", "rose",
+                                   "fell", "was flat", "added", "to", "from", "below", "support", "at", "5%", "-3.2%",
+                                   "$100,000", "$1.2B", "30-40%", "€2 billion", "1e308%", "$.5", "10k", ",", ".", "\n",
+                                   "liquidations", "outflows", "hack", "Fear & Greed Index", "may"]), max_size=30)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=300) | NEWSY.map(" ".join), title=st.one_of(st.none(), st.text(max_size=60)))
+def test_never_raises_on_arbitrary_text(ex: Extractor, caplog: pytest.LogCaptureFixture, text: str,
+                                        title: str | None) -> None:
+    caplog.clear()
     e = ex(text, title)
+    assert not [r for r in caplog.records if r.name.startswith("sentiment.extract")], caplog.text
+    for m in e.moves:
+        if m.change_pct:
+            assert (m.change_pct > 0) == (m.direction == "up")
     for s in e.sentences:
         assert text[s.start:s.end] == s.text
     for c in e.causes:

@@ -31,7 +31,7 @@ CURRENCIES: dict[str, str] = {"$": "USD", "us$": "USD", "usd": "USD", "dollars":
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+"
 QUANTITY_RE = re.compile(
     r"(?<![\w.,$€£¥])"
-    r"(?P<sign>[+\-−](?=[$€£¥]?\d|\.\d))?"
+    r"(?P<sign>[+\-−](?=(?:US\$|[$€£¥])?\d|\.\d))?"
     r"(?P<cur>US\$|\$|€|£|¥|(?:USD|EUR)\s)?\s?"
     rf"(?P<num>{_NUM})"
     r"(?:(?P<sp>\s?)(?P<scale>(?i:trillion|billion|million|thousand|bn|tn|mn|mln)|[kKmMbBtT])(?![\w]))?"
