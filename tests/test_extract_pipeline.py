@@ -73,6 +73,7 @@ def test_entities_are_clean_and_unique(ex: Extractor) -> None:
     assert {"Bitcoin", "Ethereum", "Balancer Hacked"}.isdisjoint(texts)
     assert {"Binance", "Coinbase"} <= {x.text for x in e.entities if x.label == "EXCHANGE"}
     assert all(x.label in {"PERSON", "ORG", "GPE", "LOC", "EXCHANGE"} for x in e.entities)
+    assert "Binance" not in {x.text for x in ex("Binance Coin (BNB) rose 3%.").entities}
     assert not any("/" in t or any("\u4e00" <= ch <= "\u9fff" for ch in t) for t in texts)
 
 

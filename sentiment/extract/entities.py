@@ -92,10 +92,12 @@ class EntityCleaner:
     def __call__(self, doc: Doc) -> Doc:
         items: list[tuple[int, str, str]] = []
         exchange_tokens: set[int] = set()
+        coin_tokens = {i for m in (doc._.asset_mentions or []) for i in range(m["start"], m["end"])}
         for match_id, s, e in self.matcher(doc):
+            if s in coin_tokens:
+                continue  # "Binance" in "Binance Coin" names the coin
             items.append((s, doc.vocab.strings[match_id], "EXCHANGE"))
             exchange_tokens.update(range(s, e))
-        coin_tokens = {i for m in (doc._.asset_mentions or []) for i in range(m["start"], m["end"])}
         heading = _heading_tokens(doc)
         for ent in doc.ents:
             if ent.label_ not in KEEP_LABELS or any(t.i in exchange_tokens for t in ent):
