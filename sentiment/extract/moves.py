@@ -7,19 +7,28 @@ or a sector) and the last direction word ("plunged", "was down", "rallied"):
 
 * a percentage after a subject and a direction is a move of every asset in the subject
   ("XRP was down 7.5%, while BNB, Cardano, and Dogecoin were down over 8%" → four moves);
-  "down 25% from its high of $4,885" also sets ``from_price``;
-* "from $X", "to $Y" after a direction set ``from_price``/``to_price``; "falling over $5,000"
-  sets ``change_abs``; nothing is a move under a modal ("may drop towards $100,000");
+  "down 25% from its high of $4,885" also sets ``from_price``. Not moves: a percentage of
+  another noun ("7.5% inflation"), of a ratio ("dominance drops below 80%"), or of a clause
+  with its own subject ("after the consumer price index rose 3.4%", read from the parse);
+* "from $X", "to $Y" after a direction set ``from_price``/``to_price``; "falling $5,000" sets
+  ``change_abs``; "soared over $3,200" crosses a level (``to_price``) unless the amount is well
+  under a price the sentence states ("from $110,000 … falling over $5,000"); nothing is a move
+  under a modal ("may drop towards $100,000" is a target level);
 * an asset that is the grammatical subject of a direction verb with no number gives a
-  direction-only move ("Solana tumbled").
+  direction-only move ("Solana tumbled", "Ethereum saw significant losses").
+
+An asset followed by a metric noun ("Bitcoin ETFs", "XRP Ledger's", "Ethereum dapp volume") is
+not a subject. A weak asset mention (a word-like name, see ``assets``) that carries a numeric
+move becomes strong: the move is the evidence.
 
 Levels: a price-like amount gets the kind of the nearest keyword ("support level of $3,600",
 "200-day moving average at $109,800", "its high of $4,885", "priced at $106,200", "towards
 $100,000" → target) and the asset nearest before it (else after it, else the previous
-sentence's subject). A weak asset mention (a word-like name, see ``assets``) that carries a
-numeric move becomes strong: the move is the evidence. All lexicons are in ``data/moves.json``. Results are plain dicts on
-``doc._.moves``, ``doc._.sector_moves`` and ``doc._.levels``, each with ``sent`` = the
-sentence's (start, end) character offsets in the doc.
+sentence's subject, corrected when its price is implausible for that asset).
+
+All word lists are in ``data/moves.json``. Results are plain dicts on ``doc._.moves``,
+``doc._.sector_moves`` and ``doc._.levels``, each with ``sent`` = the sentence's (start, end)
+character offsets in the doc.
 """
 from __future__ import annotations
 
