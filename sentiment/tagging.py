@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Iterator
 
 from sentiment.analyzer import Analyzer
 from sentiment.ingest import Deduplicator, IngestError, IngestOptions, iter_inputs
-from sentiment.schema import Article
+from sentiment.schema import Article, TaggedArticle
 from sentiment.sinks import open_sink
 from sentiment.store import Store
 
@@ -87,9 +87,23 @@ def tag_files(sources: Iterable[str | Path], output: str | Path, *, fmt: str | N
         if on_error:
             on_error(error)
 
+    def analyse(batch: list[Article]) -> list[TaggedArticle | Exception]:
+        """Results in batch order. A batch that fails as a whole (the classifier choked on one
+        text) is redone one article at a time, so only the article at fault fails."""
+        try:
+            return analyzer.analyze_batch(batch)
+        except Exception:  # noqa: BLE001 - isolated below, reported per article
+            results: list[TaggedArticle | Exception] = []
+            for article in batch:
+                try:
+                    results.extend(analyzer.analyze_batch([article]))
+                except Exception as exc:  # noqa: BLE001 - reported as this article's failure
+                    results.append(exc)
+            return results
+
     def flush(batch: list[Article]) -> None:
         records = []
-        for article, result in zip(batch, analyzer.analyze_batch(batch)):
+        for article, result in zip(batch, analyse(batch)):
             if isinstance(result, Exception):
                 fail(IngestError(str(article.meta.get("input") or article.url or article.id),
                                  f"analysis failed: {_describe(result)}"))

@@ -240,3 +240,31 @@ def test_bad_tag_command_lines_are_one_line_usage_errors(tmp_path, capsys, case)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ") and expected in err, err
     assert "Traceback" not in err and not out.exists()
+
+
+class ChokingScorer:
+    """The module's classifier, except that it raises on any batch holding a poisoned text."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+
+    def predict_proba(self, texts, batch_size: int = 64):
+        if any("POISON" in t for t in texts):
+            raise RuntimeError("classifier choked")
+        return self.inner.predict_proba(texts)
+
+
+def test_a_classifier_failure_on_one_article_fails_only_that_article(tmp_path, analyzer):
+    news = tmp_path / "news"
+    news.mkdir()
+    for i in range(7):
+        poison = " POISON" if i == 3 else ""
+        (news / f"story-{i}.txt").write_text(f"Bitcoin story {i}\n\nBitcoin rose {i + 1}% on day {i}.{poison}\n")
+    choking = Analyzer(ChokingScorer(analyzer.model), nlp=analyzer.extractor.nlp)
+    report = tag_files([news], tmp_path / "tags.jsonl", store=tmp_path / "s.sqlite", analyzer=choking, batch_size=4)
+    assert (report.read, report.tagged, report.failed) == (7, 6, 1)
+    (error,) = report.errors
+    assert error.input == str(news / "story-3.txt") and error.reason == "analysis failed: RuntimeError: classifier choked"
+    assert len(list(read_tags(tmp_path / "tags.jsonl"))) == 6
+    with Store(tmp_path / "s.sqlite") as store:
+        assert store.count_tags() == 6 and [e["reason"] for e in store.errors()] == [error.reason]
