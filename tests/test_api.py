@@ -317,6 +317,16 @@ def test_export_command(tagged_examples, tmp_path, capsys):
     assert "no such file" in err and "unknown format" in err and "onto itself" in err and "not a database" in err
 
 
+def test_iter_inputs_yields_articles_and_reasons():
+    items = list(sentiment.iter_inputs([EXAMPLES / "newswire.jsonl", EXAMPLES / "README.md", EXAMPLES / "nope.txt"]))
+    articles = [i for i in items if isinstance(i, Article)]
+    errors = [i for i in items if not isinstance(i, Article)]
+    assert len(articles) == 7 and all(a.published is not None for a in articles)
+    assert len({a.id for a in articles}) == 6  # one story twice, under a tracking URL: deduped later
+    assert {Path(e.input).name for e in errors} == {"README.md", "nope.txt"}
+    assert all(e.reason for e in errors)
+
+
 def test_ingest_then_tag_from_the_store(analyzer, tmp_path):
     store = tmp_path / "news.sqlite"
     report = sentiment.ingest([EXAMPLES], store)
@@ -335,7 +345,9 @@ def test_ingest_then_tag_from_the_store(analyzer, tmp_path):
 def test_market_functions_take_the_tags(tagged_examples):
     prices = shared_path("data", "crypto_prices_daily")
     _, records = tagged_examples
-    index = sentiment.fear_greed_index(prices / "BTC_daily.csv", records)
+    btc = sentiment.load_prices(prices / "BTC_daily.csv")
+    assert {"date", "symbol", "close"} <= set(btc.columns) and set(btc["symbol"]) == {"BTC"}
+    index = sentiment.fear_greed_index(btc, records)
     assert {"date", "value", "label"} <= set(index.columns)
     assert index["value"].between(0, 100).all()
     assert "news_sentiment" in index.attrs["components"]
