@@ -99,6 +99,17 @@ def test_build_writes_atomically_into_a_keyed_cache(graphs, tiny_model, cache):
     assert not [p for p in graphs["int8"].parent.iterdir() if p.name.startswith(".build-")]
 
 
+def test_int8_graph_keeps_the_feed_forward_down_projections_float(graphs):
+    import onnx
+
+    fp32 = onnx.load(str(graphs["fp32"]), load_external_data=False).graph
+    int8 = onnx.load(str(graphs["int8"]), load_external_data=False).graph
+    ops = {n.op_type for n in int8.node}
+    assert {"Attention", "EmbedLayerNormalization"} <= {n.op_type for n in fp32.node}  # fused
+    assert {"QAttention", "QEmbedLayerNormalization", "MatMulInteger"} <= ops  # quantized
+    assert len(ox.gelu_fed_matmuls(fp32)) == len(ox.gelu_fed_matmuls(int8)) == 2  # one per layer
+
+
 def test_second_load_reuses_the_cache(use_cache, tiny_model, graphs, monkeypatch):
     def no_export(*args, **kwargs):
         raise AssertionError("exported again although the graph is cached")

@@ -6,8 +6,8 @@ figures are measured by ``benchmarks/bench_classify.py`` and checked by the test
 
 How it is built, once per model: ``torch.onnx.export`` with dynamic batch and sequence axes
 (float32) → ONNX Runtime's transformer optimizer fuses embeddings + LayerNorm, attention, GELU
-and skip-LayerNorm into single kernels → ``quantize_dynamic`` stores the weights as int8
-(activations are quantized on the fly). The result is cached under
+and skip-LayerNorm into single kernels → ``quantize_dynamic`` stores the weights as int8, all
+but the feed-forward down-projections (activations are quantized on the fly). The result is cached under
 ``$SENTIMENT_CACHE`` (else ``$XDG_CACHE_HOME/sentiment``, else ``~/.cache/sentiment``) in
 ``onnx/<key>/``, where the key hashes the model's weights and config, the onnxruntime and torch
 versions and :data:`RECIPE`; files are written to a temporary name and renamed, so a crash or a
@@ -38,7 +38,7 @@ SHIPPED_DIR = "onnx"
 SOURCE_FILE = "source.json"
 OPSET = 17
 # Bump when the export / fusion / quantization recipe changes: old cached graphs are then rebuilt.
-RECIPE = "export-opset17-eager+bert-fusion+dynamic-int8-qint8-perchannel-v1"
+RECIPE = "export-opset17-eager+bert-fusion+dynamic-int8-qint8-perchannel-ffn2-float-v2"
 WEIGHT_FILES = ("*.safetensors", "*.bin")
 
 
@@ -164,14 +164,29 @@ def fuse(src: str | Path, out: str | Path, config: Any) -> Path:
     return Path(out)
 
 
+GELU_OPS = ("Gelu", "BiasGelu", "FastGelu", "QuickGelu")
+
+
+def gelu_fed_matmuls(graph: Any) -> list[str]:
+    """Names of the MatMul nodes whose input is a GELU output: the feed-forward down-projections."""
+    made_by = {output: node.op_type for node in graph.node for output in node.output}
+    return [node.name for node in graph.node
+            if node.op_type == "MatMul" and made_by.get(node.input[0]) in GELU_OPS]
+
+
 def quantize_int8(src: str | Path, out: str | Path) -> Path:
-    """Dynamic int8 quantization: weights of every MatMul, fused attention and the embedding
-    tables as per-channel int8, activations quantized at run time."""
+    """Dynamic int8 quantization: per-channel int8 weights for the embedding tables, the fused
+    attention and every MatMul except the feed-forward down-projections, whose GELU inputs have
+    outliers that one int8 scale per batch cannot hold (quantizing them too cost ~1 point of
+    label agreement with float32 on PhraseBank test: 98.5 % instead of 99.3 %). Activations are
+    quantized at run time."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    keep_float = gelu_fed_matmuls(onnx.load(str(src), load_external_data=False).graph)
     quantize_dynamic(str(src), str(out), weight_type=QuantType.QInt8, per_channel=True,
                      op_types_to_quantize=["MatMul", "Attention", "EmbedLayerNormalization", "Gather"],
+                     nodes_to_exclude=keep_float,
                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     return Path(out)
 
