@@ -194,3 +194,11 @@ def test_large_realistic_article_is_processed_in_chunks(ex: Extractor) -> None:
     assert e.assets[0].symbol == "BTC" and e.assets[0].mentions == 900
     assert len(e.sentences) == 1800
     assert ("BTC", 95000.0, "support") in {(lv.asset, lv.price, lv.kind) for lv in e.levels}
+
+
+def test_a_move_restated_in_title_and_body_is_one_move(ex: Extractor) -> None:
+    e = ex("Bitcoin fell 5% to $90,000 on Monday. Ether dropped 7%. Bitcoin tumbled. Bitcoin fell 2% on Tuesday.",
+           title="Bitcoin falls 5%")
+    got = sorted((m.asset, m.change_pct, m.to_price) for m in e.moves)
+    assert got == [("BTC", -5.0, 90000.0), ("BTC", -2.0, None), ("ETH", -7.0, None)]
+    assert next(m for m in e.moves if m.change_pct == -5.0).text == "Bitcoin fell 5% to $90,000 on Monday."

@@ -242,7 +242,6 @@ class Extractor:
             ex.assets.append(AssetMention(symbol=sym, name=entry.name if entry else sym, mentions=counts[sym]))
 
         # ---- moves, levels, figures, sectors, causes, entities
-        seen_moves: set[tuple[Any, ...]] = set()
         seen_levels: set[tuple[Any, ...]] = set()
         seen_figs: set[tuple[Any, ...]] = set()
         k: tuple[Any, ...]
@@ -254,14 +253,10 @@ class Extractor:
             for mv in doc._.moves or []:
                 if mv["asset"] not in strong:
                     continue
-                k = (mv["asset"], mv["direction"], mv["change_pct"], mv["from_price"], mv["to_price"], mv["change_abs"])
-                if k in seen_moves:
-                    continue
-                seen_moves.add(k)
                 _, text = locate(doc, part, offset, mv["sent"])
-                ex.moves.append(Move(asset=mv["asset"], direction=mv["direction"], change_pct=mv["change_pct"],
-                                     from_price=mv["from_price"], to_price=mv["to_price"],
-                                     change_abs=mv["change_abs"], text=text))
+                _add_move(ex.moves, Move(asset=mv["asset"], direction=mv["direction"], change_pct=mv["change_pct"],
+                                         from_price=mv["from_price"], to_price=mv["to_price"],
+                                         change_abs=mv["change_abs"], text=text))
             for lv in doc._.levels or []:
                 asset = lv["asset"] if lv["asset"] in strong else None
                 if asset is None:
@@ -307,6 +302,29 @@ class Extractor:
             with_change = [s for s in lst if s.change_pct is not None]
             ex.sectors.extend(with_change or lst[:1])
         return ex
+
+
+_MOVE_NUMBERS = ("change_pct", "from_price", "to_price", "change_abs")
+
+
+def _add_move(moves: list[Move], new: Move) -> None:
+    """Add a move unless it restates one already there: the same asset and direction with no
+    conflicting number ("Bitcoin falls 5%" in the title, "Bitcoin fell 5% to $90,000" in the
+    body) merge into one move that keeps every number and the fuller sentence."""
+    new_nums = {k: getattr(new, k) for k in _MOVE_NUMBERS if getattr(new, k) is not None}
+    for i, old in enumerate(moves):
+        if old.asset != new.asset or old.direction != new.direction:
+            continue
+        old_nums = {k: getattr(old, k) for k in _MOVE_NUMBERS if getattr(old, k) is not None}
+        if any(old_nums[k] != v for k, v in new_nums.items() if k in old_nums):
+            continue  # a different move of the same asset
+        if old_nums and new_nums and not set(old_nums) & set(new_nums):
+            continue  # nothing in common to show it is the same move
+        merged = {**new_nums, **old_nums}
+        text = new.text if len(new_nums) > len(old_nums) else old.text
+        moves[i] = Move(asset=old.asset, direction=old.direction, text=text, **merged)
+        return
+    moves.append(new)
 
 
 def _coerce(item: Any) -> tuple[str | None, str]:
