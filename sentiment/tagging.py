@@ -8,6 +8,7 @@ without duplicates or gaps (see :mod:`sentiment.sinks`).
 """
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 from itertools import chain
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from sentiment.analyzer import Analyzer
-from sentiment.ingest import Deduplicator, IngestError, IngestOptions, iter_inputs
+from sentiment.ingest import Deduplicator, IngestError, IngestOptions, is_url, iter_inputs
 from sentiment.schema import Article, TaggedArticle
 from sentiment.sinks import open_sink
 from sentiment.store import Store
@@ -117,11 +118,15 @@ def tag_files(sources: Iterable[str | Path], output: str | Path, *, fmt: str | N
         if on_progress:
             on_progress(report)
 
-    items: Iterator[Article | IngestError] = iter_inputs(sources, options, store=db)
+    own_files = {os.path.abspath(p) for p in (sink.path, getattr(sink, "final", sink.path))}
+    items: Iterator[Article | IngestError] = _without(own_files, iter_inputs(sources, options, store=db))
     if from_store and db is not None:
         items = chain(db.articles(), items)
     batch: list[Article] = []
     try:
+        # Load the classifier and the pipeline up front: a missing or broken model is one fatal
+        # error here, not a failure of every article (per-article failures are isolated below).
+        _ = analyzer.model, analyzer.extractor
         for item in items:
             if isinstance(item, IngestError):
                 fail(item)
@@ -146,6 +151,20 @@ def tag_files(sources: Iterable[str | Path], output: str | Path, *, fmt: str | N
         if own_store and db is not None:
             db.close()
     return report
+
+
+def _without(own_files: set[str], items: Iterator[Article | IngestError]) -> Iterator[Article | IngestError]:
+    """``items`` minus those read from this run's own output (``tag news/ -o news/tags.jsonl``
+    would otherwise tag its earlier records as new articles); each such file is one skip."""
+    reported: set[str] = set()
+    for item in items:
+        label = item.meta.get("input", "") if isinstance(item, Article) else item.input.split("#")[0]
+        path = os.path.abspath(label) if label and not is_url(label) else ""
+        if path not in own_files:
+            yield item
+        elif path not in reported:
+            reported.add(path)
+            yield IngestError(label, "the output of this run, not an input", skipped=True)
 
 
 def print_error(error: IngestError) -> None:

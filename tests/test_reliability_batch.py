@@ -268,3 +268,34 @@ def test_a_classifier_failure_on_one_article_fails_only_that_article(tmp_path, a
     assert len(list(read_tags(tmp_path / "tags.jsonl"))) == 6
     with Store(tmp_path / "s.sqlite") as store:
         assert store.count_tags() == 6 and [e["reason"] for e in store.errors()] == [error.reason]
+
+
+@pytest.mark.parametrize("name", ["tags.jsonl", "tags.csv"])
+def test_output_inside_the_input_folder_is_never_read_back(tmp_path, analyzer, name):
+    """`sentiment tag news/ -o news/tags.jsonl`, run again and again: the output (and a table's
+    journal) is one skip, never tagged as new articles."""
+    news = tmp_path / "news"
+    news.mkdir()
+    for i in range(3):
+        (news / f"story-{i}.txt").write_text(f"Ether story {i}\n\nEther fell {i + 1}% on day {i}.\n")
+    for _ in range(2):
+        report = tag_files([news], news / name, analyzer=analyzer)
+        assert report.read == 3 and report.tagged + report.resumed == 3 and report.failed == 0
+        skips = {(Path(e.input).name, e.reason, e.skipped) for e in report.errors}
+        assert skips and len(skips) == len(report.errors) == report.skipped
+        assert skips <= {(f, "the output of this run, not an input", True) for f in (name, f"{name}.journal.jsonl")}
+    assert len(list(read_tags(news / name))) == 3
+
+
+def test_a_missing_model_is_one_fatal_error_not_a_failure_per_article(tmp_path, analyzer, capsys):
+    from sentiment.cli import main
+
+    article = tmp_path / "a.txt"
+    article.write_text("Bitcoin up\n\nBitcoin rose 2%.\n")
+    missing = Analyzer(tmp_path / "no-model", nlp=analyzer.extractor.nlp)
+    with pytest.raises(FileNotFoundError, match="no model at"):
+        tag_files([article], tmp_path / "tags.jsonl", analyzer=missing)
+    assert list(read_tags(tmp_path / "tags.jsonl")) == []
+    assert main(["tag", str(article), "-o", str(tmp_path / "cli.jsonl"), "--model", str(tmp_path / "no-model")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: FileNotFoundError: no model at"), err
