@@ -235,6 +235,7 @@ def evaluate_cmd(
     recipe: Optional[Path] = typer.Option(None, "--config", help="Recipe whose training data trains the tfidf baseline."),
     subset: Optional[str] = typer.Option(None, "--subset", help="allagree: only PhraseBank test sentences all annotators agreed on."),
     batch_size: int = typer.Option(64, "--batch-size"),
+    backend: str = typer.Option("auto", "--backend", help="auto | onnx | torch (for a model folder)."),
 ) -> None:
     """Score a classifier on a labelled data set; the last line of stdout is one JSON object."""
     from sentiment.classify.datasets import FORMATS, DataError
@@ -246,7 +247,7 @@ def evaluate_cmd(
         raise UsageError(f"{data}: no such file or folder")
     try:
         result = evaluate(data, fmt, split, model, recipe=recipe, subset=subset, batch_size=batch_size,
-                          log=lambda m: err.print(m, markup=False))
+                          backend=backend, log=lambda m: err.print(m, markup=False))
     except DataError as exc:
         raise UsageError(str(exc)) from None
     print(to_json(result))

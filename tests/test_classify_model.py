@@ -22,7 +22,7 @@ def model():
     path = default_model_path()
     if not (path / "config.json").exists():
         pytest.skip(f"no model at {path} (the shipped weights are not in this checkout)")
-    return SentimentModel.load(threads=2)
+    return SentimentModel.load(backend="torch", threads=2)  # the ONNX backend has its own tests
 
 
 def test_default_path_and_env_override(monkeypatch, tmp_path):

@@ -85,7 +85,7 @@ def recipe_path(model: str | Path | None = None) -> Path:
 
 
 def load_classifier(spec: str | Path | None, *, recipe: str | Path | None = None,
-                    log=None) -> Classifier:
+                    backend: str = "auto", log=None) -> Classifier:
     """``tfidf`` (trained now on the recipe's training data), ``lexicon``, or a model folder
     (``None``: the default model)."""
     from sentiment.classify.baselines import LexiconScorer, TfidfLogReg
@@ -100,12 +100,13 @@ def load_classifier(spec: str | Path | None, *, recipe: str | Path | None = None
         if log:
             log(f"training the TF-IDF baseline on {len(data.train)} examples of the recipe")
         return TfidfLogReg(seed=config.seed).fit(data.train.texts, data.train.labels)
-    return SentimentModel.load(spec)
+    return SentimentModel.load(spec, backend=backend)
 
 
 def evaluate(data_path: str | Path, fmt: str = "auto", split: str = "test",
              model: str | Path | None = None, *, recipe: str | Path | None = None,
-             subset: str | None = None, batch_size: int = 64, log=None) -> dict[str, Any]:
+             subset: str | None = None, batch_size: int = 64, backend: str = "auto",
+             log=None) -> dict[str, Any]:
     """Score ``model`` on the ``split`` of ``data_path``; see the module docstring for keys."""
     data = select(data_path, fmt, split)
     if subset not in (None, "", "allagree"):
@@ -121,13 +122,15 @@ def evaluate(data_path: str | Path, fmt: str = "auto", split: str = "test",
         data = data.take([i for i, t in enumerate(data.texts) if normalise(t) in agree])
     if not len(data):
         raise DataError(f"{data_path}: the {split} split is empty")
-    classifier = load_classifier(model, recipe=recipe, log=log)
+    classifier = load_classifier(model, recipe=recipe, backend=backend, log=log)
     probs = classifier.predict_proba(data.texts, batch_size=batch_size)
     if fmt == "auto":
         fmt = guess_format(data_path)
     result: dict[str, Any] = {"data": str(data_path), "format": fmt, "split": split,
                               "subset": subset or "all",
                               "model": str(model) if model else "default"}
+    if model not in BASELINES:
+        result["backend"] = type(getattr(classifier, "backend", None)).__name__
     result.update(metrics(data.labels, probs))
     if agree and subset != "allagree":
         sel = np.asarray([normalise(t) in agree for t in data.texts])
