@@ -264,3 +264,28 @@ def test_polling_a_feed_twice_through_tag_never_duplicates(server, tmp_path, ana
     assert fourth.errors[0].reason == "not modified since the last poll (HTTP 304)"
     with Store(store) as db:
         assert db.errors() == [] and db.count_tags() == 3
+
+
+def test_retry_after_is_capped_and_dates_fall_back_to_backoff(server):
+    server.route("/greedy", b"ok", statuses=[429, 503], headers={"Retry-After": "86400"})
+    sleeps = Sleeps()
+    with fetcher(sleeps, retries=2, backoff=0.5) as f:
+        assert f.fetch(server.url("/greedy")).content == b"ok"
+    assert sleeps == [30.0, 30.0]  # a day's Retry-After is cut to 30 s
+    server.route("/dated", b"ok", statuses=[503], headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})
+    sleeps = Sleeps()
+    with fetcher(sleeps, retries=1, backoff=0.5) as f:
+        assert f.fetch(server.url("/dated")).content == b"ok"
+    assert sleeps == [0.5]
+
+
+def test_endless_headers_are_an_error_not_a_hang():
+    def endless_headers(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        for i in range(20000):  # ~1 MB of headers, never finished
+            conn.sendall(f"X-Junk-{i}: {'y' * 40}\r\n".encode())
+
+    start = time.monotonic()
+    with RawServer([endless_headers]) as server, fetcher(Sleeps(), retries=1) as f, pytest.raises(FetchError) as info:
+        f.fetch(server.url)
+    assert str(info.value).startswith("connection broken:") and time.monotonic() - start < 10
