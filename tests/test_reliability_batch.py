@@ -299,3 +299,27 @@ def test_a_missing_model_is_one_fatal_error_not_a_failure_per_article(tmp_path, 
     assert main(["tag", str(article), "-o", str(tmp_path / "cli.jsonl"), "--model", str(tmp_path / "no-model")]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: FileNotFoundError: no model at"), err
+
+
+def test_a_truncated_store_is_one_clear_error(tmp_path, capsys):
+    import sqlite3
+
+    from sentiment.cli import main
+    from sentiment.store import StoreError
+
+    path = tmp_path / "s.sqlite"
+    with Store(path) as store:
+        for i in range(200):
+            store.add_article(Article(text=f"Bitcoin moved {i}% today. " + "More words. " * 150, title=f"Story {i}"))
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    with open(path, "r+b") as fh:  # a disk that filled up, a copy cut short
+        fh.truncate(path.stat().st_size // 2)
+    with pytest.raises(StoreError, match="database disk image is malformed"):
+        Store(path)
+    article = tmp_path / "a.txt"
+    article.write_text("Bitcoin up\n\nBitcoin rose 2%.\n")
+    assert main(["tag", str(article), "-o", str(tmp_path / "t.jsonl"), "--store", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "malformed" in err and "Traceback" not in err
