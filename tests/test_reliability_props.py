@@ -35,7 +35,7 @@ def money_text(draw) -> tuple[str, float, float]:
     """(text as news writes it, the exact value of that text, how far it may be from the
     drawn value because of the digits printed)."""
     cur = draw(st.sampled_from(CURRENCY_SIGNS))
-    sign = draw(st.sampled_from(["", "-"] if cur != "US$" else [""]))  # "-US$5": see the xfail below
+    sign = draw(st.sampled_from(["", "-"]))
     style = draw(st.sampled_from(["scaled", "commas", "cents"]))
     if style == "scaled":  # "$1.279 billion"
         word = draw(st.sampled_from(sorted(SCALE_WORDS)))
@@ -68,9 +68,7 @@ def test_money_round_trips_in_news_forms(money, context):
     assert q.text == text and sentence[q.start:q.end] == text and q.currency in ("USD", "EUR", "GBP")
 
 
-@pytest.mark.xfail(strict=True, reason="sentiment/extract/numbers.py: a minus before 'US$' is dropped "
-                                       "('-US$5 million' parses as +5e6); reported to the lead (owner: extract)")
-def test_a_negative_us_dollar_amount_keeps_its_sign():
+def test_a_negative_us_dollar_amount_keeps_its_sign():  # found by the property above
     assert parse_money("-US$5 million") == -5e6
 
 
