@@ -93,7 +93,6 @@ def test_build_writes_atomically_into_a_keyed_cache(graphs, tiny_model, cache):
     key = ox.cache_key(tiny_model)
     for precision, path in graphs.items():
         assert path == cache / "onnx" / key / f"model.{precision}.onnx" and path.stat().st_size > 0
-    assert graphs["int8"].stat().st_size < graphs["fp32"].stat().st_size / 2.5  # int8 weights
     source = json.loads((graphs["int8"].parent / ox.SOURCE_FILE).read_text())
     assert source["weights"] == ox.weights_digest(tiny_model) and source["recipe"] == ox.RECIPE
     assert not [p for p in graphs["int8"].parent.iterdir() if p.name.startswith(".build-")]
@@ -106,7 +105,8 @@ def test_int8_graph_keeps_the_feed_forward_down_projections_float(graphs):
     int8 = onnx.load(str(graphs["int8"]), load_external_data=False).graph
     ops = {n.op_type for n in int8.node}
     assert {"Attention", "EmbedLayerNormalization"} <= {n.op_type for n in fp32.node}  # fused
-    assert {"QAttention", "QEmbedLayerNormalization", "MatMulInteger"} <= ops  # quantized
+    assert {"QAttention", "EmbedLayerNormalization"} <= ops and "Attention" not in ops
+    assert ops & {"MatMulInteger", "DynamicQuantizeMatMul"}  # the up-projections are int8
     assert len(ox.gelu_fed_matmuls(fp32)) == len(ox.gelu_fed_matmuls(int8)) == 2  # one per layer
 
 
