@@ -33,14 +33,14 @@ def needs_model() -> None:
 
 @pytest.fixture
 def news(tmp_path) -> Path:
-    """~40 small distinct articles, a few sentences each (so one batch takes a moment)."""
+    """~40 small distinct articles of three sentences each."""
     folder = tmp_path / "news"
     folder.mkdir()
     for i in range(N_ARTICLES):
         asset, verb = ASSETS[i % len(ASSETS)], VERBS[(i // len(ASSETS)) % len(VERBS)]
         body = (f"{asset} {verb} {i % 9 + 1}.{i % 7}% to ${1000 + 37 * i:,} on day {i}. "
                 f"Traders pointed to flows of ${i + 2} million into exchange products. "
-                f"Analysts watched support near ${900 + 31 * i:,} and resistance at ${1200 + 41 * i:,}. ") * 2
+                f"Analysts watched support near ${900 + 31 * i:,} and resistance at ${1200 + 41 * i:,}. ")
         (folder / f"story-{i:02d}.txt").write_text(f"{asset} {verb} on day {i}\n\n{body}\n", encoding="utf-8")
     return folder
 
