@@ -67,7 +67,7 @@ def test_training_smoke_writes_a_loadable_folder(tmp_path, capsys):
     for name in ("config.json", "model.safetensors", "tokenizer.json", "calibration.json",
                  "train_config.json", "train_log.json"):
         assert (out / name).exists(), name
-    model = SentimentModel.load(out)
+    model = SentimentModel.load(out, backend="torch")
     p = model.predict_proba(["Token plunges", "Token soars"])
     assert p.shape == (2, 3) and np.allclose(p.sum(1), 1)
     assert json.loads((out / "train_config.json").read_text())["epochs"] == 1
