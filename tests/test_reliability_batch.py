@@ -44,6 +44,7 @@ EXPECTED = {
     "feed_without_items.xml": "skipped: feed has no entries",
     "garbled.xml": "malformed feed:",
     "latin1.txt": 1,
+    "lone_surrogates.jsonl": 2,  # unpaired "\ud83d" escapes become U+FFFD (they used to crash the store)
     "malformed_atom.xml": 2,  # the entries feedparser recovered are kept
     "missing_columns.csv": 3,  # a row with no text and no title fails; short and long rows are kept
     "no_text_column.csv": "no 'text' or 'title' column",
@@ -193,6 +194,8 @@ def test_records_are_valid_and_nothing_is_cut(run):
     # Non-UTF-8 inputs come out decoded, not as mojibake.
     assert "Bitcoin fällt unter 60.000 Dollar" in by_title
     assert "Bitcoin’s “halving” rally – up 7%" in by_title
+    # Lone surrogates are replaced, a real pair is kept.
+    assert "Lone \ufffd surrogate in a title" in by_title and "A real pair 🚀 is kept" in by_title
     # Every good article was tagged, with its assets found.
     good_records = [r for r in records if r["title"] and any(r["title"] in p.read_text() for p in GOOD)]
     assert len(good_records) == len(GOOD)

@@ -145,7 +145,7 @@ def row_article(row: Mapping[str, Any], options: IngestOptions, *, input: str, w
     published = parse_date(raw_date)
     meta: dict[str, Any] = {"input": input, "format": path.suffix.lower().lstrip("."), "row": where}
     if raw_date not in (None, "") and published is None:
-        meta["unparsed_published"] = str(raw_date)[:100]
+        meta["unparsed_published"] = _no_surrogates(str(raw_date)[:100])
     source = _cell(row, "source") or host_of(url) or file_source(path)
     return Article(text=text or "", title=" ".join(title.split()) if title else None, url=url,
                    source=source, published=published, meta=meta)
@@ -159,8 +159,17 @@ def _cell(row: Mapping[str, Any], column: str) -> str | None:
         if isinstance(value, (dict, list)):
             return None
         value = str(value)
-    value = value.strip()
+    value = _no_surrogates(value).strip()
     return value or None
+
+
+def _no_surrogates(value: str) -> str:
+    """``value`` with lone surrogates (JSON escapes such as ``"\\ud83d"`` without their pair)
+    replaced by U+FFFD: they cannot be written as UTF-8, so they would fail the store and sinks."""
+    return _LONE_SURROGATE.sub("\ufffd", value)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _open_text(path: Path) -> io.TextIOWrapper:
