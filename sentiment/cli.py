@@ -23,7 +23,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err = Console(stderr=True)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 140)
 
 
 class UsageError(Exception):
@@ -157,21 +157,32 @@ def show(
     if not tags.exists():
         raise UsageError(f"no such file: {tags}")
     table = Table(title=str(tags), show_lines=False)
-    for col in ("published", "title", "sentiment", "assets", "moves", "causes"):
-        table.add_column(col, overflow="fold")
+    table.add_column("published", no_wrap=True)
+    table.add_column("title", overflow="ellipsis", no_wrap=True, max_width=48)
+    table.add_column("sentiment", no_wrap=True)
+    table.add_column("assets (+/-/= tone)", max_width=24)
+    table.add_column("moves", max_width=28)
+    table.add_column("causes", max_width=30)
+
+    def tone(score: float) -> str:
+        return "+" if score > 0.1 else "-" if score < -0.1 else "="
+
+    def move(m: dict) -> str:
+        if m.get("change_pct") is not None and m["direction"] != "flat":
+            return f"{m['asset']} {m['change_pct']:+g}%"
+        return f"{m['asset']} {m['direction']}"
+
     count = 0
     for rec in read_tags(tags):
         count += 1
         if count > limit:
             continue
         s = rec["sentiment"]
-        assets = " ".join(f"{a['symbol']}{'+' if a['sentiment']['score'] > 0.1 else '-' if a['sentiment']['score'] < -0.1 else '='}"
-                          for a in rec.get("assets", [])[:8])
-        moves = "; ".join(f"{m['asset']} {m['change_pct']:+g}%" if m.get("change_pct") is not None
-                          else f"{m['asset']} {m['direction']}" for m in rec.get("moves", [])[:4])
-        table.add_row((rec.get("published") or "")[:10], (rec.get("title") or rec.get("source") or "")[:70],
-                      f"{s['label']} {s['score']:+.2f}", assets, moves,
-                      " ".join(c["type"] for c in rec.get("causes", [])))
+        table.add_row((rec.get("published") or "")[:10], rec.get("title") or rec.get("source") or "",
+                      f"{s['label']} {s['score']:+.2f}",
+                      " ".join(f"{a['symbol']}{tone(a['sentiment']['score'])}" for a in rec.get("assets", [])[:8]),
+                      ", ".join(move(m) for m in rec.get("moves", [])[:4]),
+                      ", ".join(c["type"] for c in rec.get("causes", [])))
     out.print(table)
     out.print(f"{count} articles" + (f" (first {limit} shown)" if count > limit else ""))
 

@@ -136,10 +136,10 @@ def test_folder_reports_unknown_types_as_skipped(tmp_path):
     items = list(iter_inputs([folder]))
     summary = [(Path(input_of(i)).name, type(i).__name__, getattr(i, "reason", None)) for i in items]
     assert summary == [
-        (".hidden.txt", "IngestError", "skipped: hidden file or folder"),
-        ("a.png", "IngestError", "skipped: unknown file type '.png'"),
+        (".hidden.txt", "IngestError", "hidden file or folder"),
+        ("a.png", "IngestError", "unknown file type '.png'"),
         ("b.txt", "Article", None),
-        ("README", "IngestError", "skipped: unknown file type without a suffix"),
+        ("README", "IngestError", "the folder's documentation, not an article"),
         ("c.md", "Article", None),
     ]
     assert all(i.skipped for i in items if isinstance(i, IngestError))

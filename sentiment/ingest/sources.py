@@ -158,16 +158,16 @@ class _Reader:
         for entry in entries:
             path = Path(entry.path)
             if entry.name.startswith("."):
-                yield IngestError(str(path), "skipped: hidden file or folder", skipped=True)
+                yield IngestError(str(path), "hidden file or folder", skipped=True)
             elif entry.is_dir(follow_symlinks=False):
                 yield from self.folder(path)
             elif entry.is_dir():
-                yield IngestError(str(path), "skipped: link to a folder (not followed)", skipped=True)
+                yield IngestError(str(path), "link to a folder (not followed)", skipped=True)
             elif DOC_FILE.match(entry.name):
-                yield IngestError(str(path), "skipped: the folder's documentation, not an article", skipped=True)
+                yield IngestError(str(path), "the folder's documentation, not an article", skipped=True)
             elif path.suffix.lower() not in KNOWN_SUFFIXES:
                 kind = f"'{path.suffix}'" if path.suffix else "without a suffix"
-                yield IngestError(str(path), f"skipped: unknown file type {kind}", skipped=True)
+                yield IngestError(str(path), f"unknown file type {kind}", skipped=True)
             else:
                 yield from self._guard(str(path), self.file(path))
 
