@@ -53,6 +53,7 @@ EXPECTED = {
     "only_emoji.txt": 1,
     "only_numbers.txt": 1,
     "scripts_only.html": "no article text found in the HTML page",
+    "surrogate_refs.xml": 2,  # "&#xD83D;" is read as U+FFFD (it used to fail the whole feed)
     "truncated.xml": 2,
     "truncated_atom.xml": 2,
     "utf16_bom.txt": 1,
@@ -196,6 +197,7 @@ def test_records_are_valid_and_nothing_is_cut(run):
     assert "Bitcoin’s “halving” rally – up 7%" in by_title
     # Lone surrogates are replaced, a real pair is kept.
     assert "Lone \ufffd surrogate in a title" in by_title and "A real pair 🚀 is kept" in by_title
+    assert "Bitcoin \ufffd rallies 🚀" in by_title
     # Every good article was tagged, with its assets found.
     good_records = [r for r in records if r["title"] and any(r["title"] in p.read_text() for p in GOOD)]
     assert len(good_records) == len(GOOD)

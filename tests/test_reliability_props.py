@@ -211,6 +211,23 @@ def test_feed_reader_never_raises_and_keeps_every_entry(feed, cut, junk):
             assert (article.url or "").startswith("https://feed.example/")
 
 
+@settings(max_examples=150, deadline=None)
+@given(code=st.integers(0, 2**64) | st.integers(0xD800, 0xDFFF) | st.integers(0x10FFF0, 0x110010),
+       form=st.sampled_from(["&#{};", "&#x{:x};", "&#X{:X};", "&#000{};"]), where=st.sampled_from(["title", "text"]))
+def test_feed_character_references_never_break_the_feed(code, form, where):
+    """Any numeric character reference, surrogates and values past U+10FFFF included: the feed
+    is read (a reference to no character becomes U+FFFD) and every string can be written as UTF-8."""
+    ref = form.format(code)
+    title, text = (f"Bitcoin {ref} rallies", "Bitcoin rose 4%.") if where == "title" else \
+        ("Bitcoin rallies", f"Bitcoin rose {ref} 4%.")
+    doc = (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Refs</title><item><title>{title}</title>'
+           f"<link>https://refs.example/a</link><description>{text}</description></item></channel></rss>").encode()
+    (article,) = list(read_feed(doc, input="refs.xml"))
+    assert isinstance(article, Article) and "Bitcoin" in (article.title or "") + article.text
+    for value in (article.title or "", article.text):
+        value.encode("utf-8")
+
+
 # ------------------------------------------------------------------ scores
 probability_vectors = st.lists(st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_subnormal=True),
                                min_size=3, max_size=3).filter(lambda v: sum(v) > 0)

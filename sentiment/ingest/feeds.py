@@ -33,6 +33,19 @@ PageFetcher = Callable[[str], Article]
 _EMPTY_DC_DESCRIPTION = re.compile(rb"<dc:description\s*/>|<dc:description>\s*</dc:description>")
 
 
+# A numeric character reference to no character (a lone UTF-16 surrogate "&#xD83D;", or past
+# U+10FFFF): feedparser fails the whole feed on it, so it is read as U+FFFD instead.
+_NUMERIC_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+
+
+def _replace_bad_ref(match: re.Match[bytes]) -> bytes:
+    hex_digits, digits = match.group(1), match.group(2)
+    if len((hex_digits or digits).lstrip(b"0")) > 8:  # far past U+10FFFF (and too long for int())
+        return b"&#xFFFD;"
+    value = int(hex_digits, 16) if hex_digits is not None else int(digits)
+    return b"&#xFFFD;" if value > 0x10FFFF or 0xD800 <= value <= 0xDFFF else match.group(0)
+
+
 def check_xml_safety(data: bytes) -> None:
     """Raise :class:`InputError` if ``data`` declares DTD entities or references external
     ones. Merely malformed XML passes (feedparser may still recover entries from it)."""
@@ -61,13 +74,13 @@ def read_feed(data: bytes, *, input: str, options: IngestOptions | None = None,
     if base_url:
         headers["content-location"] = base_url
     # A stream, never the bytes: feedparser would fetch a document that looks like a URL.
-    data = _EMPTY_DC_DESCRIPTION.sub(b"", data)
+    data = _NUMERIC_REF.sub(_replace_bad_ref, _EMPTY_DC_DESCRIPTION.sub(b"", data))
     try:
         parsed = feedparser.parse(io.BytesIO(data), response_headers=headers,
                                   resolve_relative_uris=True, sanitize_html=True)
-    except (LookupError, ValueError) as exc:  # a damaged encoding declaration ("utf\0-8", "Autf-8")
+    except (LookupError, ValueError, ArithmeticError) as exc:  # e.g. a damaged encoding declaration
         reason = " ".join(str(exc).split())[:150]
-        raise InputError(f"malformed feed: cannot decode it ({type(exc).__name__}: {reason})") from None
+        raise InputError(f"malformed feed: {type(exc).__name__}: {reason}") from None
     entries = parsed.get("entries") or []
     if not entries:
         if parsed.get("bozo"):
