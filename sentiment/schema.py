@@ -8,6 +8,7 @@ Data flows one way: ``Article`` (ingest) → ``Extraction`` (extract) → senten
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
@@ -136,8 +137,14 @@ class Score:
         """Build a score from probabilities (a mapping by label, or a sequence in ``LABELS`` order)."""
         if not isinstance(probs, dict):
             probs = dict(zip(LABELS, (float(p) for p in probs)))
-        total = sum(max(0.0, float(probs.get(k, 0.0))) for k in LABELS) or 1.0
-        p = {k: max(0.0, float(probs.get(k, 0.0))) / total for k in LABELS}
+        weights = {k: float(probs.get(k, 0.0)) for k in LABELS}
+        weights = {k: v if math.isfinite(v) and v > 0 else 0.0 for k, v in weights.items()}
+        top = max(weights.values())
+        if top <= 0:  # nothing usable (all zero, negative or not finite): no opinion
+            return cls.neutral()
+        weights = {k: v / top for k, v in weights.items()}  # scale first: sums of huge values overflow
+        total = sum(weights.values())
+        p = {k: v / total for k, v in weights.items()}
         label = max(LABELS, key=lambda k: p[k])
         return cls(label=label, score=round(p["bullish"] - p["bearish"], 6),
                    probs={k: round(v, 6) for k, v in p.items()})
@@ -306,13 +313,16 @@ class TaggedArticle:
     sectors: list[Sector] = field(default_factory=list)
     entities: list[Entity] = field(default_factory=list)
     sentences: list[ScoredSentence] | None = field(default_factory=list)
+    #: Set when only the first ``truncated_at`` characters of a very long text were analysed.
+    truncated_at: int | None = None
 
     @property
     def id(self) -> str:
         return self.article.id
 
     def to_dict(self) -> dict[str, Any]:
-        """The tag record (schema 1). ``sentences`` is left out when it is ``None``."""
+        """The tag record (schema 1). ``sentences`` is left out when it is ``None``;
+        ``truncated_at`` is only present when the text was cut for analysis."""
         a = self.article
         d: dict[str, Any] = {
             "schema": SCHEMA_VERSION,
@@ -332,6 +342,8 @@ class TaggedArticle:
         }
         if self.sentences is not None:
             d["sentences"] = [s.to_dict() for s in self.sentences]
+        if self.truncated_at is not None:
+            d["truncated_at"] = self.truncated_at
         return d
 
     def to_frame(self, kind: str = "articles") -> "pd.DataFrame":
@@ -369,4 +381,5 @@ class TaggedArticle:
             sentences=None if sents is None else [
                 ScoredSentence(s["text"], int(s["start"]), int(s["end"]), Score.from_dict(s["sentiment"]),
                                list(s.get("assets", [])), list(s.get("causes", []))) for s in sents],
+            truncated_at=d.get("truncated_at"),
         )

@@ -150,9 +150,6 @@ def test_a_safetensors_model_folder_loads(tiny_model_folders):
     assert probs.shape == (1, 3) and abs(probs.sum() - 1) < 1e-6
 
 
-@pytest.mark.xfail(strict=True, reason="sentiment/classify/model.py loads pytorch_model.bin (pickle) when no "
-                                       "safetensors file exists: from_pretrained needs use_safetensors=True "
-                                       "(reported to the lead; owner: classify)")
 def test_a_pickle_only_model_folder_is_refused(tiny_model_folders):
     from sentiment.classify.model import SentimentModel
 

@@ -63,7 +63,7 @@ class TorchBackend:
         if threads:
             torch.set_num_threads(int(threads))
         self._torch = torch
-        self.model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32)
+        self.model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32, use_safetensors=True)
         self.model.eval()
         self.config = self.model.config
 

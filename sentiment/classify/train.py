@@ -200,7 +200,7 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     extra = {} if config.dropout is None else {"hidden_dropout_prob": config.dropout}
     model = AutoModelForSequenceClassification.from_pretrained(
         base_dir, num_labels=len(LABELS), id2label=id2label,
-        label2id={v: k for k, v in id2label.items()}, dtype=torch.float32, **extra)
+        label2id={v: k for k, v in id2label.items()}, dtype=torch.float32, use_safetensors=True, **extra)
     model.config.problem_type = "single_label_classification"
     if config.freeze_word_embeddings:  # 11.7M of MiniLM's 22.7M weights: a third of the step time
         model.get_input_embeddings().weight.requires_grad_(False)
@@ -309,7 +309,7 @@ def calibrate_folder(model_dir: str | Path, config: TrainConfig, root: Path | No
     torch.set_num_threads(max(1, int(config.threads)))
     val = training_data(config.data, root).validation
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch.float32)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, dtype=torch.float32, use_safetensors=True)
     ids = tokenizer(val.texts, truncation=True, max_length=config.max_length)["input_ids"]
     report = calibration.fit_report(predict_logits(model, ids, tokenizer.pad_token_id or 0),
                                     np.asarray(val.labels))
