@@ -6,6 +6,7 @@ articles, which is what makes batch tagging fast), ``score`` scores bare sentenc
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Protocol, Sequence, Union
@@ -27,6 +28,22 @@ class Scorer(Protocol):
 
 TextOrArticle = Union[str, Article]
 
+MAX_CHARS = 100_000  # characters of one article that are analysed (≈ 15,000 words)
+MAX_SENTENCE_CHARS = 2_000  # characters of one sentence that are scored
+
+
+def cut_point(text: str, limit: int) -> int:
+    """Where to cut ``text`` to at most ``limit`` characters: the last paragraph break in the
+    final fifth of the window, else the last whitespace there, else ``limit``."""
+    if len(text) <= limit:
+        return len(text)
+    floor = limit - limit // 5
+    for sep in ("\n", " "):
+        at = text.rfind(sep, floor, limit)
+        if at > 0:
+            return at
+    return limit
+
 
 def as_article(item: TextOrArticle, title: str | None = None) -> Article:
     """Accept a bare text or an Article (a bare text gets a text-hash id)."""
@@ -45,11 +62,24 @@ class Analyzer:
 
     ``model`` is a model folder, a scorer object with ``predict_proba`` or ``None`` for the
     shipped model; ``nlp`` an already built spaCy pipeline (``sentiment.extract.build_nlp``).
+
+    Work per article is bounded, so one odd input cannot stall a batch: an article longer than
+    ``max_chars`` characters (``None``: no limit) is analysed on its first ``max_chars``
+    (cut at a paragraph or word break) and its record says so in ``truncated_at``; a "sentence"
+    longer than ``max_sentence_chars`` (a pasted table, a data dump, a page without
+    punctuation) is scored on its first ``max_sentence_chars`` characters, its text kept whole.
+    News articles and sentences are far below both limits.
     """
 
     def __init__(self, model: str | Path | Scorer | None = None, *, nlp: Any = None,
                  backend: str = "auto", include_sentences: bool = True, batch_size: int = 64,
-                 n_process: int = 1, aggregation: AggregationConfig = AggregationConfig()) -> None:
+                 n_process: int = 1, aggregation: AggregationConfig = AggregationConfig(),
+                 max_chars: int | None = MAX_CHARS, max_sentence_chars: int = MAX_SENTENCE_CHARS) -> None:
+        for name, value in (("max_chars", max_chars), ("max_sentence_chars", max_sentence_chars)):
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be positive, got {value}")
+        self.max_chars = max_chars
+        self.max_sentence_chars = max_sentence_chars
         self._model_arg = model
         self._nlp = nlp
         self.backend = backend
@@ -113,23 +143,31 @@ class Analyzer:
 
     def analyze_batch(self, articles: list[Article]) -> list[TaggedArticle | Exception]:
         """Tag a batch; a failing article gives its exception in its place, the others go on."""
-        extractions = self._extract(articles)
+        cuts = [cut_point(a.text or "", self.max_chars) if self.max_chars else len(a.text or "")
+                for a in articles]
+        analysed = [a if cut == len(a.text or "") else replace(a, text=a.text[:cut])
+                    for a, cut in zip(articles, cuts)]
+        extractions = self._extract(analysed)
         texts: list[str] = []
+        cap = self.max_sentence_chars
         for ex in extractions:
             if isinstance(ex, Extraction):
                 if ex.title is not None:
-                    texts.append(ex.title.text)
-                texts.extend(s.text for s in ex.sentences)
+                    texts.append(ex.title.text[:cap])
+                texts.extend(s.text[:cap] for s in ex.sentences)
         scores = iter(self.score(texts))
         out: list[TaggedArticle | Exception] = []
-        for article, ex in zip(articles, extractions):
+        for article, cut, ex in zip(articles, cuts, extractions):
             if isinstance(ex, Exception):
                 out.append(ex)
                 continue
             title_score = next(scores) if ex.title is not None else None
             sentence_scores = [next(scores) for _ in ex.sentences]
-            out.append(aggregate(article, ex, sentence_scores, title_score,
-                                 include_sentences=self.include_sentences, config=self.aggregation))
+            tagged = aggregate(article, ex, sentence_scores, title_score,
+                               include_sentences=self.include_sentences, config=self.aggregation)
+            if cut < len(article.text or ""):
+                tagged.truncated_at = cut
+            out.append(tagged)
         return out
 
     def _extract(self, articles: list[Article]) -> list[Extraction | Exception]:

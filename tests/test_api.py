@@ -26,6 +26,7 @@ from sentiment import (
     to_frame,
     to_frames,
 )
+from sentiment.analyzer import cut_point
 from sentiment.classify.model import default_model_path
 from sentiment.cli import main
 from sentiment.frames import COLUMNS, KINDS
@@ -131,11 +132,16 @@ def test_garbage_and_foreign_text_give_nothing_and_no_strong_opinion(analyzer, t
 def test_analyze_rejects_what_is_not_text(analyzer):
     with pytest.raises(TypeError, match="expected a str or an Article, got int"):
         analyzer.analyze(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="expected a str or an Article, got NoneType"):
+        list(analyzer.analyze_many(["Bitcoin rose.", None]))  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="max_sentence_chars must be positive"):
+        Analyzer(max_sentence_chars=0)
 
 
 def test_one_megabyte_article_in_bounded_time(analyzer):
     """A 1 MB body (a news paragraph, then a pasted data dump without sentence breaks) is tagged
-    without an exception and in bounded time; its news part is still found."""
+    without an exception and in bounded time: the first 100,000 characters are analysed and the
+    record says where it stopped; the news part is still found."""
     news = "Bitcoin fell 4% to $98,000 after $300 million of long liquidations. "
     dump = " ".join(f"0x{i:040x}" for i in range((1 << 20) // 43 + 1))
     text = news + dump
@@ -143,10 +149,24 @@ def test_one_megabyte_article_in_bounded_time(analyzer):
     start = time.perf_counter()
     tagged = analyzer.analyze(text, title="Bitcoin slides")
     elapsed = time.perf_counter() - start
-    assert elapsed < 120, f"1 MB took {elapsed:.0f} s"
+    assert elapsed < 60, f"1 MB took {elapsed:.0f} s"
+    assert tagged.truncated_at is not None and 80_000 < tagged.truncated_at <= 100_000
+    assert text[tagged.truncated_at] == " "  # cut at a word break
+    assert sum(len(s.text) for s in tagged.sentences or []) > 0.98 * tagged.truncated_at
+    record = tagged.to_dict()
+    assert record["truncated_at"] == tagged.truncated_at
+    assert TaggedArticle.from_dict(record).to_dict() == record
     assert "BTC" in {a.symbol for a in tagged.assets}
     assert any(m.asset == "BTC" and m.change_pct == -4.0 for m in tagged.moves)
     check_score(tagged.sentiment)
+
+
+def test_where_a_long_text_is_cut():
+    assert cut_point("short", 100) == 5
+    assert cut_point("a" * 85 + "\n" + "b" * 9 + " " + "c" * 50, 100) == 85  # a paragraph break in the last fifth
+    assert cut_point("a" * 70 + "\n" + "b" * 20 + " " + "c" * 50, 100) == 91  # else a word break there
+    assert cut_point("a" * 50 + " " + "c" * 80, 100) == 100  # breaks before the last fifth are too early
+    assert cut_point("x" * 500, 100) == 100  # else a hard cut
 
 
 def test_analyze_many_streams_in_order(analyzer):
@@ -156,7 +176,8 @@ def test_analyze_many_streams_in_order(analyzer):
     assert [t.id for t in many] == [t.id for t in one]
     for a, b in zip(many, one):
         assert a.sentiment.label == b.sentiment.label
-        assert math.isclose(a.sentiment.score, b.sentiment.score, abs_tol=1e-3)
+        # int8 ONNX quantises activations per batch, so batchmates move scores in the 3rd decimal
+        assert math.isclose(a.sentiment.score, b.sentiment.score, abs_tol=0.02)
         assert [x.symbol for x in a.assets] == [x.symbol for x in b.assets]
     assert list(analyzer.analyze_many([])) == []
 
