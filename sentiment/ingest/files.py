@@ -208,9 +208,12 @@ def _jsonl_rows(path: Path, options: IngestOptions) -> Iterator[tuple[str, Any]]
             if not line.strip():
                 continue
             try:
-                yield where, json.loads(line)
+                row = json.loads(line)
             except ValueError as exc:
-                yield where, InputError(f"invalid JSON: {exc}")
+                row = InputError(f"invalid JSON: {exc}")
+            except RecursionError:  # one absurdly nested row; the rows after it are still read
+                row = InputError("invalid JSON: nested too deeply")
+            yield where, row
 
 
 def _json_rows(path: Path, options: IngestOptions) -> Iterator[tuple[str, Any]]:
