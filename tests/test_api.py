@@ -138,6 +138,7 @@ def test_analyze_rejects_what_is_not_text(analyzer):
         Analyzer(max_sentence_chars=0)
 
 
+@pytest.mark.slow
 def test_one_megabyte_article_in_bounded_time(analyzer):
     """A 1 MB body (a news paragraph, then a pasted data dump without sentence breaks) is tagged
     without an exception and in bounded time: the first 100,000 characters are analysed and the
