@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 import time
 from datetime import datetime, timezone
 from itertools import count, islice
@@ -67,6 +69,15 @@ def test_every_public_name_resolves():
     assert callable(sentiment.ingest) and callable(sentiment.link) and callable(sentiment.fear_greed_index)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         sentiment.nope  # noqa: B018
+
+
+def test_import_is_light():
+    """Nothing heavy loads at import: the records and the API names are there without torch,
+    spaCy, transformers, pandas or pyarrow (they load on first use)."""
+    code = ("import sys, sentiment; from sentiment import Analyzer, TaggedArticle, Score, tag_files; "
+            "print(sorted(m for m in ('torch', 'spacy', 'transformers', 'pandas', 'pyarrow') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stdout.strip() == "[]"
 
 
 def test_package_is_typed():
