@@ -302,7 +302,7 @@ def link(
         report = link_api(tags, prices, horizons=_int_list(horizons, "--horizons"), window=(win[0], win[1]),
                           abnormal=abnormal, benchmark=benchmark, max_lag=max_lag)
     except (PriceDataError, TagDataError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from None
     written = report.write(out_dir, charts=charts)
     s = report.summary
@@ -343,7 +343,7 @@ def index(
             cfg["market"] = market
         df = fear_greed_index(prices, tags, asset=asset, config=cfg)
     except (PriceDataError, TagDataError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from None
     output.parent.mkdir(parents=True, exist_ok=True)
     df.assign(date=df["date"].dt.strftime("%Y-%m-%d")).to_csv(output, index=False)
@@ -361,7 +361,7 @@ def index(
         try:
             out.print(explain(df, explain_date), markup=False, highlight=False, soft_wrap=True)
         except ValueError as exc:
-            err.print(f"[red]error:[/red] {exc}")
+            err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(1) from None
 
 
