@@ -54,6 +54,7 @@ TFNS = SHARED / "data" / "twitter_financial_news_sentiment"
 EXAMPLE_TEXTS = ("*.txt", "*.md")
 SENTENCE_CONFIGS = ("naive", "torch", "onnx-fp32", "onnx-int8", "bert-base")
 ANCHOR_SENTENCES = 256  # BERT-base is slow; its rate is measured on fewer sentences
+MARK = "RESULT "  # a worker's result line (libraries print other lines)
 
 
 # --------------------------------------------------------------------------- inputs
@@ -172,11 +173,47 @@ def pipeline_worker(backend: str, n_process: int, model_dir: str, folder: str, r
         report = tag_files([folder], out_dir / f"tags-{len(counts)}.jsonl", analyzer=analyzer, resume=False)
         counts.append(report.tagged)
 
+    tree = TreeMemory()
     seconds = timed_runs(tag, runs)
     n = len(list(Path(folder).glob("*.txt")))
     return {"config": f"pipeline {backend} n_process={n_process}", "articles": n,
             "tagged": counts[-1] if counts else 0, "seconds": seconds,
-            "per_s": n / statistics.median(seconds), "peak_mb": peak_mb()}
+            "per_s": n / statistics.median(seconds), "peak_mb": max(peak_mb(), tree.stop())}
+
+
+class TreeMemory:
+    """Samples the proportional set size (PSS: pages shared by forked processes counted once) of
+    this process plus its children (spaCy's workers when ``n_process`` > 1) every 100 ms;
+    ``stop()`` gives the peak sum in MB (0 without psutil, which ipykernel of the dev extra
+    brings)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._peak = 0.0
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            import psutil
+        except ImportError:
+            return
+        me = psutil.Process()
+        while not self._done.wait(0.1):
+            total = 0
+            for proc in [me, *me.children(recursive=True)]:
+                try:
+                    total += proc.memory_full_info().pss
+                except psutil.Error:
+                    pass
+            self._peak = max(self._peak, total / 2**20)
+
+    def stop(self) -> float:
+        self._done.set()
+        self._thread.join()
+        return self._peak
 
 
 def parity_worker(model_dir: str, threads: int) -> dict:
@@ -212,10 +249,12 @@ def run_worker(args: list[str]) -> dict:
     """Run this script as a worker subprocess and read its last line (JSON)."""
     proc = subprocess.run([sys.executable, __file__, "--worker", *args], check=False,
                           capture_output=True, text=True)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    lines = [ln[len(MARK):] for ln in proc.stdout.splitlines() if ln.startswith(MARK)]
     if proc.returncode != 0 or not lines:
         return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1]}
-    return json.loads(lines[-1])
+    result = json.loads(lines[-1])
+    print(f"{args[0]} {args[1]}: {json.dumps(result)}", file=sys.stderr, flush=True)
+    return result
 
 
 # --------------------------------------------------------------------------- main
@@ -241,13 +280,13 @@ def main() -> int:
         if kind == "sentences":
             config, model_dir, texts_file, runs, threads = rest
             texts = json.loads(Path(texts_file).read_text(encoding="utf-8"))
-            print(json.dumps(sentence_worker(config, model_dir, texts, int(runs), int(threads))))
+            print(MARK + json.dumps(sentence_worker(config, model_dir, texts, int(runs), int(threads))))
         elif kind == "pipeline":
             backend, n_process, model_dir, folder, runs, threads = rest
-            print(json.dumps(pipeline_worker(backend, int(n_process), model_dir, folder, int(runs), int(threads))))
+            print(MARK + json.dumps(pipeline_worker(backend, int(n_process), model_dir, folder, int(runs), int(threads))))
         else:
             model_dir, threads = rest
-            print(json.dumps(parity_worker(model_dir, int(threads))))
+            print(MARK + json.dumps(parity_worker(model_dir, int(threads))))
         return 0
 
     model_dir = str(Path(args.model) if args.model else default_model_path())

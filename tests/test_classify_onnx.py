@@ -269,3 +269,22 @@ def test_tag_command_backend_option(use_cache, tiny_model, tmp_path, capsys):
     (record,) = list(read_tags(out))
     assert record["sentiment"]["label"] in LABELS and len(record["sentences"]) > 3
     assert abs(sum(record["sentiment"]["probs"].values()) - 1) < 1e-4
+
+
+def test_tag_with_two_spacy_processes_writes_the_same_records(use_cache, tiny_model, tmp_path):
+    from conftest import ROOT
+
+    from sentiment.cli import main
+    from sentiment.sinks import read_tags
+
+    articles = [str(p) for p in sorted((ROOT / "examples").glob("2025-*.txt"))]
+    outs = []
+    for n in (1, 2):
+        out = tmp_path / f"tags-{n}.jsonl"
+        assert main(["tag", *articles, "-o", str(out), "--model", str(tiny_model), "--processes", str(n), "-q"]) == 0
+        outs.append(list(read_tags(out)))
+    assert len(outs[0]) == len(articles) >= 2
+    for a, b in zip(*outs):
+        assert a["id"] == b["id"] and [s["text"] for s in a["sentences"]] == [s["text"] for s in b["sentences"]]
+        assert a["assets"] == b["assets"] and a["moves"] == b["moves"]
+        assert abs(a["sentiment"]["score"] - b["sentiment"]["score"]) < 1e-6
