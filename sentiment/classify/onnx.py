@@ -124,7 +124,7 @@ def export_fp32(folder: str | Path, out: str | Path) -> Path:
     folder, out = Path(folder), Path(out)
     config = AutoConfig.from_pretrained(folder)
     model = AutoModelForSequenceClassification.from_pretrained(
-        folder, dtype=torch.float32, attn_implementation="eager").eval()
+        folder, dtype=torch.float32, attn_implementation="eager", use_safetensors=True).eval()
 
     class Logits(torch.nn.Module):
         def __init__(self, inner: torch.nn.Module) -> None:
