@@ -90,7 +90,9 @@ def baseline_news(name: str) -> list[dict]:
     return out
 
 
-def news_report(label: str, tags, prices: Path, idx: pd.DataFrame, published: pd.DataFrame) -> None:
+def news_report(label: str, tags, prices: Path, idx: pd.DataFrame,
+                published: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Print the news-only and combined indexes against the published one; return both."""
     news = fear_greed_index(None, tags)
     both = fear_greed_index(prices, tags)
     lo, hi = news["date"].min(), news["date"].max()
@@ -104,6 +106,7 @@ def news_report(label: str, tags, prices: Path, idx: pd.DataFrame, published: pd
     alone = [f"{c} {stats.spearmanr(merged[c], merged['value_pub'])[0]:.3f}" if merged[c].nunique() > 1
              else f"{c} constant (nothing to score in these records)" for c in news.attrs["components"]]
     print("  news components alone (Spearman): " + ", ".join(alone))
+    return news, both
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -140,8 +143,9 @@ def main(argv: list[str] | None = None) -> int:
             b = merged[merged["date"] >= "2023-01-01"]
             print(f"  {c:<12} {stats.spearmanr(a[c], a['value_pub'])[0]:6.3f} | {stats.spearmanr(b[c], b['value_pub'])[0]:6.3f}")
 
+    with_news = None
     if args.tags is not None:
-        news_report(f"tags {args.tags}", args.tags, args.prices, idx, published)
+        with_news = news_report(f"tags {args.tags}", args.tags, args.prices, idx, published)
     for name in args.baseline_news:
         news_report(f"baseline news: {name}", baseline_news(name), args.prices, idx, published)
 
@@ -153,6 +157,14 @@ def main(argv: list[str] | None = None) -> int:
         plot_index(idx[idx["date"] >= "2018-01-01"], args.plot, reference=ref,
                    title="Prices-only index (BTC) vs alternative.me Crypto Fear & Greed")
         print(f"\nchart → {args.plot}")
+        if with_news is not None:  # the news span: news-only and combined index vs the published one
+            for kind, frame in zip(("news-only", "combined"), with_news):
+                lo, hi = with_news[0]["date"].min(), with_news[0]["date"].max()
+                span = frame[(frame["date"] >= lo) & (frame["date"] <= hi)]
+                path = args.plot.with_name(f"{args.plot.stem}.{kind}{args.plot.suffix}")
+                plot_index(span, path, reference=ref,
+                           title=f"{kind.capitalize()} index from {args.tags.name} vs alternative.me")
+                print(f"chart → {path}")
     return 0
 
 
