@@ -9,11 +9,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+if TYPE_CHECKING:
+    from sentiment.ingest import IngestError
 
 app = typer.Typer(
     name="sentiment",
@@ -28,6 +31,12 @@ out = Console(width=None if sys.stdout.isatty() else 140)
 
 class UsageError(Exception):
     """A mistake in how the command was called (exit code 2)."""
+
+
+def print_input_error(error: "IngestError") -> None:
+    """One line per failed or skipped input: ``failed: INPUT: reason``."""
+    kind = "skipped" if error.skipped else "failed"
+    err.print(f"{kind}: {error.input}: {error.reason}", markup=False, highlight=False, soft_wrap=True)
 
 
 # ============================================================ ingest / tag (issue 2)
@@ -62,8 +71,7 @@ def ingest(
 
     def show(item: object) -> None:
         if isinstance(item, IngestError) and not (item.skipped and quiet):
-            kind = "skipped" if item.skipped else "failed"
-            err.print(f"{kind}: {item.input}: {item.reason}", markup=False, highlight=False, soft_wrap=True)
+            print_input_error(item)
 
     try:
         report = run_ingest(sources, store, options, on_item=show)
@@ -102,7 +110,7 @@ def tag(
     from sentiment.analyzer import Analyzer
     from sentiment.ingest import IngestOptions
     from sentiment.sinks import format_for
-    from sentiment.tagging import print_error, tag_files
+    from sentiment.tagging import tag_files
 
     if not sources and not from_store:
         raise UsageError("nothing to tag: give SOURCES or --from-store")
@@ -141,7 +149,7 @@ def tag(
             report = tag_files(
                 sources or [], output, fmt=fmt, store=store, from_store=from_store, analyzer=analyzer,
                 options=options, batch_size=batch_size, include_sentences=sentences, resume=resume,
-                on_error=print_error,
+                on_error=print_input_error,
                 on_progress=lambda r: progress.update(task, description=f"tagging: {r.summary()}"),
             )
         except StoreError as exc:

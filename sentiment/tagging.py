@@ -9,36 +9,27 @@ without duplicates or gaps (see :mod:`sentiment.sinks`).
 from __future__ import annotations
 
 import os
-import sys
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from sentiment.analyzer import Analyzer
 from sentiment.ingest import Deduplicator, IngestError, IngestOptions, is_url, iter_inputs
+from sentiment.ingest.records import Tally
 from sentiment.schema import Article, TaggedArticle
 from sentiment.sinks import open_sink
 from sentiment.store import Store
 
 
 @dataclass
-class TagReport:
+class TagReport(Tally):
     """What a tagging run did. Every article read is tagged, a duplicate, already in the output
     (resumed) or failed; inputs that gave no article are failed or skipped (with a reason)."""
 
-    output: Path
-    read: int = 0
+    output: Path | None = None
     tagged: int = 0
-    duplicates: int = 0
     resumed: int = 0
-    failed: int = 0
-    skipped: int = 0
-    errors: list[IngestError] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.failed == 0
 
     def summary(self) -> str:
         parts = [f"read {self.read}", f"tagged {self.tagged}", f"duplicates {self.duplicates}"]
@@ -78,11 +69,7 @@ def tag_files(sources: Iterable[str | Path], output: str | Path, *, fmt: str | N
     dedupe = Deduplicator()
 
     def fail(error: IngestError) -> None:
-        if error.skipped:
-            report.skipped += 1
-        else:
-            report.failed += 1
-        report.errors.append(error)
+        report.add_error(error)
         if db is not None and not error.skipped:  # as in ingest: a skip (a 304, a README) is no error
             db.add_error(error.input, error.reason)
         if on_error:
@@ -165,8 +152,3 @@ def _without(own_files: set[str], items: Iterator[Article | IngestError]) -> Ite
         elif path not in reported:
             reported.add(path)
             yield IngestError(label, "the output of this run, not an input", skipped=True)
-
-
-def print_error(error: IngestError) -> None:
-    """One clear line per failed (or skipped) input on stderr."""
-    print(f"{'skipped' if error.skipped else 'failed'}: {error.input}: {error.reason}", file=sys.stderr)

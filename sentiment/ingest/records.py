@@ -52,14 +52,11 @@ class IngestOptions:
 
 
 @dataclass
-class IngestReport:
-    """The tally of one ``ingest`` run: articles read, newly stored, already stored, and errors.
-
-    ``errors`` holds every failed and skipped input; ``failed`` counts the failures only.
-    """
+class Tally:
+    """What a batch run did with its inputs: articles read, duplicates, and the inputs that
+    failed or were skipped (each with its reason in ``errors``)."""
 
     read: int = 0
-    new: int = 0
     duplicates: int = 0
     failed: int = 0
     skipped: int = 0
@@ -68,6 +65,24 @@ class IngestReport:
     @property
     def ok(self) -> bool:
         return self.failed == 0
+
+    def add_error(self, error: IngestError) -> None:
+        """Count a failed or skipped input and keep its reason."""
+        self.errors.append(error)
+        if error.skipped:
+            self.skipped += 1
+        else:
+            self.failed += 1
+
+
+@dataclass
+class IngestReport(Tally):
+    """The tally of one ``ingest`` run: articles read, newly stored, already stored, and errors.
+
+    ``errors`` holds every failed and skipped input; ``failed`` counts the failures only.
+    """
+
+    new: int = 0
 
     def summary(self) -> str:
         return (f"read {self.read}, new {self.new}, duplicates {self.duplicates}, "

@@ -71,11 +71,8 @@ def ingest(sources: Iterable[str | Path] | str | Path, store: Store | str | Path
     try:
         for item in iter_inputs(sources, options, db):
             if isinstance(item, IngestError):
-                report.errors.append(item)
-                if item.skipped:
-                    report.skipped += 1
-                else:
-                    report.failed += 1
+                report.add_error(item)
+                if not item.skipped:
                     db.add_error(item.input, item.reason)
             else:
                 report.read += 1
