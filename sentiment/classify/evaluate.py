@@ -9,7 +9,7 @@ annotators agreed on (the FinBERT paper's second column).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -85,7 +85,7 @@ def recipe_path(model: str | Path | None = None) -> Path:
 
 
 def load_classifier(spec: str | Path | None, *, recipe: str | Path | None = None,
-                    backend: str = "auto", log=None) -> Classifier:
+                    backend: str = "auto", log: Callable[[str], None] | None = None) -> Classifier:
     """``tfidf`` (trained now on the recipe's training data), ``lexicon``, or a model folder
     (``None``: the default model)."""
     from sentiment.classify.baselines import LexiconScorer, TfidfLogReg
@@ -106,7 +106,7 @@ def load_classifier(spec: str | Path | None, *, recipe: str | Path | None = None
 def evaluate(data_path: str | Path, fmt: str = "auto", split: str = "test",
              model: str | Path | None = None, *, recipe: str | Path | None = None,
              subset: str | None = None, batch_size: int = 64, backend: str = "auto",
-             log=None) -> dict[str, Any]:
+             log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Score ``model`` on the ``split`` of ``data_path``; see the module docstring for keys."""
     data = select(data_path, fmt, split)
     if subset not in (None, "", "allagree"):

@@ -95,7 +95,7 @@ class SentimentModel:
 
     labels: tuple[str, str, str] = LABELS
 
-    def __init__(self, backend: Backend, tokenizer, path: Path, temperature: float = 1.0,
+    def __init__(self, backend: Backend, tokenizer: Any, path: Path, temperature: float = 1.0,
                  max_length: int = 128, label_order: Sequence[int] = (0, 1, 2)) -> None:
         self.backend = backend
         self.tokenizer = tokenizer

@@ -111,7 +111,7 @@ def length_bucketed_batches(lengths: list[int], batch_size: int, rng: random.Ran
     return batches
 
 
-def _pad(ids: list[list[int]], pad_id: int):
+def _pad(ids: list[list[int]], pad_id: int) -> tuple[Any, Any]:
     import torch
 
     width = max(len(x) for x in ids)
@@ -123,7 +123,7 @@ def _pad(ids: list[list[int]], pad_id: int):
     return input_ids, mask
 
 
-def predict_logits(model, encoded: list[list[int]], pad_id: int, batch_size: int = 128) -> np.ndarray:
+def predict_logits(model: Any, encoded: list[list[int]], pad_id: int, batch_size: int = 128) -> np.ndarray:
     """Logits of already-tokenised texts, length-sorted batches, original order restored."""
     import torch
 
@@ -139,7 +139,7 @@ def predict_logits(model, encoded: list[list[int]], pad_id: int, batch_size: int
 
 
 # --------------------------------------------------------------------------- optimiser
-def _param_groups(model, lr: float, layer_decay: float, weight_decay: float) -> list[dict]:
+def _param_groups(model: Any, lr: float, layer_decay: float, weight_decay: float) -> list[dict]:
     """AdamW groups with layer-wise LR decay: the head gets ``lr``, each encoder layer below
     ``lr * layer_decay**depth``, the embeddings the smallest. No decay on biases / LayerNorm."""
     n_layers = model.config.num_hidden_layers
