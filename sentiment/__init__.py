@@ -40,17 +40,17 @@ _API = {
 
 __all__ = sorted(_API) + ["__version__"]
 
-if TYPE_CHECKING:  # pragma: no cover
-    from sentiment.analyzer import Analyzer
-    from sentiment.frames import to_frame, to_frames
-    from sentiment.ingest import ingest, iter_inputs
-    from sentiment.market.index import fear_greed_index
-    from sentiment.market.link import link
-    from sentiment.market.prices import load_prices
-    from sentiment.schema import Article, Extraction, Score, TaggedArticle
-    from sentiment.sinks import export, read_tags, write_tables
-    from sentiment.store import Store
-    from sentiment.tagging import TagReport, tag_files
+if TYPE_CHECKING:  # pragma: no cover  (names for type checkers; loaded lazily below)
+    from sentiment.analyzer import Analyzer  # noqa: F401
+    from sentiment.frames import to_frame, to_frames  # noqa: F401
+    from sentiment.ingest import ingest, iter_inputs  # noqa: F401
+    from sentiment.market.index import fear_greed_index  # noqa: F401
+    from sentiment.market.link import link  # noqa: F401
+    from sentiment.market.prices import load_prices  # noqa: F401
+    from sentiment.schema import Article, Extraction, Score, TaggedArticle  # noqa: F401
+    from sentiment.sinks import export, read_tags, write_tables  # noqa: F401
+    from sentiment.store import Store  # noqa: F401
+    from sentiment.tagging import TagReport, tag_files  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 class Scorer(Protocol):
     """Anything that gives calibrated probabilities (bearish, neutral, bullish) per text."""
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray: ...
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray: ...
 
 
 TextOrArticle = Union[str, Article]
@@ -61,7 +61,8 @@ class Analyzer:
     >>> analyzer.analyze("Bitcoin fell 5% to $100,000.").to_dict()   # doctest: +SKIP
 
     ``model`` is a model folder, a scorer object with ``predict_proba`` or ``None`` for the
-    shipped model; ``nlp`` an already built spaCy pipeline (``sentiment.extract.build_nlp``).
+    shipped model; ``nlp`` an already built spaCy pipeline (``sentiment.extract.build_nlp``);
+    ``batch_size`` how many sentences the classifier scores per call.
 
     Work per article is bounded, so one odd input cannot stall a batch: an article longer than
     ``max_chars`` characters (``None``: no limit) is analysed on its first ``max_chars``
@@ -117,7 +118,7 @@ class Analyzer:
         sentences = list(sentences)
         if not sentences:
             return []
-        probs = self.model.predict_proba(sentences)
+        probs = self.model.predict_proba(sentences, batch_size=self.batch_size)
         return [Score.from_probs(row.tolist()) for row in np.asarray(probs)]
 
     # ------------------------------------------------------------------ analysis

@@ -29,7 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tomllib
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib  # type: ignore[no-redef]
 
 from sentiment.classify import calibration
 from sentiment.classify.datasets import LabelledTexts, TrainingData, resolve_path, training_data
