@@ -120,7 +120,6 @@ class AssetTagger:
         self.name = name
         self.overwrite_ents = overwrite_ents
         self.gazetteer = load_gazetteer(data_file)
-        self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.initialize(nlp=nlp)
 
     def initialize(self, get_examples: Any = None, *, nlp: Language | None = None) -> None:

@@ -58,7 +58,6 @@ class EntityCleaner:
         self.stoplist = frozenset(w.lower() for w in data["stoplist"])
         self.stop_substrings = tuple(w.lower() for w in data["stop_substrings"])
         self.stoplist |= sector_aliases()
-        self.matcher = PhraseMatcher(nlp.vocab, attr="ORTH")
         self.initialize(nlp=nlp)
 
     def initialize(self, get_examples: Any = None, *, nlp: Language | None = None) -> None:

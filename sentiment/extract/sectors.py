@@ -47,7 +47,6 @@ class SectorTagger:
         self.data_file = data_file
         data = load_json(data_file)
         self.context = {w.lower() for w in data["context_words"]}
-        self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.initialize(nlp=nlp)
 
     def initialize(self, get_examples: Any = None, *, nlp: Language | None = None) -> None:
