@@ -17,6 +17,7 @@ from rich.markup import escape
 
 if TYPE_CHECKING:
     from sentiment.ingest import IngestError
+    from sentiment.ingest.records import Tally
 
 app = typer.Typer(
     name="sentiment",
@@ -31,6 +32,13 @@ out = Console(width=None if sys.stdout.isatty() else 140)
 
 class UsageError(Exception):
     """A mistake in how the command was called (exit code 2)."""
+
+
+def finish(report: "Tally", target: Path, console: Console) -> None:
+    """The closing summary line of a batch command; exit code 1 when some input failed."""
+    console.print(f"{report.summary()} → {target}", markup=False, highlight=False, soft_wrap=True)
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 def print_input_error(error: "IngestError") -> None:
@@ -77,9 +85,7 @@ def ingest(
         report = run_ingest(sources, store, options, on_item=show)
     except StoreError as exc:
         raise UsageError(str(exc)) from None
-    out.print(f"{report.summary()} → {store}", markup=False, highlight=False, soft_wrap=True)
-    if not report.ok:
-        raise typer.Exit(1)
+    finish(report, store, out)
 
 
 @app.command()
@@ -154,9 +160,7 @@ def tag(
             )
         except StoreError as exc:
             raise UsageError(str(exc)) from None
-    err.print(f"{report.summary()} → {output}", markup=False, highlight=False, soft_wrap=True)
-    if not report.ok:
-        raise typer.Exit(1)
+    finish(report, output, err)
 
 
 @app.command()

@@ -66,6 +66,9 @@ class Tally:
     def ok(self) -> bool:
         return self.failed == 0
 
+    def summary(self) -> str:
+        raise NotImplementedError
+
     def add_error(self, error: IngestError) -> None:
         """Count a failed or skipped input and keep its reason."""
         self.errors.append(error)
