@@ -14,15 +14,15 @@ Sentence scoring, each configuration in its own subprocess (so peak memory is it
 Sentences: the Financial PhraseBank (``../shared``) when present, else the sentences of
 ``examples/``. The whole pipeline (``tag_files``: reading, spaCy extraction, scoring,
 aggregation, writing JSON Lines) runs on ~700-word articles generated from ``examples/``
-texts (sentences shuffled and repeated) in a temporary folder, for each backend and spaCy
-``n_process``. Parity: labels of int8 and fp32 ONNX against torch float32 on PhraseBank test and
+texts (sentences shuffled and repeated) in a temporary folder, for each backend and number of
+worker processes (``n_process``: each worker analyses whole batches; the warm-up run starts them). Parity: labels of int8 and fp32 ONNX against torch float32 on PhraseBank test and
 TFNS validation, with each one's accuracy (skipped without the shared data).
 
 Every figure is the median of ``--runs`` timed runs after a warm-up. Prints a table, then one
 JSON line with every figure. Timings mean something only on an otherwise idle machine: the
 load average is printed with them.
 
-usage: python benchmarks/bench_classify.py [--model DIR] [--sentences 1000] [--articles 60]
+usage: python benchmarks/bench_classify.py [--model DIR] [--sentences 1000] [--articles 96]
            [--runs 3] [--threads N] [--configs naive,torch,onnx-fp32,onnx-int8,bert-base]
            [--pipeline onnx:1,onnx:2,torch:1] [--no-parity]
 """
@@ -168,13 +168,14 @@ def pipeline_worker(backend: str, n_process: int, model_dir: str, folder: str, r
     counts: list[int] = []
 
     def tag(warmup: bool) -> None:
-        if warmup:
-            return
-        report = tag_files([folder], out_dir / f"tags-{len(counts)}.jsonl", analyzer=analyzer, resume=False)
-        counts.append(report.tagged)
+        report = tag_files([folder], out_dir / f"tags-{len(counts)}-{warmup}.jsonl", analyzer=analyzer,
+                           resume=False)
+        if not warmup:
+            counts.append(report.tagged)
 
     tree = TreeMemory()
     seconds = timed_runs(tag, runs)
+    analyzer.close()
     n = len(list(Path(folder).glob("*.txt")))
     return {"config": f"pipeline {backend} n_process={n_process}", "articles": n,
             "tagged": counts[-1] if counts else 0, "seconds": seconds,
@@ -265,7 +266,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default=None, help="model folder (default: the shipped model)")
     ap.add_argument("--sentences", type=int, default=1000)
-    ap.add_argument("--articles", type=int, default=60)
+    ap.add_argument("--articles", type=int, default=96)
     ap.add_argument("--words", type=int, default=700)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0, help="threads per run (default: physical cores)")

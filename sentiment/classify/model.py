@@ -25,6 +25,9 @@ from sentiment.classify.datasets import DataError, label_index, repo_root
 from sentiment.schema import LABELS, Score
 
 ENV_VAR = "SENTIMENT_MODEL"
+# Padded tokens per classifier call: short sentences go 64 at a time, long ones in smaller
+# batches, so the activations (and the runtime's memory arena) stay small.
+MAX_BATCH_TOKENS = 2048
 DEFAULT_NAME = "crypto-minilm-sentiment"
 BACKENDS = ("auto", "onnx", "torch")
 
@@ -142,8 +145,7 @@ class SentimentModel:
         owner: list[int] = [int(i) for i in enc["overflow_to_sample_mapping"]]
         out = np.zeros((len(rows), len(LABELS)), dtype=np.float64)
         order = sorted(range(len(rows)), key=lambda r: len(rows[r]))
-        for start in range(0, len(order), max(1, batch_size)):
-            idx = order[start:start + batch_size]
+        for idx in _batches(order, [len(r) for r in rows], max(1, batch_size), MAX_BATCH_TOKENS):
             width = max(len(rows[r]) for r in idx)
             input_ids = np.full((len(idx), width), self._pad_id, dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.int64)
@@ -178,3 +180,18 @@ class SentimentModel:
     def score(self, texts: Sequence[str], batch_size: int = 64) -> list[Score]:
         """A :class:`~sentiment.schema.Score` per text (label, P(bullish) − P(bearish), probs)."""
         return [Score.from_probs(p) for p in self.predict_proba(texts, batch_size)]
+
+
+def _batches(order: list[int], lengths: list[int], size: int, max_tokens: int) -> list[list[int]]:
+    """Cut ``order`` (sorted by length, shortest first) into batches of at most ``size`` rows
+    and at most ``max_tokens`` padded tokens (a row longer than that goes alone)."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for r in order:
+        if current and (len(current) >= size or (len(current) + 1) * lengths[r] > max_tokens):
+            batches.append(current)
+            current = []
+        current.append(r)
+    if current:
+        batches.append(current)
+    return batches

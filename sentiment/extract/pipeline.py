@@ -19,6 +19,7 @@ from typing import Any
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
+from threadpoolctl import threadpool_limits
 
 from ..schema import (
     AssetMention,
@@ -39,6 +40,8 @@ from . import moves as _moves  # noqa: F401
 from . import numbers as _numbers  # noqa: F401
 from . import sectors as _sectors  # noqa: F401
 from .assets import load_gazetteer
+from .ops import choose_gemm, ops_for
+from .resources import SentenceLookup
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +96,14 @@ def add_crypto_components(nlp: Language) -> Language:
 
 @lru_cache(maxsize=4)
 def _build(disable: tuple[str, ...]) -> Language:
-    nlp = load_base_model(disable=list(disable))
+    from thinc.api import get_current_ops, set_current_ops
+
+    previous = get_current_ops()
+    set_current_ops(ops_for(choose_gemm()))  # the models keep the ops they are built with
+    try:
+        nlp = load_base_model(disable=list(disable))
+    finally:
+        set_current_ops(previous)
     if "parser" in disable and "senter" in nlp.disabled:
         nlp.enable_pipe("senter")  # sentence boundaries without the full parse (faster)
     return add_crypto_components(nlp)
@@ -102,7 +112,9 @@ def _build(disable: tuple[str, ...]) -> Language:
 def build_nlp(*, disable: list[str] | None = None) -> Language:
     """``en_core_web_sm`` plus the crypto components, loaded once per process (per ``disable``).
 
-    The lemmatizer and attribute ruler are left out (:data:`DEFAULT_EXCLUDE`); ``disable``
+    The models multiply matrices with blis or numpy's BLAS, whichever is faster on this CPU
+    (:mod:`sentiment.extract.ops`). The lemmatizer and attribute ruler are left out
+    (:data:`DEFAULT_EXCLUDE`); ``disable``
     switches off more for speed: ``["parser"]`` uses the model's ``senter`` for sentences
     (moves stated without a number, "Solana tumbled", need the parse and are then not found),
     ``["ner"]`` drops people/organisations/places (exchanges are still found)."""
@@ -170,12 +182,15 @@ class Extractor:
 
         current: int | None = None
         group: list[tuple[Doc, tuple[int, str, int]]] = []
-        for doc, ctx in self.nlp.pipe(chunks(), as_tuples=True, batch_size=batch_size, n_process=n_process):
-            if current is not None and ctx[0] != current:
-                yield self._assemble(group)
-                group = []
-            current = ctx[0]
-            group.append((doc, ctx))
+        # With worker processes, one BLAS thread each (they inherit the limit): two processes
+        # of two threads on two cores only fight; alone, the product may use every core.
+        with threadpool_limits(1 if n_process > 1 else None, user_api="blas"):
+            for doc, ctx in self.nlp.pipe(chunks(), as_tuples=True, batch_size=batch_size, n_process=n_process):
+                if current is not None and ctx[0] != current:
+                    yield self._assemble(group)
+                    group = []
+                current = ctx[0]
+                group.append((doc, ctx))
         if group:
             yield self._assemble(group)
 
@@ -193,36 +208,37 @@ class Extractor:
         sent_index: dict[tuple[int, int], int] = {}  # absolute raw offsets → index in ex.sentences
         all_mentions: list[tuple[str, dict[str, Any], int]] = []  # (part, mention, sentence index)
         docs: list[tuple[Doc, str, int]] = []
+        text_of = {id(doc): doc.text for doc, _ in group}  # Doc.text joins every token: once per doc
         for doc, (_, part, offset) in group:
             docs.append((doc, part, offset))
             if part == "title":
-                if doc.text.strip():
-                    s, e = _span_trim(doc.text, 0, len(doc.text))
-                    ex.title = SentenceSpan(text=doc.text[s:e], start=s, end=e)
+                if text_of[id(doc)].strip():
+                    s, e = _span_trim(text_of[id(doc)], 0, len(text_of[id(doc)]))
+                    ex.title = SentenceSpan(text=text_of[id(doc)][s:e], start=s, end=e)
                 continue
             for sent in doc.sents:
-                s, e = _span_trim(doc.text, sent.start_char, sent.end_char)
+                s, e = _span_trim(text_of[id(doc)], sent.start_char, sent.end_char)
                 if s >= e:
                     continue
                 sent_index[(offset + sent.start_char, offset + sent.end_char)] = len(ex.sentences)
-                ex.sentences.append(SentenceSpan(text=doc.text[s:e], start=offset + s, end=offset + e))
+                ex.sentences.append(SentenceSpan(text=text_of[id(doc)][s:e], start=offset + s, end=offset + e))
 
         def locate(doc: Doc, part: str, offset: int, key: Any) -> tuple[int, str]:
             """(sentence index or -1 for the title, sentence text) of a doc-relative offset pair."""
             s, e = int(key[0]), int(key[1])
             if part == "title":
-                return -1, ex.title.text if ex.title else doc.text.strip()
+                return -1, ex.title.text if ex.title else text_of[id(doc)].strip()
             n = sent_index.get((offset + s, offset + e))
             if n is None:
-                a, b = _span_trim(doc.text, s, e)
-                return -2, doc.text[a:b]
+                a, b = _span_trim(text_of[id(doc)], s, e)
+                return -2, text_of[id(doc)][a:b]
             return n, ex.sentences[n].text
 
         # ---- assets: strong mentions count; weak ones only if the asset is named strongly elsewhere
+        sentence_of = {id(doc): SentenceLookup(doc) for doc, _, _ in docs}
         for doc, part, offset in docs:
             for m in doc._.asset_mentions or []:
-                tok = doc[m["start"]]
-                sent = tok.sent
+                sent = sentence_of[id(doc)](m["start"])
                 n, _ = locate(doc, part, offset, (sent.start_char, sent.end_char))
                 all_mentions.append((part, m, n))
         strong = {m["symbol"] for _, m, _ in all_mentions if m["strength"] == "strong"}
@@ -283,7 +299,7 @@ class Extractor:
                     lst.append(Sector(name=sm["name"], change_pct=sm["change_pct"], text=text))
             for sm in doc._.sector_mentions or []:
                 if sm["name"] not in sectors and sm.get("subject", True):
-                    sent = doc[sm["start"]].sent
+                    sent = sentence_of[id(doc)](sm["start"])
                     _, text = locate(doc, part, offset, (sent.start_char, sent.end_char))
                     sectors[sm["name"]] = [Sector(name=sm["name"], change_pct=None, text=text)]
             for c in doc._.causes or []:

@@ -10,9 +10,12 @@ import functools
 import json
 import logging
 import re
+from bisect import bisect_right
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+
+from spacy.tokens import Doc, Span
 
 log = logging.getLogger("sentiment.extract")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -148,3 +151,15 @@ def guarded(default_attrs: tuple[str, ...]) -> Callable[[F], F]:
                 return doc
         return inner  # type: ignore[return-value]
     return wrap
+
+
+class SentenceLookup:
+    """The sentence holding a token, by bisection over the sentence starts. (``Token.sent``
+    walks the doc's sentences on every call: quadratic over a long article's mentions.)"""
+
+    def __init__(self, doc: Doc) -> None:
+        self.sents = list(doc.sents)
+        self.starts = [s.start for s in self.sents]
+
+    def __call__(self, token_index: int) -> Span:
+        return self.sents[max(0, bisect_right(self.starts, token_index) - 1)]
