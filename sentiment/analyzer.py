@@ -176,17 +176,18 @@ class Analyzer:
         for batch in batches:
             yield batch, analyze_isolated(self, batch)
 
-    def close(self) -> None:
-        """Stop the worker processes, if any were started."""
+    def close(self, *, terminate: bool = False) -> None:
+        """Stop the worker processes, if any were started (``terminate``: without finishing
+        the batches they are on)."""
         if self._pool is not None:
-            self._pool.close()
+            self._pool.close(terminate=terminate)
             self._pool = None
 
     def __enter__(self) -> Analyzer:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        self.close(terminate=exc_type is not None)
 
     def analyze_batch(self, articles: list[Article]) -> list[TaggedArticle | Exception]:
         """Tag a batch; a failing article gives its exception in its place, the others go on."""

@@ -391,7 +391,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of the console script: runs the app, turns errors into one line."""
     try:
         # Without standalone mode the app returns the code of typer.Exit instead of raising.
-        return int(app(args=argv, standalone_mode=False) or 0)
+        code = int(app(args=argv, standalone_mode=False) or 0)
+        if code == 130:  # typer turns Ctrl-C into Exit(130), returned here
+            err.print("aborted")
+        return code
     except SystemExit as exc:  # typer.Exit / sys.exit inside a command
         return int(exc.code or 0)
     except typer.Exit as exc:

@@ -18,6 +18,7 @@ import ctypes
 import gc
 import logging
 import multiprocessing
+import signal
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 Result = list["TaggedArticle | Exception"]
 
+PR_SET_PDEATHSIG = 1  # prctl(2)
 _WORKER: Analyzer | None = None  # the analyzer of this worker process
 _LIMITS: Any = None  # keeps the one-thread BLAS limit of this worker alive
 
@@ -68,10 +70,17 @@ def _trim_heap() -> None:
 
 
 def _init_worker(parent: Analyzer) -> None:
-    """Runs once in each new worker: one BLAS thread, one classifier thread, own session."""
+    """Runs once in each new worker: one BLAS thread, one classifier thread, own session.
+    Ctrl-C is the parent's to handle (it stops the workers), and a worker whose parent dies
+    (killed) goes with it instead of waiting for work forever."""
     global _WORKER, _LIMITS
     from threadpoolctl import threadpool_limits
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:  # Linux: SIGTERM when the parent dies
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
     _LIMITS = threadpool_limits(1)
     worker = copy.copy(parent)
     worker.n_process = 1
@@ -142,6 +151,10 @@ class WorkerPool:
             log.warning("a worker process died; the remaining articles are analysed in this process")
             self.broken = True
 
-    def close(self) -> None:
-        """Stop the workers (pending work is cancelled)."""
+    def close(self, *, terminate: bool = False) -> None:
+        """Stop the workers: pending work is cancelled; with ``terminate`` (Ctrl-C, an error)
+        the batches being analysed are abandoned too instead of finished."""
+        if terminate:
+            for process in list((getattr(self._executor, "_processes", None) or {}).values()):
+                process.terminate()
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -98,7 +98,7 @@ def test_build_writes_atomically_into_a_keyed_cache(graphs, tiny_model, cache):
     assert not [p for p in graphs["int8"].parent.iterdir() if p.name.startswith(".build-")]
 
 
-def test_int8_graph_keeps_the_feed_forward_down_projections_float(graphs):
+def test_int8_graph_keeps_the_down_projections_and_the_first_layer_float(graphs):
     import onnx
 
     fp32 = onnx.load(str(graphs["fp32"]), load_external_data=False).graph
@@ -108,6 +108,10 @@ def test_int8_graph_keeps_the_feed_forward_down_projections_float(graphs):
     assert {"QAttention", "EmbedLayerNormalization"} <= ops and "Attention" not in ops
     assert ops & {"MatMulInteger", "DynamicQuantizeMatMul"}  # the up-projections are int8
     assert len(ox.gelu_fed_matmuls(fp32)) == len(ox.gelu_fed_matmuls(int8)) == 2  # one per layer
+    first = ox.first_layer_matmuls(fp32)  # the first layer's products stay float too
+    assert len(first) == 3
+    float_matmuls = {n.name for n in int8.node if n.op_type == "MatMul"}
+    assert float_matmuls == set(first) | set(ox.gelu_fed_matmuls(fp32))  # every other one is int8
 
 
 def test_second_load_reuses_the_cache(use_cache, tiny_model, graphs, monkeypatch):

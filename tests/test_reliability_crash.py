@@ -82,6 +82,30 @@ def kill_midway(command: list[str], out: Path, cwd: Path) -> int:
     return written
 
 
+def processes_naming(marker: str) -> list[int]:
+    """PIDs of live processes whose command line contains ``marker`` (a forked worker keeps its
+    parent's command line)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker in cmdline and state != "Z":
+            pids.append(int(entry.name))
+    return pids
+
+
+def assert_no_process_left(marker: str) -> None:
+    deadline = time.monotonic() + 20
+    while (left := processes_naming(marker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, f"processes still running after their parent ended: {left}"
+
+
 def finish(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -102,6 +126,7 @@ def test_kill_9_then_resume_jsonl_every_article_exactly_once(tmp_path, news):
     out, store = tmp_path / "out" / "tags.jsonl", tmp_path / "s.sqlite"
     command = tag_command(news, out, store)
     written = kill_midway(command, out, tmp_path)
+    assert_no_process_left(str(out))  # the worker processes went with their parent
     # A kill can land inside a write: leave a torn half-record at the end, as such a kill would.
     with open(out, "ab") as fh:
         fh.write(b'{"schema": 1, "id": "torn-by-kill", "sentiment": {"lab')
@@ -149,3 +174,34 @@ def test_kill_9_then_resume_table_output_is_replaced_atomically(tmp_path):
     assert sorted(ids) == [f"article-{i:02d}" for i in range(N_ARTICLES)]
     assert all(json.loads(row["record"])["id"] == row["id"] for row in rows)
     assert sorted(p.name for p in out.parent.iterdir()) == ["tags.csv"]  # journal and temp files gone
+
+
+def test_ctrl_c_stops_the_workers_without_a_traceback(tmp_path, news):
+    """Ctrl-C reaches the whole process group (parent and workers): the run ends with 130 and
+    "aborted", no traceback, no process left, and the output resumes cleanly."""
+    needs_model()
+    if not Path("/proc").is_dir():
+        pytest.skip("needs /proc")
+    out, store = tmp_path / "out" / "tags.jsonl", tmp_path / "s.sqlite"
+    command = tag_command(news, out, store) + ["--processes", "2"]
+    proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while count_records(out) < 4 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if proc.poll() is not None:
+            pytest.fail(f"tag ended before Ctrl-C (code {proc.returncode})")
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, stderr.decode()[-2000:]
+    assert b"Traceback" not in stderr and b"aborted" in stderr
+    assert_no_process_left(str(out))
+    written = count_records(out)
+    done = finish(command, tmp_path)
+    assert f"already tagged {written}" in done.stderr
+    check_store(store, {json.loads(line)["id"] for line in out.read_text().splitlines()})
