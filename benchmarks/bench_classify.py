@@ -15,15 +15,19 @@ Sentences: the Financial PhraseBank (``../shared``) when present, else the sente
 ``examples/``. The whole pipeline (``tag_files``: reading, spaCy extraction, scoring,
 aggregation, writing JSON Lines) runs on ~700-word articles generated from ``examples/``
 texts (sentences shuffled and repeated) in a temporary folder, for each backend and number of
-worker processes (``n_process``: each worker analyses whole batches; the warm-up run starts them). Parity: labels of int8 and fp32 ONNX against torch float32 on PhraseBank test and
-TFNS validation, with each one's accuracy (skipped without the shared data).
+worker processes (``n_process``: each worker analyses whole batches; the warm-up run starts
+them). Parity: labels of int8 and fp32 ONNX against torch float32 on PhraseBank test and TFNS
+validation, with each one's accuracy (skipped without the shared data).
 
-Every figure is the median of ``--runs`` timed runs after a warm-up. Prints a table, then one
+Each configuration runs in a fresh worker process once per round (``--rounds``, interleaved:
+this machine's speed drifts by tens of percent over minutes, and interleaving spreads a slow spell
+over every configuration instead of one); every figure is the median of all its timed runs, each
+after a warm-up. Prints a table, then one
 JSON line with every figure. Timings mean something only on an otherwise idle machine: the
 load average is printed with them.
 
 usage: python benchmarks/bench_classify.py [--model DIR] [--sentences 1000] [--articles 96]
-           [--runs 3] [--threads N] [--configs naive,torch,onnx-fp32,onnx-int8,bert-base]
+           [--rounds 3] [--runs 1] [--threads N] [--configs naive,torch,onnx-fp32,onnx-int8,bert-base]
            [--pipeline onnx:1,onnx:2,torch:1] [--no-parity]
 """
 from __future__ import annotations
@@ -41,6 +45,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -246,6 +251,23 @@ def parity_worker(model_dir: str, threads: int) -> dict:
     return result
 
 
+def interleaved(configs: list[str], rounds: int, run: Any, count_key: str) -> dict[str, dict]:
+    """Run every configuration once per round, round after round, and merge each one's timed
+    runs: speed is the median over all of them, peak memory the largest."""
+    merged: dict[str, dict] = {}
+    for _ in range(max(1, rounds)):
+        for config in configs:
+            r = run(config)
+            if "error" in r or "error" in merged.get(config, {}):
+                merged.setdefault(config, r)
+                continue
+            m = merged.setdefault(config, {**r, "seconds": []})
+            m["seconds"] = m["seconds"] + r["seconds"]
+            m["peak_mb"] = max(m.get("peak_mb", 0), r.get("peak_mb", 0))
+            m["per_s"] = r[count_key] / statistics.median(m["seconds"])
+    return merged
+
+
 def run_worker(args: list[str]) -> dict:
     """Run this script as a worker subprocess and read its last line (JSON)."""
     proc = subprocess.run([sys.executable, __file__, "--worker", *args], check=False,
@@ -268,7 +290,10 @@ def main() -> int:
     ap.add_argument("--sentences", type=int, default=1000)
     ap.add_argument("--articles", type=int, default=96)
     ap.add_argument("--words", type=int, default=700)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=1, help="timed runs per worker process")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds over all configurations (interleaved, so a slow spell of a shared "
+                         "machine hits every configuration alike); the median of every run is reported")
     ap.add_argument("--threads", type=int, default=0, help="threads per run (default: physical cores)")
     ap.add_argument("--configs", default=",".join(SENTENCE_CONFIGS))
     ap.add_argument("--pipeline", default="onnx:1,onnx:2,torch:1", help="BACKEND:N_PROCESS,... ('' for none)")
@@ -305,10 +330,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-classify-") as tmp:
         texts_file = Path(tmp) / "texts.json"
         texts_file.write_text(json.dumps(texts), encoding="utf-8")
-        sentence = {}
-        for config in [c for c in args.configs.split(",") if c]:
-            r = run_worker(["sentences", config, model_dir, str(texts_file), str(args.runs), str(threads)])
-            sentence[config] = r
+        configs = [c for c in args.configs.split(",") if c]
+        sentence = interleaved(configs, args.rounds, lambda config: run_worker(
+            ["sentences", config, model_dir, str(texts_file), str(args.runs), str(threads)]), "sentences")
+        for config, r in sentence.items():
             rows.append((config, f"{r['per_s']:.1f} sent/s" if "per_s" in r else r["error"],
                          f"{r.get('peak_mb', 0):.0f} MB", f"{r.get('sentences', '')} sentences"))
         results["sentences"] = sentence
@@ -323,11 +348,12 @@ def main() -> int:
         folder = Path(tmp) / "articles"
         folder.mkdir()
         results["article_words"] = write_articles(folder, args.articles, args.words)
-        pipe = {}
-        for spec in [s for s in args.pipeline.split(",") if s]:
+        specs = [s for s in args.pipeline.split(",") if s]
+        pipe = interleaved(specs, args.rounds, lambda spec: run_worker(
+            ["pipeline", spec.partition(":")[0], spec.partition(":")[2] or "1", model_dir, str(folder),
+             str(args.runs), str(threads)]), "articles")
+        for spec, r in pipe.items():
             backend, _, n_process = spec.partition(":")
-            r = run_worker(["pipeline", backend, n_process or "1", model_dir, str(folder), str(args.runs), str(threads)])
-            pipe[spec] = r
             rows.append((f"tag {backend} n_process={n_process or 1}",
                          f"{r['per_s']:.2f} articles/s" if "per_s" in r else r["error"],
                          f"{r.get('peak_mb', 0):.0f} MB", f"{args.articles} × ~{results['article_words']} words"))
