@@ -111,7 +111,7 @@ class WorkerPool:
         gc.collect()
         _trim_heap()
         gc.freeze()  # the workers' garbage collector then leaves the inherited objects (and their
-        # memory pages) alone instead of copying every page it walks
+        self._frozen = True  # memory pages) alone instead of copying every page it walks
         self._executor = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
                                              initializer=_init_worker, initargs=(analyzer,))
 
@@ -130,10 +130,14 @@ class WorkerPool:
         if self.broken:
             return None
         try:
-            return self._executor.submit(_run_batch, batch)
+            future = self._executor.submit(_run_batch, batch)
         except (BrokenProcessPool, RuntimeError):
             self._mark_broken()
             return None
+        if self._frozen:  # with fork, the first submit has started every worker: the parent
+            gc.unfreeze()  # collects its own garbage again
+            self._frozen = False
+        return future
 
     def _collect(self, batch: list[Article], future: Future[Result] | None) -> tuple[list[Article], Result]:
         if future is not None:
