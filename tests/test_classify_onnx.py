@@ -335,3 +335,17 @@ def test_token_budget_batches():
     assert batches == [[0, 1], [2, 3], [4], [5]]  # two rows at most; a 200-token row goes alone
     assert _batches([0, 1, 2, 3], [30] * 4, size=8, max_tokens=100) == [[0, 1, 2], [3]]  # 4 × 30 > 100
     assert sorted(i for b in batches for i in b) == list(range(6))
+
+
+def test_a_new_build_prunes_the_stale_graphs_of_the_same_model(tiny_model, tmp_path, monkeypatch):
+    """Graphs of older weights or recipes of the same folder go; other models' graphs stay."""
+    monkeypatch.setenv(ox.CACHE_ENV, str(tmp_path))
+    onnx_dir = tmp_path / "onnx"
+    for name, model in (("stale", tiny_model), ("other", tmp_path / "another-model")):
+        (onnx_dir / name).mkdir(parents=True)
+        (onnx_dir / name / "model.int8.onnx").write_bytes(b"old graph")
+        (onnx_dir / name / ox.SOURCE_FILE).write_text(json.dumps({"model": str(model), "recipe": "old"}))
+    (onnx_dir / ".half-written").mkdir()  # no source.json: left alone
+    path = ox.build(tiny_model, "int8")
+    assert path.is_file() and path.parent.parent == onnx_dir
+    assert sorted(p.name for p in onnx_dir.iterdir()) == sorted([".half-written", "other", path.parent.name])

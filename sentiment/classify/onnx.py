@@ -14,9 +14,10 @@ feed-forward up-projection weights as int8 (activations are quantized on the fly
 ``$SENTIMENT_CACHE`` (else ``$XDG_CACHE_HOME/sentiment``, else ``~/.cache/sentiment``) in
 ``onnx/<key>/``, where the key hashes the model's weights and config, the onnxruntime and torch
 versions and :data:`RECIPE`; files are written to a temporary name and renamed, so a crash or a
-second process never leaves a half-written model. A model folder may also ship the graph in
-``onnx/model.int8.onnx`` with ``onnx/source.json`` naming the weights it was built from; it is
-used only while those weights are unchanged.
+second process never leaves a half-written model. Building a new graph deletes the graphs
+cached earlier for the same model folder (older weights or recipes). A model folder may also
+ship the graph in ``onnx/model.int8.onnx`` with ``onnx/source.json`` naming the weights it was
+built from; it is used only while those weights are unchanged.
 
 ``OnnxBackend`` has the torch backend's contract (``logits(input_ids, attention_mask)`` and a
 ``config``), so ``SentimentModel`` does the batching, length bucketing, windowing and the
@@ -249,7 +250,31 @@ def build(folder: str | Path, precision: str = "int8", cache_dir: str | Path | N
     except Exception as exc:  # export or quantization failed: the caller may fall back to torch
         raise OnnxUnavailable(f"could not build the ONNX graph of {folder}: "
                               f"{type(exc).__name__}: {exc}") from exc
+    if not cache_dir:
+        prune_stale(folder, target_dir)
     return target
+
+
+def prune_stale(folder: str | Path, keep: Path) -> list[Path]:
+    """Delete the cached graphs built earlier from the same model folder (older weights, an
+    older recipe or runtime): each is 70-160 MB and would never be used again. Best effort;
+    returns the folders removed."""
+    removed: list[Path] = []
+    root = keep.parent
+    try:
+        mine = Path(folder).resolve()
+        entries = [p for p in root.iterdir() if p.is_dir() and p != keep]
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            recorded = json.loads((entry / SOURCE_FILE).read_text(encoding="utf-8")).get("model")
+        except (OSError, ValueError):
+            continue  # not ours, or still being written
+        if recorded and Path(recorded).resolve() == mine:
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    return removed
 
 
 # --------------------------------------------------------------------------- runtime
@@ -305,6 +330,7 @@ __all__ = [
     "cache_key",
     "cache_root",
     "export_fp32",
+    "prune_stale",
     "quantize_int8",
     "shipped_graph",
     "weights_digest",
