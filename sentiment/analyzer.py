@@ -80,7 +80,8 @@ class Analyzer:
 
     def __init__(self, model: str | Path | Scorer | None = None, *, nlp: Any = None,
                  backend: str = "auto", include_sentences: bool = True, batch_size: int = 64,
-                 n_process: int = 1, threads: int | None = None, aggregation: AggregationConfig = AggregationConfig(),
+                 n_process: int = 1, threads: int | None = None,
+                 aggregation: AggregationConfig = AggregationConfig(),
                  max_chars: int | None = MAX_CHARS, max_sentence_chars: int = MAX_SENTENCE_CHARS) -> None:
         for name, value in (("max_chars", max_chars), ("max_sentence_chars", max_sentence_chars)):
             if value is not None and value < 1:
