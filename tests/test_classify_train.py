@@ -87,3 +87,58 @@ def test_ema_weights_are_scored_beside_the_raw_ones(tmp_path, capsys):
     history = json.loads((tmp_path / "m" / "train_log.json").read_text())["history"]
     assert [h["weights"] for h in history] == ["raw", "ema"]
     assert log["best"]["weights"] in ("raw", "ema") and log["config"]["ema"] == 0.9
+
+
+def test_keep_layers_makes_a_smaller_model_that_saves_and_loads(tmp_path):
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    from sentiment.classify.train import keep_layers
+
+    base, _ = tiny_recipe(tmp_path)
+    model = AutoModelForSequenceClassification.from_pretrained(base, dtype=torch.float32)
+    layer3 = {k: v.clone() for k, v in model.base_model.encoder.layer[3].state_dict().items()}
+    keep_layers(model, [0, 3, 5])
+    assert model.config.num_hidden_layers == 3 and len(model.base_model.encoder.layer) == 3
+    # the kept layers are the base's own weights, in order
+    assert all(torch.equal(v, model.base_model.encoder.layer[1].state_dict()[k]) for k, v in layer3.items())
+    model.save_pretrained(tmp_path / "small")
+    again = AutoModelForSequenceClassification.from_pretrained(tmp_path / "small")
+    assert again.config.num_hidden_layers == 3
+    for bad in ([], [2, 1], [0, 0], [0, 6], [-1]):
+        with pytest.raises(ValueError, match="layers"):
+            keep_layers(again, bad)
+
+
+def test_distillation_loss_is_zero_when_student_matches_teacher():
+    import torch
+
+    from sentiment.classify.train import distillation_loss
+
+    logits = torch.tensor([[2.0, 0.1, -1.0], [-0.5, 0.3, 1.5]])
+    same = torch.softmax(logits / 2.0, dim=-1)
+    assert float(distillation_loss(logits, same, 2.0)) == pytest.approx(0.0, abs=1e-6)
+    other = torch.softmax(torch.flip(logits, dims=[1]) / 2.0, dim=-1)
+    assert float(distillation_loss(logits, other, 2.0)) > 0.1
+
+
+@pytest.mark.slow
+def test_student_run_distils_a_three_layer_model(tmp_path, capsys):
+    base, recipe = tiny_recipe(tmp_path, layers=[0, 3, 5], teacher=str(base_or_skip()),
+                               distill_alpha=0.7, distill_temperature=2.0)
+    out = tmp_path / "student"
+    assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "student: encoder layers [0, 3, 5]" in err and "texts scored" in err
+    config = json.loads((out / "config.json").read_text())
+    assert config["num_hidden_layers"] == 3
+    p = SentimentModel.load(out, backend="torch").predict_proba(["Token soars"])
+    assert p.shape == (1, 3) and np.allclose(p.sum(1), 1)
+
+
+def base_or_skip():
+    """The shipped classifier (a teacher with our three labels), or skip."""
+    path = default_model_path()
+    if not (path / "config.json").exists():
+        pytest.skip("the shipped model is not present")
+    return path
