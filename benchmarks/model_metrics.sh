@@ -2,14 +2,18 @@
 # Accuracy table of the model card: the shipped model (torch float32, the reference), the
 # TF-IDF + logistic regression baseline trained on the model's recipe data, and the lexicon,
 # on FPB 50Agree test, TFNS sent_valid and the crypto test file. Writes the JSON objects
-# `sentiment evaluate` prints (one per line) into models/crypto-minilm-sentiment/metrics.json.
+# `sentiment evaluate` prints (one per line) into $MODEL/metrics.json.
 # usage: bash benchmarks/model_metrics.sh   (from the repository root; data in ${SHARED:-../shared})
+#        MODEL=models/crypto-minilm-l3-sentiment BASELINES=0 bash benchmarks/model_metrics.sh
+#        (another model folder, here the fast profile, without the two baselines)
 set -euo pipefail
 SHARED=${SHARED:-../shared}
-M=models/crypto-minilm-sentiment
+M=${MODEL:-models/crypto-minilm-sentiment}
 SENTIMENT=${SENTIMENT:-.venv/bin/sentiment}
+models=("$M --backend torch")
+if [ "${BASELINES:-1}" = 1 ]; then models+=("tfidf --config $M/train_config.json" "lexicon"); fi
 out=$(mktemp)
-for model in "$M --backend torch" "tfidf --config $M/train_config.json" "lexicon"; do
+for model in "${models[@]}"; do
   # shellcheck disable=SC2086  # $model holds several arguments
   $SENTIMENT evaluate "$SHARED/data/financial_phrasebank/Sentences_50Agree.txt" --format phrasebank --split test --model $model | tail -n 1 >> "$out"
   $SENTIMENT evaluate "$SHARED/data/twitter_financial_news_sentiment" --format tfns --split test --model $model | tail -n 1 >> "$out"

@@ -2,11 +2,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from sentiment.classify.model import ENV_VAR, SentimentModel, default_model_path
+from sentiment.classify.model import (
+    ENV_VAR,
+    FAST_NAME,
+    SentimentModel,
+    default_model_path,
+    resolve_model_path,
+)
 from sentiment.schema import LABELS, Score
 
 TEXTS = ["Bitcoin plunges 12% as a major exchange halts withdrawals after a hack",
@@ -32,6 +39,27 @@ def test_default_path_and_env_override(monkeypatch, tmp_path):
     assert default_model_path() == tmp_path
     with pytest.raises(FileNotFoundError, match="config.json"):
         SentimentModel.load()
+
+
+def test_model_arguments_resolve_to_folders(monkeypatch, tmp_path):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    assert resolve_model_path(None) == resolve_model_path("default") == default_model_path()
+    assert resolve_model_path("fast").name == FAST_NAME == resolve_model_path(FAST_NAME).name
+    assert resolve_model_path(tmp_path) == tmp_path                 # an existing folder wins
+    assert resolve_model_path("no/such/folder") == Path("no/such/folder")
+    with pytest.raises(FileNotFoundError, match="profile"):
+        SentimentModel.load(tmp_path / "missing")
+
+
+def test_fast_profile_is_a_smaller_calibrated_model(monkeypatch):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    if not (resolve_model_path("fast") / "config.json").exists():
+        pytest.skip("the fast model is not in this checkout")
+    fast = SentimentModel.load("fast", backend="torch", threads=2)
+    assert fast.path.name == FAST_NAME and fast.backend.config.num_hidden_layers == 3
+    p = fast.predict_proba(TEXTS)
+    assert p.shape == (len(TEXTS), 3) and np.allclose(p.sum(1), 1)
+    assert [LABELS[i] for i in p.argmax(1)][:3] == ["bearish", "bullish", "neutral"]
 
 
 def test_long_text_is_cut_into_windows(model):

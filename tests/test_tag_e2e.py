@@ -172,3 +172,18 @@ def test_seed_article_meets_its_gold(tmp_path, analyzer):
     scorer = _score_tags()
     result = scorer.score(scorer.find(records, gold["source_contains"]), gold)
     assert result["score"] >= 0.9, result
+
+
+def test_fast_profile_tags_the_seed_article_to_its_gold(tmp_path):
+    from sentiment.classify.model import resolve_model_path
+
+    if not (resolve_model_path("fast") / "config.json").exists():
+        pytest.skip("the fast model is not in this checkout")
+    seed = shared_path("seeds", "aicoin-2025-11-04-crash.txt")
+    gold = json.loads(shared_path("seeds", "aicoin-2025-11-04-crash.gold.json").read_text(encoding="utf-8"))
+    out = tmp_path / "tags.jsonl"
+    assert main(["tag", str(seed), "-o", str(out), "--model", "fast", "--processes", "1", "-q"]) == 0
+    records = list(read_tags(out))
+    scorer = _score_tags()
+    result = scorer.score(scorer.find(records, gold["source_contains"]), gold)
+    assert result["score"] >= 0.9, result

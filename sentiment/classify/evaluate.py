@@ -78,16 +78,16 @@ def allagree_file(data_path: str | Path) -> Path | None:
 
 def recipe_path(model: str | Path | None = None) -> Path:
     """The training recipe of a model folder (default: the default model's)."""
-    from sentiment.classify.model import default_model_path
+    from sentiment.classify.model import resolve_model_path
 
-    folder = Path(model) if model and Path(model).is_dir() else default_model_path()
+    folder = resolve_model_path(model)
     return folder / RECIPE_FILE
 
 
 def load_classifier(spec: str | Path | None, *, recipe: str | Path | None = None,
                     backend: str = "auto", log: Callable[[str], None] | None = None) -> Classifier:
-    """``tfidf`` (trained now on the recipe's training data), ``lexicon``, or a model folder
-    (``None``: the default model)."""
+    """``tfidf`` (trained now on the recipe's training data), ``lexicon``, or a model folder or
+    profile such as ``fast`` (``None``: the default model)."""
     from sentiment.classify.baselines import LexiconScorer, TfidfLogReg
     from sentiment.classify.model import SentimentModel
     from sentiment.classify.train import TrainConfig
