@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -119,6 +120,7 @@ def test_second_load_reuses_the_cache(use_cache, tiny_model, graphs, monkeypatch
         raise AssertionError("exported again although the graph is cached")
 
     monkeypatch.setattr(ox, "export_fp32", no_export)
+    monkeypatch.setenv(ox.PRECISION_ENV, "int8")
     model = SentimentModel.load(tiny_model, backend="onnx", threads=1)
     assert isinstance(model.backend, ox.OnnxBackend) and model.backend.graph == graphs["int8"]
 
@@ -158,6 +160,33 @@ def test_shipped_graph_is_used_only_for_its_own_weights(tiny_model, graphs, tmp_
     assert ox.build(folder, "int8", cache_dir=tmp_path / "unused") == folder / "onnx" / "model.int8.onnx"
     (folder / "onnx" / ox.SOURCE_FILE).write_text(json.dumps({"weights": "stale"}))
     assert ox.shipped_graph(folder) is None
+
+
+def test_default_precision_is_int8_only_where_int8_pays(monkeypatch):
+    flags = ox.cpu_features()
+    assert flags is None or (sys.platform.startswith("linux") and len(flags) > 5)
+    monkeypatch.delenv(ox.PRECISION_ENV, raising=False)
+    for flags, expected in (({"sse4_2", "avx2", "fma"}, "fp32"),               # AVX2 only: saturating u8×s8
+                            ({"avx2", "avx512f", "avx512_vnni"}, "int8"),
+                            ({"avx2", "avx_vnni"}, "int8"),
+                            ({"fp", "asimd", "asimddp"}, "int8"),             # Arm dot product
+                            (None, "int8")):                                  # flags unknown (not Linux)
+        monkeypatch.setattr(ox, "cpu_features", lambda flags=flags: flags)
+        assert ox.default_precision() == expected, flags
+    monkeypatch.setenv(ox.PRECISION_ENV, "INT8")
+    assert ox.default_precision() == "int8"
+    monkeypatch.setenv(ox.PRECISION_ENV, "int4")
+    with pytest.raises(ValueError, match="SENTIMENT_ONNX_PRECISION"):
+        ox.default_precision()
+
+
+def test_onnx_backend_follows_the_default_precision(use_cache, tiny_model, graphs, monkeypatch):
+    monkeypatch.delenv(ox.PRECISION_ENV, raising=False)
+    monkeypatch.setattr(ox, "cpu_features", lambda: {"avx2"})
+    model = SentimentModel.load(tiny_model, backend="onnx", threads=1)
+    assert model.backend.precision == "fp32" and model.backend.graph == graphs["fp32"]
+    monkeypatch.setattr(ox, "cpu_features", lambda: {"avx2", "avx512_vnni"})
+    assert SentimentModel.load(tiny_model, backend="onnx", threads=1).backend.graph == graphs["int8"]
 
 
 def test_available_cores_follows_the_affinity():
