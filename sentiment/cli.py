@@ -96,7 +96,7 @@ def tag(
     store: Optional[Path] = typer.Option(None, "--store", help="SQLite store for articles, tags, feed state and errors."),
     from_store: bool = typer.Option(False, "--from-store", help="Also tag the articles already in --store."),
     model: Optional[str] = typer.Option(None, "--model", help="Classifier folder, or 'fast' for the shipped 3-layer student (~1.7x faster tagging, lower accuracy; default: the shipped model)."),
-    backend: str = typer.Option("auto", "--backend", help="Classifier runtime: onnx (int8 on CPUs with VNNI/dot-product instructions, else float32; $SENTIMENT_ONNX_PRECISION overrides) | torch | auto (onnx when available)."),
+    backend: str = typer.Option("auto", "--backend", help="Classifier runtime: onnx (int8, fastest; SENTIMENT_ONNX_PRECISION=fp32 for float32) | torch | auto (onnx when available)."),
     processes: int = typer.Option(0, "--processes", min=0, help="Worker processes, each analysing whole batches (0: one per core on Linux, else 1)."),
     sentences: bool = typer.Option(True, "--sentences/--no-sentences", help="Keep each sentence's score in the records."),
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="Articles per analysis batch (one batch per worker at a time)."),

@@ -95,7 +95,7 @@ def test_build_writes_atomically_into_a_keyed_cache(graphs, tiny_model, cache):
     for precision, path in graphs.items():
         assert path == cache / "onnx" / key / f"model.{precision}.onnx" and path.stat().st_size > 0
     source = json.loads((graphs["int8"].parent / ox.SOURCE_FILE).read_text())
-    assert source["weights"] == ox.weights_digest(tiny_model) and source["recipe"] == ox.RECIPE
+    assert source["weights"] == ox.weights_digest(tiny_model) and source["recipe"] == ox.recipe()
     assert not [p for p in graphs["int8"].parent.iterdir() if p.name.startswith(".build-")]
 
 
@@ -120,7 +120,6 @@ def test_second_load_reuses_the_cache(use_cache, tiny_model, graphs, monkeypatch
         raise AssertionError("exported again although the graph is cached")
 
     monkeypatch.setattr(ox, "export_fp32", no_export)
-    monkeypatch.setenv(ox.PRECISION_ENV, "int8")
     model = SentimentModel.load(tiny_model, backend="onnx", threads=1)
     assert isinstance(model.backend, ox.OnnxBackend) and model.backend.graph == graphs["int8"]
 
@@ -162,31 +161,45 @@ def test_shipped_graph_is_used_only_for_its_own_weights(tiny_model, graphs, tmp_
     assert ox.shipped_graph(folder) is None
 
 
-def test_default_precision_is_int8_only_where_int8_pays(monkeypatch):
+def test_int8_weights_use_seven_bits_where_int8_products_saturate(monkeypatch):
     flags = ox.cpu_features()
     assert flags is None or (sys.platform.startswith("linux") and len(flags) > 5)
-    monkeypatch.delenv(ox.PRECISION_ENV, raising=False)
-    for flags, expected in (({"sse4_2", "avx2", "fma"}, "fp32"),               # AVX2 only: saturating u8×s8
-                            ({"avx2", "avx512f", "avx512_vnni"}, "int8"),
-                            ({"avx2", "avx_vnni"}, "int8"),
-                            ({"fp", "asimd", "asimddp"}, "int8"),             # Arm dot product
-                            (None, "int8")):                                  # flags unknown (not Linux)
+    for flags, saturates in (({"sse2", "avx2", "fma"}, True),                # AVX2 only: VPMADDUBSW
+                             ({"sse2", "avx2", "avx512f", "avx512_vnni"}, False),
+                             ({"sse2", "avx2", "avx_vnni"}, False),
+                             ({"fp", "asimd", "asimddp"}, False),             # Arm
+                             (set(), False)):                                 # flags unknown
+        assert ox.int8_saturates(flags) is saturates, flags
+    recipes = set()
+    for flags in ({"sse2", "avx2"}, {"sse2", "avx512_vnni"}):
         monkeypatch.setattr(ox, "cpu_features", lambda flags=flags: flags)
-        assert ox.default_precision() == expected, flags
-    monkeypatch.setenv(ox.PRECISION_ENV, "INT8")
+        recipes.add(ox.recipe())
+    assert recipes == {ox.RECIPE, ox.RECIPE + "+reduce-range"}  # separate cached graphs
+
+
+def test_reduced_range_graph_stays_close_to_the_full_one(torch_model, graphs, tmp_path):
+    import onnx
+
+    reduced = ox.quantize_int8(graphs["fp32"], tmp_path / "rr.onnx", reduce_range=True)
+    inits = {i.name: i for i in onnx.load(str(reduced)).graph.initializer}
+    weights = [onnx.numpy_helper.to_array(i) for name, i in inits.items()
+               if i.data_type == onnx.TensorProto.INT8 and name.endswith("_quantized")]
+    assert weights and max(int(np.abs(w).max()) for w in weights) <= 64  # 7 bits, not 8
+    backend = ox.OnnxBackend(reduced, torch_model.backend.config, threads=1)
+    ids, mask = _ids(torch_model, TEXTS * 4)
+    ref, got = torch_model.backend.logits(ids, mask), backend.logits(ids, mask)
+    assert np.corrcoef(ref.ravel(), got.ravel())[0, 1] > 0.98
+
+
+def test_precision_can_be_set_by_the_environment(use_cache, tiny_model, graphs, monkeypatch):
+    monkeypatch.delenv(ox.PRECISION_ENV, raising=False)
     assert ox.default_precision() == "int8"
+    monkeypatch.setenv(ox.PRECISION_ENV, "FP32")
+    model = SentimentModel.load(tiny_model, backend="onnx", threads=1)
+    assert model.backend.precision == "fp32" and model.backend.graph == graphs["fp32"]
     monkeypatch.setenv(ox.PRECISION_ENV, "int4")
     with pytest.raises(ValueError, match="SENTIMENT_ONNX_PRECISION"):
         ox.default_precision()
-
-
-def test_onnx_backend_follows_the_default_precision(use_cache, tiny_model, graphs, monkeypatch):
-    monkeypatch.delenv(ox.PRECISION_ENV, raising=False)
-    monkeypatch.setattr(ox, "cpu_features", lambda: {"avx2"})
-    model = SentimentModel.load(tiny_model, backend="onnx", threads=1)
-    assert model.backend.precision == "fp32" and model.backend.graph == graphs["fp32"]
-    monkeypatch.setattr(ox, "cpu_features", lambda: {"avx2", "avx512_vnni"})
-    assert SentimentModel.load(tiny_model, backend="onnx", threads=1).backend.graph == graphs["int8"]
 
 
 def test_available_cores_follows_the_affinity():

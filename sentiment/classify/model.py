@@ -8,8 +8,7 @@ overlapping windows whose probabilities are averaged, so nothing is truncated aw
 crashes. Probabilities are divided by the temperature stored in ``calibration.json``.
 
 The backend (the thing that turns token ids into logits) is a small seam: torch or ONNX
-Runtime (``sentiment.classify.onnx``, the ``auto`` default: int8 on CPUs with VNNI or Arm dot
-products, float32 elsewhere) behind the same ``logits`` method.
+Runtime int8 (``sentiment.classify.onnx``, the ``auto`` default) behind the same ``logits`` method.
 """
 from __future__ import annotations
 
@@ -102,9 +101,9 @@ class TorchBackend:
 
 
 def make_backend(folder: Path, backend: str = "auto", threads: int | None = None) -> Backend:
-    """``torch``: float32 torch; ``onnx``: ONNX Runtime, int8 where the CPU has non-saturating
-    int8 dot products, else float32 (built once and cached, see ``sentiment.classify.onnx``; an
-    error when it cannot be had); ``auto``: onnx when it can be had, else torch."""
+    """``torch``: float32 torch; ``onnx``: ONNX Runtime, int8 unless ``$SENTIMENT_ONNX_PRECISION``
+    says ``fp32`` (built once and cached, see ``sentiment.classify.onnx``; an error when it cannot
+    be had); ``auto``: onnx when it can be had, else torch."""
     if backend != "torch":
         from sentiment.classify import onnx
 
