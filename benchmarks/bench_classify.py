@@ -6,7 +6,9 @@ Sentence scoring, each configuration in its own subprocess (so peak memory is it
                  each batch padded to its longest sentence, sentences in their given order;
 * ``torch``      our ``SentimentModel`` on torch float32 (length-bucketed batches of 64);
 * ``onnx-fp32``  the same on the exported, fused float32 ONNX graph;
-* ``onnx-int8``  the same on the int8 graph (the default backend);
+* ``onnx-int8``  the same on the int8 graph (the default backend; 7-bit weights on x86 CPUs
+                 without VNNI, whose int8 products would saturate);
+* ``fast-int8``  the ``fast`` profile (the shipped 3-layer student) on its int8 graph;
 * ``bert-base``  a BERT-base-size classifier (110M parameters, FinBERT's architecture:
                  ``BertConfig()`` with 3 labels, random weights built in memory) through the
                  naive path: the FinBERT speed anchor.
@@ -14,10 +16,12 @@ Sentence scoring, each configuration in its own subprocess (so peak memory is it
 Sentences: the Financial PhraseBank (``../shared``) when present, else the sentences of
 ``examples/``. The whole pipeline (``tag_files``: reading, spaCy extraction, scoring,
 aggregation, writing JSON Lines) runs on ~700-word articles generated from ``examples/``
-texts (sentences shuffled and repeated) in a temporary folder, for each backend and number of
+texts (sentences shuffled and repeated) in a temporary folder, for each backend, number of
 worker processes (``n_process``: each worker analyses whole batches; the warm-up run starts
-them). Parity: labels of int8 and fp32 ONNX against torch float32 on PhraseBank test and TFNS
-validation, with each one's accuracy (skipped without the shared data).
+them) and model (``BACKEND:N_PROCESS[:MODEL]``, MODEL a folder or a profile such as ``fast``).
+Parity: labels of int8 and fp32 ONNX against torch float32 on PhraseBank test and TFNS
+validation, with each one's accuracy, for the model and for the fast profile (skipped without
+the shared data).
 
 Each configuration runs in a fresh worker process once per round (``--rounds``, interleaved:
 this machine's speed drifts by tens of percent over minutes, and interleaving spreads a slow spell
@@ -27,8 +31,9 @@ JSON line with every figure. Timings mean something only on an otherwise idle ma
 load average is printed with them.
 
 usage: python benchmarks/bench_classify.py [--model DIR] [--sentences 1000] [--articles 96]
-           [--rounds 3] [--runs 1] [--threads N] [--configs naive,torch,onnx-fp32,onnx-int8,bert-base]
-           [--pipeline onnx:1,onnx:2,torch:1] [--no-parity]
+           [--rounds 3] [--runs 1] [--threads N]
+           [--configs naive,torch,onnx-fp32,onnx-int8,fast-int8,bert-base]
+           [--pipeline onnx:1,onnx:2,torch:1,onnx:2:fast] [--no-parity]
 """
 from __future__ import annotations
 
@@ -57,7 +62,8 @@ SHARED = Path(os.environ.get("SENTIMENT_SHARED", ROOT.parent / "shared"))
 FPB = SHARED / "data" / "financial_phrasebank" / "Sentences_50Agree.txt"
 TFNS = SHARED / "data" / "twitter_financial_news_sentiment"
 EXAMPLE_TEXTS = ("*.txt", "*.md")
-SENTENCE_CONFIGS = ("naive", "torch", "onnx-fp32", "onnx-int8", "bert-base")
+SENTENCE_CONFIGS = ("naive", "torch", "onnx-fp32", "onnx-int8", "fast-int8", "bert-base")
+FAST = "fast"  # the fast profile (sentiment.classify.model.PROFILES)
 ANCHOR_SENTENCES = 256  # BERT-base is slow; its rate is measured on fewer sentences
 MARK = "RESULT "  # a worker's result line (libraries print other lines)
 
@@ -97,6 +103,24 @@ def write_articles(folder: Path, n: int, words: int = 700, seed: int = 0) -> int
                                                       encoding="utf-8")
         total += sum(len(s.split()) for s in chosen)
     return total // max(1, n)
+
+
+def cpu_description() -> str:
+    """The CPU as /proc/cpuinfo names it, with its family/model and the vector extensions that
+    decide int8 speed (VNNI) and float speed (AVX-512): figures from different hosts differ by
+    several times, so every run says which one it measured."""
+    try:
+        info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return platform.processor() or platform.machine()
+    fields: dict[str, str] = {}
+    for line in info.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    flags = set(fields.get("flags", "").split())
+    vector = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8") if f in flags]
+    return (f"{fields.get('model name', platform.machine())} (family {fields.get('cpu family', '?')} "
+            f"model {fields.get('model', '?')}; {' '.join(vector) or 'no avx2'})")
 
 
 # --------------------------------------------------------------------------- workers (subprocesses)
@@ -144,13 +168,13 @@ def sentence_worker(config: str, model_dir: str, texts: list[str], runs: int, th
         def score(warmup: bool) -> None:
             clf(texts[:32] if warmup else texts, batch_size=32, truncation=True, top_k=None)
     else:
-        from sentiment.classify.model import SentimentModel
-        from sentiment.classify.onnx import OnnxBackend
+        from sentiment.classify.model import SentimentModel, resolve_model_path
+        from sentiment.classify.onnx import PRECISION_ENV
 
-        backend = {"torch": "torch", "onnx-fp32": "torch", "onnx-int8": "onnx"}[config]
-        model = SentimentModel.load(model_dir, backend=backend, threads=threads)
-        if config == "onnx-fp32":
-            model.backend = OnnxBackend.from_folder(model_dir, precision="fp32", threads=threads)
+        folder = str(resolve_model_path(FAST)) if config == "fast-int8" else model_dir
+        if config != "torch":  # the precision named, whatever the environment says
+            os.environ[PRECISION_ENV] = "fp32" if config == "onnx-fp32" else "int8"
+        model = SentimentModel.load(folder, backend="torch" if config == "torch" else "onnx", threads=threads)
 
         def score(warmup: bool) -> None:
             model.predict_proba(texts[:64] if warmup else texts)
@@ -182,7 +206,7 @@ def pipeline_worker(backend: str, n_process: int, model_dir: str, folder: str, r
     seconds = timed_runs(tag, runs)
     analyzer.close()
     n = len(list(Path(folder).glob("*.txt")))
-    return {"config": f"pipeline {backend} n_process={n_process}", "articles": n,
+    return {"config": f"pipeline {backend} n_process={n_process} model={Path(model_dir).name}", "articles": n,
             "tagged": counts[-1] if counts else 0, "seconds": seconds,
             "per_s": n / statistics.median(seconds), "peak_mb": max(peak_mb(), tree.stop())}
 
@@ -223,7 +247,19 @@ class TreeMemory:
 
 
 def parity_worker(model_dir: str, threads: int) -> dict:
-    """Labels of the ONNX graphs against torch float32, and every backend's accuracy."""
+    """Labels of the ONNX graphs against torch float32, and every backend's accuracy, for the
+    model and for the fast profile (keys ``fast_…``)."""
+    from sentiment.classify.model import resolve_model_path
+
+    result = parity_of(model_dir, threads)
+    fast = resolve_model_path(FAST)
+    if (fast / "config.json").exists() and fast.resolve() != Path(model_dir).resolve():
+        result.update({f"fast_{k}": v for k, v in parity_of(str(fast), threads).items()})
+    return result
+
+
+def parity_of(model_dir: str, threads: int) -> dict:
+    """Parity and accuracy of one model folder's graphs."""
     import numpy as np
 
     from sentiment.classify.datasets import splits
@@ -236,7 +272,8 @@ def parity_worker(model_dir: str, threads: int) -> dict:
     if TFNS.exists():
         sets["tfns_valid"] = splits(TFNS, "tfns").test
     ref = SentimentModel.load(model_dir, backend="torch", threads=threads)
-    int8 = SentimentModel.load(model_dir, backend="onnx", threads=threads)
+    int8 = SentimentModel.load(model_dir, backend="torch", threads=threads)
+    int8.backend = OnnxBackend.from_folder(model_dir, precision="int8", threads=threads)
     fp32 = SentimentModel.load(model_dir, backend="onnx", threads=threads)
     fp32.backend = OnnxBackend.from_folder(model_dir, precision="fp32", threads=threads)
     result: dict = {}
@@ -296,7 +333,8 @@ def main() -> int:
                          "machine hits every configuration alike); the median of every run is reported")
     ap.add_argument("--threads", type=int, default=0, help="threads per run (default: physical cores)")
     ap.add_argument("--configs", default=",".join(SENTENCE_CONFIGS))
-    ap.add_argument("--pipeline", default="onnx:1,onnx:2,torch:1", help="BACKEND:N_PROCESS,... ('' for none)")
+    ap.add_argument("--pipeline", default="onnx:1,onnx:2,torch:1,onnx:2:fast",
+                    help="BACKEND:N_PROCESS[:MODEL],... (MODEL: a folder or profile; '' for none)")
     ap.add_argument("--no-parity", action="store_true")
     ap.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -320,10 +358,17 @@ def main() -> int:
         print(f"no model at {model_dir}: pass --model DIR", file=sys.stderr)
         return 2
     threads = args.threads or available_cores()
-    for precision in ("int8", "fp32"):  # build the graphs once, outside the timings
-        build(model_dir, precision, log=lambda m: print(m, file=sys.stderr))
+    from sentiment.classify.model import resolve_model_path
+
+    for folder in dict.fromkeys([model_dir, str(resolve_model_path(FAST))]):
+        if (Path(folder) / "config.json").exists():
+            for precision in ("int8", "fp32"):  # build the graphs once, outside the timings
+                build(folder, precision, log=lambda m: print(m, file=sys.stderr))
     source, texts = benchmark_sentences(args.sentences)
-    results: dict = {"machine": {"cpu": platform.processor() or platform.machine(), "threads": threads,
+    from sentiment.classify.onnx import default_precision, int8_saturates
+
+    results: dict = {"machine": {"cpu": cpu_description(), "onnx_precision": default_precision(),
+                                 "int8_reduce_range": int8_saturates(), "threads": threads,
                                  "affinity": len(os.sched_getaffinity(0)), "load_before": os.getloadavg()},
                      "model": model_dir, "sentence_source": source, "runs": args.runs}
     rows: list[tuple[str, str, str, str]] = []
@@ -339,22 +384,27 @@ def main() -> int:
         results["sentences"] = sentence
         base = sentence.get("naive", {}).get("per_s")
         anchor = sentence.get("bert-base", {}).get("per_s")
-        int8 = sentence.get("onnx-int8", {}).get("per_s")
-        if int8 and base:
-            results["int8_vs_naive"] = round(int8 / base, 2)
-        if int8 and anchor:
-            results["int8_vs_bert_base"] = round(int8 / anchor, 2)
+        for key, name in (("int8", "onnx-int8"), ("fast_int8", "fast-int8")):
+            rate = sentence.get(name, {}).get("per_s")
+            if rate and base:
+                results[f"{key}_vs_naive"] = round(rate / base, 2)
+            if rate and anchor:
+                results[f"{key}_vs_bert_base"] = round(rate / anchor, 2)
 
         folder = Path(tmp) / "articles"
         folder.mkdir()
         results["article_words"] = write_articles(folder, args.articles, args.words)
         specs = [s for s in args.pipeline.split(",") if s]
+        def pipeline_spec(spec: str) -> tuple[str, str, str]:
+            backend, n_process, model = (spec.split(":") + ["", ""])[:3]
+            return backend, n_process or "1", str(resolve_model_path(model)) if model else model_dir
+
         pipe = interleaved(specs, args.rounds, lambda spec: run_worker(
-            ["pipeline", spec.partition(":")[0], spec.partition(":")[2] or "1", model_dir, str(folder),
+            ["pipeline", *pipeline_spec(spec)[:2], pipeline_spec(spec)[2], str(folder),
              str(args.runs), str(threads)]), "articles")
         for spec, r in pipe.items():
-            backend, _, n_process = spec.partition(":")
-            rows.append((f"tag {backend} n_process={n_process or 1}",
+            backend, n_process, model = pipeline_spec(spec)
+            rows.append((f"tag {backend} n_process={n_process} {Path(model).name}",
                          f"{r['per_s']:.2f} articles/s" if "per_s" in r else r["error"],
                          f"{r.get('peak_mb', 0):.0f} MB", f"{args.articles} × ~{results['article_words']} words"))
         results["pipeline"] = pipe
@@ -365,13 +415,16 @@ def main() -> int:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"bench_classify: {threads} threads, load {results['machine']['load_before'][0]:.2f}")
+    table = Table(title=f"bench_classify: {results['machine']['cpu']}, {threads} threads, "
+                        f"load {results['machine']['load_before'][0]:.2f}; `tag onnx` runs "
+                        f"{results['machine']['onnx_precision']}"
+                        f"{' (7-bit weights: int8 saturates here)' if results['machine']['int8_reduce_range'] else ''}")
     for col in ("configuration", "speed", "peak memory", "input"):
         table.add_column(col)
     for row in rows:
         table.add_row(*row)
     Console(stderr=True).print(table)
-    for key in ("int8_vs_naive", "int8_vs_bert_base"):
+    for key in ("int8_vs_naive", "int8_vs_bert_base", "fast_int8_vs_naive", "fast_int8_vs_bert_base"):
         if key in results:
             print(f"{key}: {results[key]}×", file=sys.stderr)
     for name, p in results.get("parity", {}).items():
