@@ -65,8 +65,10 @@ def resolve_model_path(model: str | Path | None = None) -> Path:
     if path.exists():
         return path
     name = PROFILES.get(str(model), str(model))
-    if name and "/" not in name and "\\" not in name and (shipped_model_path(name) / "config.json").exists():
-        return shipped_model_path(name)
+    if name and "/" not in name and "\\" not in name:
+        shipped = shipped_model_path(name)
+        if (shipped / "config.json").exists():
+            return shipped
     return path
 
 

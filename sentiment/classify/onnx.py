@@ -2,7 +2,7 @@
 
 Why: on a CPU with int8 dot-product instructions (VNNI) the int8 graph scores sentences several
 times faster than torch float32 (on an AVX2-only CPU about 10% faster than float32 ONNX), with
-the same labels on ≥ 99 % of sentences (the figures are measured by
+the same labels on about 99 % of sentences (the figures are measured by
 ``benchmarks/bench_classify.py``; the tests check parity). One caveat: int8 activations get one
 scale per batch, so a sentence's probabilities move slightly (~0.01) with the other sentences
 in its batch; use ``backend="torch"`` where scores must be bit-stable.
