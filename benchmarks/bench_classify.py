@@ -117,7 +117,9 @@ def cpu_description() -> str:
     for line in info.splitlines():
         key, _, value = line.partition(":")
         fields.setdefault(key.strip(), value.strip())
-    flags = set(fields.get("flags", "").split())
+    from sentiment.classify.onnx import cpu_features
+
+    flags = cpu_features() or set()
     vector = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8") if f in flags]
     return (f"{fields.get('model name', platform.machine())} (family {fields.get('cpu family', '?')} "
             f"model {fields.get('model', '?')}; {' '.join(vector) or 'no avx2'})")
