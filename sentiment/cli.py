@@ -261,7 +261,7 @@ def evaluate_cmd(
     data: Path = typer.Argument(..., help="Data file (or the TFNS folder)."),
     fmt: str = typer.Option("auto", "--format", help="phrasebank | tfns | csv | tsv | jsonl (default: from the name)."),
     split: str = typer.Option("test", "--split", help="test (the fixed protocol) | validation | train | all."),
-    model: Optional[str] = typer.Option(None, "--model", help="Model folder, 'fast' (the shipped 3-layer student), 'tfidf' or 'lexicon' (default: the shipped model)."),
+    model: Optional[list[str]] = typer.Option(None, "--model", help="Model folder, 'fast' (the shipped 3-layer student), 'tfidf' or 'lexicon' (default: the shipped model). Repeat it to score the ensemble (mean probabilities) of several."),
     recipe: Optional[Path] = typer.Option(None, "--config", help="Recipe whose training data trains the tfidf baseline."),
     subset: Optional[str] = typer.Option(None, "--subset", help="allagree: only PhraseBank test sentences all annotators agreed on."),
     batch_size: int = typer.Option(64, "--batch-size"),
@@ -276,7 +276,8 @@ def evaluate_cmd(
     if not data.exists():
         raise UsageError(f"{data}: no such file or folder")
     try:
-        result = evaluate(data, fmt, split, model, recipe=recipe, subset=subset, batch_size=batch_size,
+        chosen = (model[0] if len(model) == 1 else model) if model else None
+        result = evaluate(data, fmt, split, chosen, recipe=recipe, subset=subset, batch_size=batch_size,
                           backend=backend, log=lambda m: err.print(m, markup=False))
     except DataError as exc:
         raise UsageError(str(exc)) from None

@@ -91,6 +91,21 @@ def test_evaluate_cli_json(tiny, capsys, model):
         assert result["accuracy"] >= 0.5
 
 
+def test_evaluate_scores_an_ensemble_as_the_mean_of_its_members(tiny, capsys):
+    recipe = tiny / "train_config.json"
+    both = evaluate.load_classifier(["lexicon", "tfidf"], recipe=recipe)
+    texts = BEAR[:3] + BULL[:3] + ["The firm has 200 employees"]
+    alone = [evaluate.load_classifier(m, recipe=recipe).predict_proba(texts) for m in ("lexicon", "tfidf")]
+    assert np.allclose(both.predict_proba(texts), (alone[0] + alone[1]) / 2)
+    code = main(["evaluate", str(tiny / "test.jsonl"), "--model", "lexicon", "--model", "tfidf",
+                 "--config", str(recipe)])
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert code == 0 and result["model"] == "lexicon + tfidf" and result["n"] == 6
+    assert "backend" not in result  # baselines have none
+    with pytest.raises(evaluate.DataError, match="at least two"):
+        evaluate.Ensemble([both])
+
+
 def test_evaluate_cli_errors(tmp_path, capsys):
     assert main(["evaluate", str(tmp_path / "missing.jsonl"), "--model", "lexicon"]) == 2
     bad = tmp_path / "bad.jsonl"

@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from sentiment.classify.model import SentimentModel, default_model_path
+from sentiment.classify.model import FAST_NAME, SentimentModel, default_model_path, shipped_model_path
 from sentiment.classify.train import TrainConfig, length_bucketed_batches, resolve_base
 from sentiment.cli import main
 from sentiment.schema import LABELS
@@ -120,6 +120,33 @@ def test_distillation_loss_is_zero_when_student_matches_teacher():
     assert float(distillation_loss(logits, same, 2.0)) == pytest.approx(0.0, abs=1e-6)
     other = torch.softmax(torch.flip(logits, dims=[1]) / 2.0, dim=-1)
     assert float(distillation_loss(logits, other, 2.0)) > 0.1
+
+
+def test_an_ensemble_teacher_averages_its_members_softened_probabilities():
+    from sentiment.classify.train import teacher_probs
+
+    first, second = str(base_or_skip()), str(shipped_model_path(FAST_NAME))
+    texts = ["Bitcoin plunges 10% as liquidations mount", "Ether ETF inflows lift the price",
+             "The exchange opens an office in Lisbon", "Bitcoin plunges 10% as liquidations mount"]
+    quiet = lambda _msg: None  # noqa: E731
+    one = teacher_probs(first, texts, 64, 2.0, quiet)
+    two = teacher_probs([second], texts, 64, 2.0, quiet)
+    both = teacher_probs([first, second], texts, 64, 2.0, quiet)
+    assert both.shape == (4, 3) and np.allclose(both.sum(1), 1, atol=1e-5)
+    assert np.allclose(both, (one + two) / 2, atol=1e-6)
+    assert np.allclose(both[0], both[3])  # repeated texts get the same targets
+    assert not np.allclose(one, two, atol=1e-3)  # two different members, so the mean is a real mix
+    # a higher temperature softens: the top probability drops
+    assert (teacher_probs(first, texts, 64, 4.0, quiet).max(1) < one.max(1)).all()
+    with pytest.raises(ValueError, match="empty"):
+        teacher_probs([], texts, 64, 2.0, quiet)
+
+
+def test_a_recipe_may_name_a_list_of_teachers(tmp_path):
+    path = tmp_path / "recipe.json"
+    path.write_text(json.dumps({"teacher": ["models/a", "models/b"], "distill_alpha": 0.6}))
+    config = TrainConfig.load(path)
+    assert config.teacher == ["models/a", "models/b"] and config.distill_alpha == 0.6
 
 
 @pytest.mark.slow

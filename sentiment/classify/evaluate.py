@@ -84,14 +84,31 @@ def recipe_path(model: str | Path | None = None) -> Path:
     return folder / RECIPE_FILE
 
 
-def load_classifier(spec: str | Path | None, *, recipe: str | Path | None = None,
+class Ensemble:
+    """Several classifiers as one: the mean of their probabilities. Used to measure an ensemble
+    of fine-tunes before distilling it into one student (``teacher`` as a list in a recipe)."""
+
+    def __init__(self, members: Sequence[Classifier]) -> None:
+        if len(members) < 2:
+            raise DataError("an ensemble needs at least two models")
+        self.members = list(members)
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        return np.mean([m.predict_proba(texts, batch_size=batch_size) for m in self.members], axis=0)
+
+
+def load_classifier(spec: str | Path | Sequence[str] | None, *, recipe: str | Path | None = None,
                     backend: str = "auto", log: Callable[[str], None] | None = None) -> Classifier:
     """``tfidf`` (trained now on the recipe's training data), ``lexicon``, or a model folder or
-    profile such as ``fast`` (``None``: the default model)."""
+    profile such as ``fast`` (``None``: the default model); a list of several is an ``Ensemble``."""
     from sentiment.classify.baselines import LexiconScorer, TfidfLogReg
     from sentiment.classify.model import SentimentModel
     from sentiment.classify.train import TrainConfig
 
+    if isinstance(spec, (list, tuple)):
+        if len(spec) != 1:
+            return Ensemble([load_classifier(one, recipe=recipe, backend=backend, log=log) for one in spec])
+        spec = spec[0]
     if spec == "lexicon":
         return LexiconScorer()
     if spec == "tfidf":
@@ -104,10 +121,11 @@ def load_classifier(spec: str | Path | None, *, recipe: str | Path | None = None
 
 
 def evaluate(data_path: str | Path, fmt: str = "auto", split: str = "test",
-             model: str | Path | None = None, *, recipe: str | Path | None = None,
+             model: str | Path | Sequence[str] | None = None, *, recipe: str | Path | None = None,
              subset: str | None = None, batch_size: int = 64, backend: str = "auto",
              log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Score ``model`` on the ``split`` of ``data_path``; see the module docstring for keys."""
+    """Score ``model`` (several: their ensemble) on the ``split`` of ``data_path``; see the module
+    docstring for keys."""
     data = select(data_path, fmt, split)
     if subset not in (None, "", "allagree"):
         raise DataError(f"unknown subset {subset!r}; the only subset is 'allagree'")
@@ -128,9 +146,10 @@ def evaluate(data_path: str | Path, fmt: str = "auto", split: str = "test",
         fmt = guess_format(data_path)
     result: dict[str, Any] = {"data": str(data_path), "format": fmt, "split": split,
                               "subset": subset or "all",
-                              "model": str(model) if model else "default"}
-    if model not in BASELINES:
-        result["backend"] = type(getattr(classifier, "backend", None)).__name__
+                              "model": _model_name(model)}
+    backends = {type(m.backend).__name__ for m in getattr(classifier, "members", [classifier]) if hasattr(m, "backend")}
+    if backends:
+        result["backend"] = " + ".join(sorted(backends))
     result.update(metrics(data.labels, probs))
     if agree and subset != "allagree":
         sel = np.asarray([normalise(t) in agree for t in data.texts])
@@ -140,6 +159,12 @@ def evaluate(data_path: str | Path, fmt: str = "auto", split: str = "test",
             result["allagree_n"] = int(sel.sum())
             result["allagree_accuracy"] = round(float((pred[sel] == y[sel]).mean()), 4)
     return result
+
+
+def _model_name(model: str | Path | Sequence[str] | None) -> str:
+    if isinstance(model, (list, tuple)):
+        return " + ".join(str(m) for m in model) if model else "default"
+    return str(model) if model else "default"
 
 
 def to_json(result: dict[str, Any]) -> str:

@@ -9,9 +9,10 @@ loop is plain torch so it is easy to read and fast on a CPU:
 * AdamW with layer-wise learning-rate decay, linear warm-up then linear decay, label smoothing;
 * optionally an exponential moving average of the weights (``ema``), a cheap ensemble over steps;
 * optionally a smaller, faster student: ``layers`` keeps only some encoder layers of the base,
-  and ``teacher`` (a trained classifier folder) adds knowledge distillation: the loss mixes the
-  teacher's softened probabilities (weight ``distill_alpha``, temperature ``distill_temperature``)
-  with the gold labels;
+  and ``teacher`` (a trained classifier folder, or a list of them: an ensemble whose softened
+  probabilities are averaged) adds knowledge distillation: the loss mixes the teacher's softened
+  probabilities (weight ``distill_alpha``, temperature ``distill_temperature``) with the gold
+  labels;
 * macro-F1 on the validation split after every epoch (raw and EMA weights), the best is kept;
 * a temperature is fitted on the validation logits (``calibration.py``) and saved with the model.
 
@@ -68,7 +69,7 @@ class TrainConfig:
     freeze_word_embeddings: bool = True
     ema: float | None = None
     layers: list[int] | None = None
-    teacher: str | None = None
+    teacher: str | list[str] | None = None
     distill_alpha: float = 0.5
     distill_temperature: float = 2.0
     threads: int = 2
@@ -268,8 +269,8 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
     soft_targets = None
     if config.teacher:
-        soft_targets = torch.from_numpy(teacher_logits(config.teacher, train_set.texts, config.max_length, log))
-        soft_targets = torch.softmax(soft_targets / config.distill_temperature, dim=-1)
+        soft_targets = torch.from_numpy(teacher_probs(
+            config.teacher, train_set.texts, config.max_length, config.distill_temperature, log))
 
     rng = random.Random(config.seed)
     history: list[dict[str, Any]] = []
@@ -391,6 +392,23 @@ def teacher_logits(teacher: str | Path, texts: list[str], max_length: int,
     log(f"teacher {folder}: {len(unique)} texts scored in {time.time() - started:.0f}s")
     row = {t: i for i, t in enumerate(unique)}
     return logits[[row[t] for t in texts]]
+
+
+def teacher_probs(teacher: str | Path | list[str], texts: list[str], max_length: int,
+                  temperature: float, log: Callable[[str], None]) -> np.ndarray:
+    """Soft targets for distillation: the teacher's probabilities at ``temperature`` for every
+    training text. A list of teachers is an ensemble: their softened probabilities are averaged
+    (an ensemble of fine-tunes is a stronger teacher than any one of them)."""
+    teachers = [teacher] if isinstance(teacher, (str, Path)) else list(teacher)
+    if not teachers:
+        raise ValueError("teacher: an empty list")
+    probs = np.zeros((len(texts), len(LABELS)), dtype=np.float64)
+    for member in teachers:
+        logits = teacher_logits(member, texts, max_length, log).astype(np.float64) / temperature
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        probs += exp / exp.sum(axis=1, keepdims=True)
+    return (probs / len(teachers)).astype(np.float32)
 
 
 def distillation_loss(student_logits: Any, teacher_probs: Any, temperature: float) -> Any:
