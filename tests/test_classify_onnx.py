@@ -379,15 +379,22 @@ def test_token_budget_batches():
     assert sorted(i for b in batches for i in b) == list(range(6))
 
 
-def test_a_new_build_prunes_the_stale_graphs_of_the_same_model(tiny_model, tmp_path, monkeypatch):
-    """Graphs of older weights or recipes of the same folder go; other models' graphs stay."""
+@pytest.mark.parametrize("saturating_cpu", [True, False])
+def test_a_new_build_prunes_the_stale_graphs_of_the_same_model(tiny_model, tmp_path, monkeypatch, saturating_cpu):
+    """Graphs of older weights or recipes of the same folder go; other models' graphs, and the
+    same model's graph for the other kind of CPU (a cache shared by VNNI and non-VNNI machines),
+    stay."""
     monkeypatch.setenv(ox.CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(ox, "int8_saturates", lambda flags=None: saturating_cpu)
     onnx_dir = tmp_path / "onnx"
-    for name, model in (("stale", tiny_model), ("other", tmp_path / "another-model")):
+    here, there = ("+reduce-range", "") if ox.int8_saturates() else ("", "+reduce-range")
+    for name, model, recipe in (("stale", tiny_model, "old" + here), ("other", tmp_path / "another-model", "old"),
+                                ("other-cpu", tiny_model, ox.RECIPE + there)):
         (onnx_dir / name).mkdir(parents=True)
         (onnx_dir / name / "model.int8.onnx").write_bytes(b"old graph")
-        (onnx_dir / name / ox.SOURCE_FILE).write_text(json.dumps({"model": str(model), "recipe": "old"}))
+        (onnx_dir / name / ox.SOURCE_FILE).write_text(json.dumps({"model": str(model), "recipe": recipe}))
     (onnx_dir / ".half-written").mkdir()  # no source.json: left alone
     path = ox.build(tiny_model, "int8")
     assert path.is_file() and path.parent.parent == onnx_dir
-    assert sorted(p.name for p in onnx_dir.iterdir()) == sorted([".half-written", "other", path.parent.name])
+    assert sorted(p.name for p in onnx_dir.iterdir()) == sorted([".half-written", "other", "other-cpu",
+                                                                 path.parent.name])

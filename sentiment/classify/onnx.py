@@ -306,12 +306,19 @@ def build(folder: str | Path, precision: str = "int8", cache_dir: str | Path | N
     return target
 
 
+def _reduce_range(recipe_name: str) -> bool:
+    return recipe_name.endswith("+reduce-range")
+
+
 def prune_stale(folder: str | Path, keep: Path) -> list[Path]:
-    """Delete the cached graphs built earlier from the same model folder (older weights, an
-    older recipe or runtime): each is 70-160 MB and would never be used again. Best effort;
-    returns the folders removed."""
+    """Delete the cached graphs built earlier from the same model folder for the same kind of
+    CPU (older weights, an older recipe or runtime): each is 70-160 MB and would never be used
+    again. Graphs built for the other kind of CPU (with or without VNNI) stay: a cache shared by
+    both kinds of machine would otherwise rebuild on every switch. Best effort; returns the
+    folders removed."""
     removed: list[Path] = []
     root = keep.parent
+    kind = _reduce_range(recipe())
     try:
         mine = Path(folder).resolve()
         entries = [p for p in root.iterdir() if p.is_dir() and p != keep]
@@ -319,10 +326,11 @@ def prune_stale(folder: str | Path, keep: Path) -> list[Path]:
         return removed
     for entry in entries:
         try:
-            recorded = json.loads((entry / SOURCE_FILE).read_text(encoding="utf-8")).get("model")
-        except (OSError, ValueError):
+            source = json.loads((entry / SOURCE_FILE).read_text(encoding="utf-8"))
+            recorded, built_for = source.get("model"), _reduce_range(str(source.get("recipe", "")))
+        except (OSError, ValueError, AttributeError):
             continue  # not ours, or still being written
-        if recorded and Path(recorded).resolve() == mine:
+        if recorded and Path(recorded).resolve() == mine and built_for == kind:
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed
