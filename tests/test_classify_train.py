@@ -7,7 +7,12 @@ import random
 import numpy as np
 import pytest
 
-from sentiment.classify.model import FAST_NAME, SentimentModel, default_model_path, shipped_model_path
+from sentiment.classify.model import (
+    FAST_NAME,
+    SentimentModel,
+    default_model_path,
+    shipped_model_path,
+)
 from sentiment.classify.train import TrainConfig, length_bucketed_batches, resolve_base
 from sentiment.cli import main
 from sentiment.schema import LABELS

@@ -4,8 +4,20 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from sentiment.schema import (
-    Article, AssetScore, CauseScore, Entity, Figure, Level, Move, Score, ScoredSentence, Sector,
-    TaggedArticle, article_id, canonical_url, iso_utc,
+    Article,
+    AssetScore,
+    CauseScore,
+    Entity,
+    Figure,
+    Level,
+    Move,
+    Score,
+    ScoredSentence,
+    Sector,
+    TaggedArticle,
+    article_id,
+    canonical_url,
+    iso_utc,
 )
 
 

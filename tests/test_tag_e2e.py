@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, shared_path
+
 from sentiment.analyzer import Analyzer
 from sentiment.cli import main
 from sentiment.sinks import read_tags
