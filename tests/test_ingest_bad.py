@@ -203,3 +203,16 @@ def test_table_row_over_the_size_cap_is_one_row_error(tmp_path):
     assert isinstance(items[0], IngestError) and items[0].input.endswith("#line 1")
     assert items[0].reason == "line longer than the 1000 bytes limit"
     assert isinstance(items[1], Article) and items[1].text == "Bitcoin rose 3% today."
+
+
+def test_an_unclosed_quote_in_a_csv_loses_one_row_not_the_rest_of_the_file(tmp_path):
+    """csv reads an unclosed quote to the end of the file as one field: the row is reported and
+    the rows after it are still read (a closed multi-line field stays one field)."""
+    path = tmp_path / "export.csv"
+    path.write_text('title,text\nA,"Bitcoin rose\non ETF inflows"\nB,"Ether fell as the quote\n'
+                    'C,Solana rallied 5%\nD,XRP slid\n', encoding="utf-8")
+    items = list(iter_inputs([path]))
+    assert [type(i).__name__ for i in items] == ["Article", "IngestError", "Article", "Article"]
+    assert items[0].text == "Bitcoin rose\non ETF inflows"
+    assert items[1].input == f"{path}#line 4" and "quoted field is never closed" in items[1].reason
+    assert [(i.title, i.text) for i in items[2:]] == [("C", "Solana rallied 5%"), ("D", "XRP slid")]

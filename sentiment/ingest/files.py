@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -273,12 +273,55 @@ def _csv_rows(path: Path, options: IngestOptions, delimiter: str) -> Iterator[tu
             shown = ", ".join(repr(c) for c in columns[:12])
             raise InputError(f"no {options.text_column!r} or {options.title_column!r} column "
                              f"(columns: {shown})")
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                yield f"line {reader.line_num}", InputError(f"invalid CSV row: {exc}")
-                continue
-            yield f"line {reader.line_num}", row
+        yield from _dict_rows(handle, columns, delimiter, after=1)
+
+
+class _Lines:
+    """The lines a csv reader pulls, with the ones of the row being read kept (to re-read it)."""
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = iter(lines)
+        self.taken: list[str] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.taken.append(line)
+        return line
+
+
+def _unclosed_quote(lines: list[str], delimiter: str) -> bool:
+    """Whether these raw lines of one row end inside a quoted field (the quote is never closed)."""
+    try:
+        for _ in csv.reader(lines, delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return "end of data" in str(exc)
+    return False
+
+
+def _dict_rows(lines: Iterable[str], columns: list[str], delimiter: str, after: int) -> Iterator[tuple[str, Any]]:
+    """Rows of CSV ``lines`` (the header already read; the first is line ``after + 1``). A quote
+    that is never closed would make the rest of the file one field: that row is reported and
+    the lines after it are read again as rows, so no article is lost silently. (A stray quote
+    that a later row's quote happens to close cannot be told from a multi-line field.)"""
+    source = _Lines(lines)
+    reader = csv.DictReader(source, fieldnames=columns, delimiter=delimiter)
+    while True:
+        source.taken = []
+        start = after + reader.line_num + 1
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield f"line {after + reader.line_num}", InputError(f"invalid CSV row: {exc}")
+            continue
+        if len(source.taken) > 1 and _unclosed_quote(source.taken, delimiter):
+            yield f"line {start}", InputError("invalid CSV row: a quoted field is never closed "
+                                              "(the lines after it are read as rows)")
+            yield from _dict_rows(source.taken[1:], columns, delimiter, after=start)
+            return
+        yield f"line {after + reader.line_num}", row
