@@ -146,6 +146,7 @@ def tag(
     show_progress = not quiet and err.is_terminal
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from sentiment.sinks import SinkBusy
     from sentiment.store import StoreError
 
     with analyzer, Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
@@ -158,7 +159,7 @@ def tag(
                 on_error=print_input_error,
                 on_progress=lambda r: progress.update(task, description=f"tagging: {r.summary()}"),
             )
-        except StoreError as exc:
+        except (StoreError, SinkBusy) as exc:
             raise UsageError(str(exc)) from None
     finish(report, output, err)
 

@@ -86,17 +86,38 @@ def _read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
                 continue  # a torn line from a killed writer: it is re-done on resume
 
 
+class SinkBusy(RuntimeError):
+    """Another run is writing the same output: two writers would interleave their records."""
+
+
+def _lock(fh: Any, path: Path) -> None:
+    """Hold an exclusive lock on an open output file for as long as it stays open (the OS drops
+    it when the process ends, even when it is killed). POSIX only; elsewhere no guard."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.close()
+        raise SinkBusy(f"{path} is being written by another run; wait for it to finish "
+                       f"or choose another output file") from None
+
+
 class JsonlSink:
-    """Appends tag records as JSON Lines; the file is its own resume journal."""
+    """Appends tag records as JSON Lines; the file is its own resume journal. One writer at a
+    time: a second run on the same output fails with :class:`SinkBusy` and changes nothing."""
 
     def __init__(self, path: str | Path, *, resume: bool = True) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fh = open(self.path, "a", encoding="utf-8")
+        _lock(self._fh, self.path)  # before anything is repaired or truncated
         if resume:
             _repair_jsonl(self.path)
-            self._fh = open(self.path, "a", encoding="utf-8")
         else:
-            self._fh = open(self.path, "w", encoding="utf-8")
+            self._fh.truncate(0)
 
     def ids(self) -> set[str]:
         """Ids of the records already written (what a resumed run skips)."""

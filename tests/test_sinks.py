@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from sentiment.sinks import format_for, open_sink, read_tags, write_tables
+from sentiment.sinks import SinkBusy, format_for, open_sink, read_tags, write_tables
 
 
 def record(i: int, label: str = "bearish") -> dict:
@@ -69,6 +69,21 @@ def test_overwrite_starts_anew(tmp_path):
         assert sink.ids() == set()
         sink.write([record(1)])
     assert [r["id"] for r in read_tags(path)] == ["id0001"]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_a_second_writer_on_the_same_output_is_refused_and_changes_nothing(tmp_path, suffix):
+    path = tmp_path / f"tags{suffix}"
+    with open_sink(path) as first:
+        first.write([record(0)])
+        for resume in (True, False):  # not even an overwrite may truncate the running one's file
+            with pytest.raises(SinkBusy, match="being written by another run"):
+                open_sink(path, resume=resume)
+        first.write([record(1)])
+    assert [r["id"] for r in read_tags(path)] == ["id0000", "id0001"]
+    with open_sink(path) as again:  # the lock goes with the first writer
+        again.write([record(2)])
+    assert [r["id"] for r in read_tags(path)] == ["id0000", "id0001", "id0002"]
 
 
 def test_write_tables_makes_asset_and_cause_tables(tmp_path):

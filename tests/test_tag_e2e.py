@@ -14,7 +14,7 @@ from conftest import ROOT, shared_path
 
 from sentiment.analyzer import Analyzer
 from sentiment.cli import main
-from sentiment.sinks import read_tags
+from sentiment.sinks import open_sink, read_tags
 from sentiment.store import Store
 from sentiment.tagging import tag_files
 
@@ -140,6 +140,11 @@ def test_cli_exit_codes_and_summary(tmp_path, capsys):
     assert main(["tag", "-o", str(out)]) == 2  # nothing to tag
     assert main(["tag", str(good), "-o", str(out), "--format", "xml"]) == 2
     assert main(["show", str(out)]) == 0
+    capsys.readouterr()
+    with open_sink(out):  # another run is writing the same output
+        assert main(["tag", str(good), "-o", str(out), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "being written by another run" in err and "Traceback" not in err
 
 
 def test_console_script_prints_no_traceback(tmp_path):
