@@ -84,6 +84,23 @@ def test_txt_first_line_is_title():
     assert a.source == "file:article.txt" and a.url is None and a.published is None
 
 
+def test_a_date_in_the_file_name_dates_a_text_article(tmp_path):
+    from sentiment.ingest.dates import date_in_name
+
+    assert date_in_name("aicoin-2025-11-04-crash.txt") == utc(2025, 11, 4)
+    assert date_in_name("2025-03-10-btc-slide.md") == utc(2025, 3, 10)
+    for name in ("notes.txt", "2025-02-30-x.txt", "v12025-01-01.txt", "1850-01-01.txt", "2025-1-4.txt"):
+        assert date_in_name(name) is None, name
+    (tmp_path / "2025-03-10-btc.txt").write_text("Bitcoin slides\nBitcoin fell 6%.", encoding="utf-8")
+    (a,) = articles(tmp_path / "2025-03-10-btc.txt")
+    assert a.published == utc(2025, 3, 10) and a.meta["published_from"] == "file name"
+    # front matter wins over the file name
+    (tmp_path / "2025-03-10-eth.md").write_text("---\ndate: 2025-03-11T09:30:00Z\n---\n# Ether rises\n\nEther rose.",
+                                               encoding="utf-8")
+    (b,) = articles(tmp_path / "2025-03-10-eth.md")
+    assert b.published == utc(2025, 3, 11, 9, 30) and "published_from" not in b.meta
+
+
 def test_markdown_front_matter_and_markup():
     (a,) = articles(DATA / "article.md")
     assert a.title == "Chainlink climbs as staking expands"

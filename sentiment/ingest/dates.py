@@ -52,6 +52,22 @@ def parse_date(value: Any) -> datetime | None:
         return None
 
 
+_NAME_DATE = re.compile(r"(?<!\d)((?:19|20)\d\d)-([01]\d)-([0-3]\d)(?!\d)")
+
+
+def date_in_name(name: str) -> datetime | None:
+    """The ``YYYY-MM-DD`` date a file name carries (``2025-03-10-btc-slide.txt``,
+    ``aicoin-2025-11-04-crash.txt``), as midnight UTC; ``None`` when there is none. Saved
+    articles are often named this way; the date is a day, not an hour."""
+    match = _NAME_DATE.search(name)
+    if match is None:
+        return None
+    try:
+        return datetime(*map(int, match.groups()), tzinfo=timezone.utc)
+    except ValueError:  # 2025-02-30
+        return None
+
+
 def _from_epoch(seconds: float) -> datetime | None:
     if math.isnan(seconds) or seconds < 0:  # NaN or before 1970: not a publication date
         return None

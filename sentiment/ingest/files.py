@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sentiment.ingest.dates import parse_date
+from sentiment.ingest.dates import date_in_name, parse_date
 from sentiment.ingest.detect import DecodeError, bom_encoding, decode_text, looks_binary
 from sentiment.ingest.fetch import megabytes
 from sentiment.ingest.html import host_of
@@ -67,7 +67,8 @@ def read_text_document(text: str, *, path: Path, markdown: bool | None = None,
                        input: str | None = None) -> Article:
     """One article from a plain-text or Markdown document: the first non-empty line is the
     title, the rest the text. Markdown front matter (``title:``/``date:``/``url:``) is used
-    and Markdown markup is reduced to plain text."""
+    and Markdown markup is reduced to plain text. Without a date in the front matter, a
+    ``YYYY-MM-DD`` in the file name dates the article (to the day)."""
     markdown = path.suffix.lower() in (".md", ".markdown") if markdown is None else markdown
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     front: dict[str, str] = {}
@@ -90,8 +91,11 @@ def read_text_document(text: str, *, path: Path, markdown: bool | None = None,
     url = front.get("url") or front.get("link")
     url = url if host_of(url) else None
     published = parse_date(front.get("date") or front.get("published"))
+    meta = {"input": input or str(path), "format": "markdown" if markdown else "text"}
+    if published is None and (published := date_in_name(path.name)) is not None:
+        meta["published_from"] = "file name"  # a day: 00:00 UTC
     return Article(text=body, title=title, url=url, source=host_of(url) or file_source(path),
-                   published=published, meta={"input": input or str(path), "format": "markdown" if markdown else "text"})
+                   published=published, meta=meta)
 
 
 def _markdown_to_text(text: str) -> str:
