@@ -402,13 +402,11 @@ def teacher_probs(teacher: str | Path | list[str], texts: list[str], max_length:
     teachers = [teacher] if isinstance(teacher, (str, Path)) else list(teacher)
     if not teachers:
         raise ValueError("teacher: an empty list")
-    probs = np.zeros((len(texts), len(LABELS)), dtype=np.float64)
-    for member in teachers:
-        logits = teacher_logits(member, texts, max_length, log).astype(np.float64) / temperature
-        logits -= logits.max(axis=1, keepdims=True)
-        exp = np.exp(logits)
-        probs += exp / exp.sum(axis=1, keepdims=True)
-    return (probs / len(teachers)).astype(np.float32)
+    from scipy.special import softmax
+
+    probs = [softmax(teacher_logits(member, texts, max_length, log).astype(np.float64) / temperature, axis=1)
+             for member in teachers]
+    return np.mean(probs, axis=0).astype(np.float32)
 
 
 def distillation_loss(student_logits: Any, teacher_probs: Any, temperature: float) -> Any:
