@@ -157,8 +157,11 @@ class TableSink(JsonlSink):
     def close(self) -> None:
         if self._fh.closed:
             return
-        super().close()
-        write_table(list(_read_jsonl(self.path)), self.final, self.fmt)
+        self._fh.flush()
+        try:  # written while the journal's lock is still held: no other run can slip in
+            write_table(list(_read_jsonl(self.path)), self.final, self.fmt)
+        finally:
+            super().close()
         self.path.unlink(missing_ok=True)
 
 
