@@ -89,6 +89,17 @@ def test_batching_restores_order_and_matches_single(model):
     assert np.allclose(reversed_[::-1], batched, atol=1e-4)
 
 
+def test_a_repeated_text_is_scored_once(model, monkeypatch):
+    rows: list[int] = []
+    real = model.backend.logits
+    monkeypatch.setattr(model.backend, "logits", lambda ids, mask: rows.append(len(ids)) or real(ids, mask))
+    once = model.predict_proba(TEXTS)
+    scored = sum(rows)
+    thrice = model.predict_proba(TEXTS[::-1] + TEXTS + [TEXTS[0]])
+    assert sum(rows) - scored == len(TEXTS)  # duplicates cost nothing
+    assert np.allclose(thrice, np.vstack([once[::-1], once, once[:1]]), atol=1e-5)
+
+
 def test_long_and_empty_inputs(model):
     long_text = " ".join(["Bitcoin fell sharply as liquidations mounted"] * 300)  # ~2,000 words
     p = model.predict_proba([long_text, "", "   ", None, "ok"])  # type: ignore[list-item]

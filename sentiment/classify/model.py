@@ -183,21 +183,23 @@ class SentimentModel:
 
     def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """(n, 3) calibrated probabilities in ``LABELS`` order; rows sum to 1. Blank text is
-        neutral (0, 1, 0); long text is the mean over its windows."""
+        neutral (0, 1, 0); long text is the mean over its windows. A text that repeats (feed
+        boilerplate, a lead that restates another article's) is scored once."""
         if isinstance(texts, str):
             raise TypeError("predict_proba takes a sequence of texts, not one string")
-        n = len(texts)
-        probs = np.zeros((n, len(LABELS)), dtype=np.float64)
-        if n == 0:
+        slot: dict[str, int] = {}
+        where = [slot.setdefault(t if isinstance(t, str) else "", len(slot)) for t in texts]
+        unique = list(slot)
+        probs = np.zeros((len(unique), len(LABELS)), dtype=np.float64)
+        if not unique:
             return probs
-        logits, owner = self.logits(texts, batch_size)
+        logits, owner = self.logits(unique, batch_size)
         window_probs = calibration.probabilities(logits, self.temperature)
-        counts = np.bincount(owner, minlength=n).astype(np.float64)
+        counts = np.bincount(owner, minlength=len(unique)).astype(np.float64)
         np.add.at(probs, np.asarray(owner), window_probs)
         probs /= counts[:, None]
-        blank = [i for i, t in enumerate(texts) if not isinstance(t, str) or not t.strip()]
-        probs[blank] = (0.0, 1.0, 0.0)
-        return probs
+        probs[[i for i, t in enumerate(unique) if not t.strip()]] = (0.0, 1.0, 0.0)
+        return probs[where]
 
     def predict(self, texts: Sequence[str], batch_size: int = 64) -> list[str]:
         """The most probable label of each text."""
