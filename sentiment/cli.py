@@ -277,8 +277,7 @@ def evaluate_cmd(
     if not data.exists():
         raise UsageError(f"{data}: no such file or folder")
     try:
-        chosen = (model[0] if len(model) == 1 else model) if model else None
-        result = evaluate(data, fmt, split, chosen, recipe=recipe, subset=subset, batch_size=batch_size,
+        result = evaluate(data, fmt, split, model or None, recipe=recipe, subset=subset, batch_size=batch_size,
                           backend=backend, log=lambda m: err.print(m, markup=False))
     except DataError as exc:
         raise UsageError(str(exc)) from None

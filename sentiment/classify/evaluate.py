@@ -162,9 +162,9 @@ def evaluate(data_path: str | Path, fmt: str = "auto", split: str = "test",
 
 
 def _model_name(model: str | Path | Sequence[str] | None) -> str:
-    if isinstance(model, (list, tuple)):
-        return " + ".join(str(m) for m in model) if model else "default"
-    return str(model) if model else "default"
+    """``default``, the model argument, or its members joined by `` + ``."""
+    members = list(model) if isinstance(model, (list, tuple)) else [model] if model else []
+    return " + ".join(str(m) for m in members) or "default"
 
 
 def to_json(result: dict[str, Any]) -> str:

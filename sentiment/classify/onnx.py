@@ -27,6 +27,7 @@ calibration temperature identically for both.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -84,9 +85,11 @@ def available_cores() -> int:
     return max(1, count)
 
 
-def cpu_features() -> set[str] | None:
+@functools.lru_cache(maxsize=1)
+def cpu_features() -> frozenset[str] | None:
     """The CPU's feature flags from /proc/cpuinfo (x86 ``flags``, Arm ``Features``), or
-    ``None`` where they cannot be read (not Linux)."""
+    ``None`` where they cannot be read (not Linux). Read once per process: every cache lookup
+    asks for them."""
     try:
         info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -94,11 +97,11 @@ def cpu_features() -> set[str] | None:
     for line in info.splitlines():
         key, _, value = line.partition(":")
         if key.strip() in ("flags", "Features"):
-            return set(value.split())
+            return frozenset(value.split())
     return None
 
 
-def int8_saturates(flags: set[str] | None = None) -> bool:
+def int8_saturates(flags: set[str] | frozenset[str] | None = None) -> bool:
     """Whether this CPU's int8 matrix products can saturate (x86 without VNNI or AMX); then the
     int8 graph is built with 7-bit weights. ``flags``: :func:`cpu_features` by default."""
     known = (cpu_features() if flags is None else flags) or set()
