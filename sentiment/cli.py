@@ -260,7 +260,7 @@ def train_cmd(
 @app.command("evaluate")
 def evaluate_cmd(
     data: Path = typer.Argument(..., help="Data file (or the TFNS folder)."),
-    fmt: str = typer.Option("auto", "--format", help="phrasebank | tfns | csv | tsv | jsonl (default: from the name)."),
+    fmt: str = typer.Option("auto", "--format", help="phrasebank | tfns | csv | tsv | jsonl | fiqa | semeval (default: from the name)."),
     split: str = typer.Option("test", "--split", help="test (the fixed protocol) | validation | train | all."),
     model: Optional[list[str]] = typer.Option(None, "--model", help="Model folder, 'fast' (the shipped 3-layer student), 'tfidf' or 'lexicon' (default: the shipped model). Repeat it to score the ensemble (mean probabilities) of several."),
     recipe: Optional[Path] = typer.Option(None, "--config", help="Recipe whose training data trains the tfidf baseline."),

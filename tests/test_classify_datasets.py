@@ -88,6 +88,81 @@ def test_training_data_drops_test_texts(tmp_path):
     assert set(data.tests) == {"x"}
 
 
+def _fiqa(path, rows):
+    path.write_text(json.dumps({str(i): {"sentence": text, "info": [
+        {"target": "X", "aspects": "['Stock']", **({} if s is None else {"sentiment_score": str(s)})}
+        for s in scores]} for i, (text, scores) in enumerate(rows, 1)}), encoding="utf-8")
+    return path
+
+
+def test_score_label_band():
+    assert [ds.score_label(s) for s in (-0.9, -0.25, -0.249, 0.0, 0.249, 0.25, 1.0)] == [0, 0, 1, 1, 1, 2, 2]
+    assert ds.score_label(0.1, band=0.05) == 2 and ds.score_label(-0.1, band=0.5) == 1
+
+
+def test_fiqa_scores_are_averaged_over_targets(tmp_path):
+    path = _fiqa(tmp_path / "task1_headline_ABSA_train.json", [
+        ("Tesco shares slump on profit warning", [-0.6]),
+        ("Barclays up, Lloyds down", [0.5, -0.4]),        # mean 0.05: neutral
+        ("Glencore rallies on buyback", [0.3, 0.5]),
+    ])
+    assert ds.guess_format(path) == "fiqa"
+    data = ds.read(path)
+    assert data.texts[0] == "Tesco shares slump on profit warning"
+    assert data.labels == [0, 1, 2]
+    assert ds.read(path, "fiqa", neutral_band=0.01).labels == [0, 2, 2]
+
+
+def test_semeval_headlines_and_format_sniffing(tmp_path):
+    path = tmp_path / "Headline_Trainingdata.json"
+    path.write_text(json.dumps([{"id": 1, "company": "AAL", "title": "AAL shares fall", "sentiment": -0.5},
+                                {"id": 2, "company": "BP", "title": "BP holds AGM", "sentiment": 0.0},
+                                {"id": 3, "company": "HSBC", "title": "HSBC beats", "sentiment": 0.75}], indent=2))
+    assert ds.guess_format(path) == "semeval"
+    assert ds.read(path).labels == [0, 1, 2]
+    plain = tmp_path / "rows.json"
+    plain.write_text(json.dumps({"text": "x", "label": "neutral"}) + "\n")
+    assert ds.guess_format(plain) == "jsonl"
+
+
+def test_scored_formats_report_bad_rows(tmp_path):
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps([{"title": "a", "sentiment": 0.2}, {"title": "b", "sentiment": 1.7}]))
+    with pytest.raises(ds.DataError, match="item 2: .*outside"):
+        ds.read(path, "semeval")
+    path.write_text(json.dumps([{"title": "a", "sentiment": "high"}]))
+    with pytest.raises(ds.DataError, match="not a number"):
+        ds.read(path, "semeval")
+    path.write_text(json.dumps({"1": {"sentence": "a", "info": []}}))
+    with pytest.raises(ds.DataError, match="no sentiment scores"):
+        ds.read(path, "fiqa")
+    with pytest.raises(ds.DataError, match="JSON array"):
+        ds.read(path, "semeval")
+
+
+def test_unlabelled_test_file_beside_a_train_file(tmp_path):
+    train = _fiqa(tmp_path / "task1_post_ABSA_train.json", [(f"post {i}", [0.9 - i / 10]) for i in range(19)])
+    test = _fiqa(tmp_path / "task1_post_ABSA_test.json", [("unscored post", [None])])
+    with pytest.raises(ds.Unlabelled, match="no sentiment scores"):
+        ds.splits(test, "fiqa")
+    sp = ds.splits(train, "fiqa")
+    assert len(sp.test) == 0 and len(sp.train) + len(sp.validation) == 19
+
+
+def test_training_only_entries_keep_the_validation_set(tmp_path):
+    lines = [json.dumps({"text": f"sentence number {i}", "label": LABELS[i % 3]}) for i in range(50)]
+    (tmp_path / "train.jsonl").write_text("\n".join(lines))
+    extra = _fiqa(tmp_path / "extra.json", [(f"headline {i}", [0.9 if i % 2 else -0.9]) for i in range(10)])
+    base = [{"path": str(tmp_path / "train.jsonl"), "name": "x"}]
+    alone = ds.training_data(base)
+    both = ds.training_data(base + [{"path": str(extra), "format": "fiqa", "name": "fiqa", "split": "train"}])
+    assert both.validation.texts == alone.validation.texts
+    assert len(both.train) == len(alone.train) + 10 and set(both.tests) == set(alone.tests)
+    assert both.train.sources.count("fiqa") == 10
+    with pytest.raises(ds.DataError, match='"split"'):
+        ds.training_data([{"path": str(extra), "format": "fiqa", "split": "test"}])
+
+
 # --------------------------------------------------------------------------- shared data
 def test_phrasebank_protocol_on_shared_data():
     path = shared_path("data", "financial_phrasebank", "Sentences_50Agree.txt")
@@ -130,3 +205,16 @@ def test_recipe_splits_are_disjoint_and_stable():
     test = {ds.normalise(t) for part in first.tests.values() for t in part.texts}
     assert not train & test and not val & test and not train & val
     assert {"fpb", "tfns"} <= set(first.tests)
+
+
+def test_fiqa_and_semeval_shared_files():
+    fiqa = shared_path("data", "fiqa_2018_task1_sentiment")
+    semeval = shared_path("data", "semeval2017_task5_headlines")
+    headlines = ds.read(fiqa / "task1_headline_ABSA_train.json")
+    posts = ds.read(fiqa / "task1_post_ABSA_train.json")
+    titles = ds.read(semeval / "Headline_Trainingdata.json")
+    assert (len(headlines), len(posts), len(titles)) == (436, 675, 1142)
+    for data in (headlines, posts, titles):
+        assert min(data.counts().values()) > 50  # three classes, none degenerate
+    with pytest.raises(ds.Unlabelled):
+        ds.read(fiqa / "task1_headline_ABSA_test.json")

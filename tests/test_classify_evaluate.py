@@ -115,6 +115,20 @@ def test_evaluate_cli_errors(tmp_path, capsys):
     assert main(["evaluate", str(bad), "--format", "xml"]) == 2
 
 
+def test_evaluate_cli_on_scored_headlines(tmp_path, capsys):
+    path = tmp_path / "Headline_Trainingdata.json"
+    path.write_text(json.dumps([{"id": i, "title": t, "sentiment": s} for i, (t, s) in enumerate(
+        [(BEAR[0], -0.8), (BEAR[1], -0.5), (NEUT[0], 0.0), (NEUT[1], 0.1), (BULL[0], 0.7), (BULL[1], 0.9)])]))
+    assert main(["evaluate", str(path), "--model", "lexicon", "--split", "all"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["n"] == 6 and sum(map(sum, result["confusion_matrix"]["matrix"])) == 6
+    assert [sum(row) for row in result["confusion_matrix"]["matrix"]] == [2, 2, 2]
+    unscored = tmp_path / "Headlines_Testdata.json"
+    unscored.write_text(json.dumps([{"id": 1, "title": "x"}]))
+    assert main(["evaluate", str(unscored), "--model", "lexicon", "--split", "all"]) == 2
+    assert "no sentiment scores" in capsys.readouterr().err
+
+
 def test_evaluate_phrasebank_allagree_with_lexicon():
     path = shared_path("data", "financial_phrasebank", "Sentences_50Agree.txt")
     result = evaluate.evaluate(path, "phrasebank", "test", "lexicon")

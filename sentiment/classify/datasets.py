@@ -10,6 +10,10 @@ The protocol (so our numbers compare with FinBERT's):
   ``random_state=0``) is validation. This is ProsusAI/finBERT's ``scripts/datasets.py``.
 * Twitter Financial News: ``sent_valid.csv`` is the test set; 10 % of ``sent_train.csv``
   (``random_state=0``) is validation.
+* FiQA-2018 Task 1 and SemEval-2017 Task 5 headlines (``--format fiqa|semeval``) carry a
+  sentiment *score* in [-1, 1], not a label: a score within :data:`NEUTRAL_BAND` of zero is
+  neutral, below it bearish, above it bullish (FiQA: the mean over a sentence's targets). Their
+  released test files are unlabelled, so they are training data only.
 * Any other file: a file named ``test.*`` (or ``*_test.*``) is all test, a file named
   ``train.*`` has no test rows (10 % validation); a file with neither name is split like
   PhraseBank (20 % test, then 10 % validation).
@@ -30,7 +34,8 @@ from sklearn.model_selection import train_test_split
 
 from sentiment.schema import LABELS
 
-FORMATS = ("phrasebank", "tfns", "csv", "tsv", "jsonl")
+FORMATS = ("phrasebank", "tfns", "csv", "tsv", "jsonl", "fiqa", "semeval")
+SCORED_FORMATS = ("fiqa", "semeval")
 SPLITS = ("train", "validation", "test", "all")
 SEED = 0  # the protocol's random_state, fixed by FinBERT's published split
 
@@ -40,12 +45,21 @@ _LABEL_NAMES = {
     "neutral": 1, "neu": 1,
     "bullish": 2, "positive": 2, "pos": 2,
 }
+# Scores in [-1, 1] (FiQA, SemEval-2017) whose magnitude is below this are neutral. Chosen where
+# the PhraseBank-trained classifier's own labels turn from neutral to bearish or bullish on those
+# headlines (−0.25 and +0.3: it calls most |score| < 0.25 headlines neutral), so the mapped
+# labels mean what the PhraseBank labels mean. A recipe entry may set its own "neutral_band".
+NEUTRAL_BAND = 0.25
 # Twitter Financial News integer labels: 0 Bearish, 1 Bullish, 2 Neutral.
 _TFNS_LABELS = {"0": 0, "1": 2, "2": 1}
 
 
 class DataError(ValueError):
     """A data file that cannot be read as labelled sentiment data (says which file and line)."""
+
+
+class Unlabelled(DataError):
+    """A data file in a known format whose rows carry no labels (a released, unscored test set)."""
 
 
 @dataclass
@@ -188,6 +202,77 @@ def read_table(path: str | Path, fmt: str) -> LabelledTexts:
     return LabelledTexts(texts, labels, path.stem)
 
 
+def score_label(score: float, band: float = NEUTRAL_BAND) -> int:
+    """Index into ``LABELS`` of a sentiment score in [-1, 1]: neutral within ``band`` of zero."""
+    if score <= -band:
+        return 0
+    return 2 if score >= band else 1
+
+
+def _score(value: object, where: str) -> float:
+    try:
+        score = float(str(value).strip())
+    except ValueError:
+        raise DataError(f"{where}sentiment score {value!r} is not a number") from None
+    if not -1.0 <= score <= 1.0:
+        raise DataError(f"{where}sentiment score {score} is outside [-1, 1]")
+    return score
+
+
+def read_scored(path: str | Path, fmt: str, band: float = NEUTRAL_BAND) -> LabelledTexts:
+    """FiQA-2018 Task 1 (a JSON object of ``{"sentence", "info": [{"sentiment_score"}, …]}``,
+    one score per target, averaged) or SemEval-2017 Task 5 headlines (a JSON array of
+    ``{"title", "sentiment"}``); scores become labels with :func:`score_label`. Raises
+    :class:`Unlabelled` for a file without any score (the released test files)."""
+    path = Path(path)
+    try:
+        doc = json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from None
+    if fmt == "fiqa":
+        if not isinstance(doc, dict):
+            raise DataError(f"{path}: FiQA data is a JSON object keyed by sentence id")
+        rows = [(f"{path}: sentence {key}: ", row.get("sentence") if isinstance(row, dict) else None,
+                 [i.get("sentiment_score") for i in (row.get("info") or []) if isinstance(i, dict)]
+                 if isinstance(row, dict) else [])
+                for key, row in doc.items()]
+    elif fmt == "semeval":
+        if not isinstance(doc, list):
+            raise DataError(f"{path}: SemEval-2017 headlines are a JSON array")
+        rows = [(f"{path}: item {n}: ", row.get("title") if isinstance(row, dict) else None,
+                 [row.get("sentiment")] if isinstance(row, dict) else [])
+                for n, row in enumerate(doc, 1)]
+    else:
+        raise DataError(f"unknown scored format {fmt!r}; use fiqa or semeval")
+    if rows and all(not [s for s in scores if s is not None] for _, _, scores in rows):
+        raise Unlabelled(f"{path}: no sentiment scores (an unlabelled test file?)")
+    texts: list[str] = []
+    labels: list[int] = []
+    for where, text, scores in rows:
+        scores = [s for s in scores if s is not None]
+        if not isinstance(text, str) or not scores:
+            raise DataError(f"{where}expected a text and at least one sentiment score")
+        values = [_score(s, where) for s in scores]
+        texts.append(text.strip())
+        labels.append(score_label(sum(values) / len(values), band))
+    return LabelledTexts(texts, labels, path.stem)
+
+
+def _sniff_json(path: Path) -> str:
+    """fiqa, semeval or jsonl for a ``.json`` file, from its first bytes."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4096).decode("utf-8", errors="replace")
+    except OSError:
+        return "jsonl"
+    compact = re.sub(r"\s+", "", head)
+    if compact.startswith("[") and '"title"' in compact:
+        return "semeval"
+    if compact.startswith("{") and '"sentence"' in compact and '"info"' in compact:
+        return "fiqa"
+    return "jsonl"
+
+
 def guess_format(path: str | Path) -> str:
     """The format of a data path from its name (``Sentences_*.txt`` → phrasebank, ``sent_*.csv``
     or a folder holding them → tfns, else the extension)."""
@@ -206,12 +291,13 @@ def guess_format(path: str | Path) -> str:
     if ext in ("csv", "tsv", "jsonl"):
         return ext
     if ext == "json":
-        return "jsonl"
+        return _sniff_json(path)
     raise DataError(f"{path}: cannot tell the format from the name; pass --format ({'|'.join(FORMATS)})")
 
 
-def read(path: str | Path, fmt: str = "auto") -> LabelledTexts:
-    """Every row of one data file, labels mapped to ``LABELS`` indices."""
+def read(path: str | Path, fmt: str = "auto", neutral_band: float = NEUTRAL_BAND) -> LabelledTexts:
+    """Every row of one data file, labels mapped to ``LABELS`` indices (``neutral_band``: for
+    the scored formats, see :func:`score_label`)."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
@@ -222,6 +308,8 @@ def read(path: str | Path, fmt: str = "auto") -> LabelledTexts:
         return read_tfns(path)
     if fmt in ("csv", "tsv", "jsonl"):
         return read_table(path, fmt)
+    if fmt in SCORED_FORMATS:
+        return read_scored(path, fmt, neutral_band)
     raise DataError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 
@@ -257,11 +345,12 @@ def _sibling(path: Path, role: str) -> Path | None:
     return None
 
 
-def splits(path: str | Path, fmt: str = "auto") -> Splits:
+def splits(path: str | Path, fmt: str = "auto", neutral_band: float = NEUTRAL_BAND) -> Splits:
     """The protocol's train/validation/test parts of a data path (see the module docstring).
 
     ``path`` may be a PhraseBank file, the TFNS folder or one of its files, or a generic file;
-    for a ``train``/``test`` pair of files, either one (the other is found beside it)."""
+    for a ``train``/``test`` pair of files, either one (the other is found beside it). An
+    unlabelled test file beside a train file (FiQA's) counts as no test file."""
     path = Path(path)
     fmt = guess_format(path) if fmt == "auto" else fmt
     empty = LabelledTexts([], [], path.stem)
@@ -270,23 +359,29 @@ def splits(path: str | Path, fmt: str = "auto") -> Splits:
             found = [p for p in sorted(path.iterdir()) if _role(p) == "test" and p.suffix.lstrip(".") == fmt]
             if not found:
                 raise DataError(f"{path}: no test.{fmt} in the folder")
-            return splits(found[0], fmt)
+            return splits(found[0], fmt, neutral_band)
         path = path / "sent_valid.csv"
     if fmt == "phrasebank":
-        rest, test = _split(read(path, fmt), 0.2)
+        rest, test = _split(read(path, fmt, neutral_band), 0.2)
         train, val = _split(rest, 0.1)
         return Splits(train, val, test)
     role = _role(path)
     if role == "":
-        rest, test = _split(read(path, fmt), 0.2)
+        rest, test = _split(read(path, fmt, neutral_band), 0.2)
         train, val = _split(rest, 0.1)
         return Splits(train, val, test)
     other = _sibling(path, role)
     test_file = path if role == "test" else other
     train_file = path if role == "train" else other
-    test = read(test_file, fmt) if test_file else empty
+    test = empty
+    if test_file:
+        try:
+            test = read(test_file, fmt, neutral_band)
+        except Unlabelled:
+            if test_file == path:
+                raise
     if train_file:
-        train, val = _split(read(train_file, fmt), 0.1)
+        train, val = _split(read(train_file, fmt, neutral_band), 0.1)
     else:
         train, val = empty, empty
     return Splits(train, val, test)
@@ -308,7 +403,10 @@ class TrainingData:
 
 def training_data(sources: Sequence[dict], root: Path | None = None) -> TrainingData:
     """Train/validation data of a recipe's ``data`` entries (``{"path", "format", "name",
-    "optional"}``), with every test text of every entry removed from train and validation."""
+    "optional", "split", "neutral_band"}``), with every test text of every entry removed from
+    train and validation. ``"split": "train"`` puts every row of the entry into training (no
+    validation or test part: extra data that the model is not selected or judged on, so the
+    validation set stays that of the other entries)."""
     parts: list[tuple[str, Splits]] = []
     for entry in sources:
         path = resolve_path(entry["path"], root)
@@ -317,7 +415,15 @@ def training_data(sources: Sequence[dict], root: Path | None = None) -> Training
                 continue
             raise DataError(f"{entry['path']}: not found (resolved to {path})")
         name = entry.get("name") or path.stem
-        sp = splits(path, entry.get("format", "auto"))
+        fmt, band = entry.get("format", "auto"), float(entry.get("neutral_band", NEUTRAL_BAND))
+        role = entry.get("split", "protocol")
+        if role == "train":
+            rows = read(path, fmt, band)
+            sp = Splits(rows, rows.take([]), rows.take([]))
+        elif role == "protocol":
+            sp = splits(path, fmt, band)
+        else:
+            raise DataError(f"{entry['path']}: \"split\" must be \"train\" or \"protocol\", got {role!r}")
         for part in (sp.train, sp.validation, sp.test):
             part.name = name
             part.sources = [name] * len(part)

