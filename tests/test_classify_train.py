@@ -174,3 +174,20 @@ def base_or_skip():
     if not (path / "config.json").exists():
         pytest.skip("the shipped model is not present")
     return path
+
+
+def test_recorded_recipes_load_and_keep_the_shipped_validation_set():
+    """The recipes of documented attempts (docs/recipes/) stay valid recipes; their data resolve,
+    and their validation set is the shipped model's, so their validation figures compare."""
+    from conftest import shared_path
+
+    from sentiment.classify.datasets import repo_root, training_data
+
+    shared_path("data", "fiqa_2018_task1_sentiment")
+    shipped = TrainConfig.load(repo_root() / "models" / "crypto-minilm-sentiment" / "train_config.json")
+    reference = training_data(shipped.data).validation.texts
+    recipes = sorted((repo_root() / "docs" / "recipes").glob("*.json"))
+    assert recipes
+    for path in recipes:
+        config = TrainConfig.load(path)
+        assert training_data(config.data).validation.texts == reference, path.name
