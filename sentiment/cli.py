@@ -243,6 +243,7 @@ def train_cmd(
     """Fine-tune the bearish/neutral/bullish classifier from a recipe; prints the run log as JSON."""
     import json
 
+    from sentiment.classify.datasets import DataError
     from sentiment.classify.train import TrainConfig, train
 
     if not config.is_file():
@@ -252,8 +253,11 @@ def train_cmd(
         recipe.max_steps = max_steps
     if limit is not None:
         recipe.limit = limit
-    result = train(recipe, out or config.parent, base=base, log=lambda m: err.print(m, markup=False),
-                   recipe_file=config)
+    try:
+        result = train(recipe, out or config.parent, base=base, log=lambda m: err.print(m, markup=False),
+                       recipe_file=config)
+    except DataError as exc:  # the recipe's data cannot be read: say which file and why
+        raise UsageError(str(exc)) from None
     print(json.dumps({k: v for k, v in result.items() if k != "history"}))
 
 

@@ -147,6 +147,8 @@ def test_unlabelled_test_file_beside_a_train_file(tmp_path):
         ds.splits(test, "fiqa")
     sp = ds.splits(train, "fiqa")
     assert len(sp.test) == 0 and len(sp.train) + len(sp.validation) == 19
+    with pytest.raises(ds.Unlabelled):  # a folder: its test file is found, and it has no scores
+        ds.splits(tmp_path, "fiqa")
 
 
 def test_training_only_entries_keep_the_validation_set(tmp_path):
@@ -161,6 +163,10 @@ def test_training_only_entries_keep_the_validation_set(tmp_path):
     assert both.train.sources.count("fiqa") == 10
     with pytest.raises(ds.DataError, match='"split"'):
         ds.training_data([{"path": str(extra), "format": "fiqa", "split": "test"}])
+    with pytest.raises(ds.DataError, match='"neutral_band" must be a number'):
+        ds.training_data([{"path": str(extra), "format": "fiqa", "split": "train", "neutral_band": "wide"}])
+    with pytest.raises(ds.DataError, match="neutral band 1.5"):
+        ds.training_data([{"path": str(extra), "format": "fiqa", "split": "train", "neutral_band": 1.5}])
 
 
 # --------------------------------------------------------------------------- shared data

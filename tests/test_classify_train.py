@@ -191,3 +191,14 @@ def test_recorded_recipes_load_and_keep_the_shipped_validation_set():
     for path in recipes:
         config = TrainConfig.load(path)
         assert training_data(config.data).validation.texts == reference, path.name
+
+
+def test_train_cli_reports_unreadable_recipe_data_as_a_usage_error(tmp_path, capsys):
+    scored = tmp_path / "headlines.json"
+    scored.write_text(json.dumps([{"title": "Shares jump", "sentiment": 3.0}]))
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"data": [{"path": str(scored), "format": "semeval", "split": "train"}]}))
+    assert main(["train", "--config", str(recipe), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "outside [-1, 1]" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "model.safetensors").exists()

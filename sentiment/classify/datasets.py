@@ -225,6 +225,8 @@ def read_scored(path: str | Path, fmt: str, band: float = NEUTRAL_BAND) -> Label
     ``{"title", "sentiment"}``); scores become labels with :func:`score_label`. Raises
     :class:`Unlabelled` for a file without any score (the released test files)."""
     path = Path(path)
+    if not 0.0 <= band < 1.0:
+        raise DataError(f"{path}: neutral band {band} must be in [0, 1)")
     try:
         doc = json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
@@ -356,9 +358,10 @@ def splits(path: str | Path, fmt: str = "auto", neutral_band: float = NEUTRAL_BA
     empty = LabelledTexts([], [], path.stem)
     if path.is_dir():
         if fmt != "tfns":
-            found = [p for p in sorted(path.iterdir()) if _role(p) == "test" and p.suffix.lstrip(".") == fmt]
+            ext = "json" if fmt in SCORED_FORMATS else fmt
+            found = [p for p in sorted(path.iterdir()) if _role(p) == "test" and p.suffix.lstrip(".") == ext]
             if not found:
-                raise DataError(f"{path}: no test.{fmt} in the folder")
+                raise DataError(f"{path}: no test.{ext} in the folder")
             return splits(found[0], fmt, neutral_band)
         path = path / "sent_valid.csv"
     if fmt == "phrasebank":
@@ -415,7 +418,9 @@ def training_data(sources: Sequence[dict], root: Path | None = None) -> Training
                 continue
             raise DataError(f"{entry['path']}: not found (resolved to {path})")
         name = entry.get("name") or path.stem
-        fmt, band = entry.get("format", "auto"), float(entry.get("neutral_band", NEUTRAL_BAND))
+        fmt, band = entry.get("format", "auto"), entry.get("neutral_band", NEUTRAL_BAND)
+        if isinstance(band, bool) or not isinstance(band, (int, float)):
+            raise DataError(f"{entry['path']}: \"neutral_band\" must be a number, got {band!r}")
         role = entry.get("split", "protocol")
         if role == "train":
             rows = read(path, fmt, band)
