@@ -35,13 +35,14 @@ def canonical_url(url: str | None) -> str | None:
         return None
     try:
         parts = urlsplit(url.strip())
+        port = parts.port  # raises ValueError for a port that is not a number ("f:eed.example")
     except ValueError:
         return None
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
     host = parts.hostname.lower().removeprefix("www.")
-    if parts.port and parts.port not in (80, 443):
-        host = f"{host}:{parts.port}"
+    if port and port not in (80, 443):
+        host = f"{host}:{port}"
     query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
                              if not _TRACKING_PARAMS.match(k)))
     path = re.sub(r"/+$", "", parts.path) or "/"

@@ -27,6 +27,10 @@ def test_canonical_url_ignores_tracking_fragment_case_and_slash():
     assert a == b == "https://coindesk.com/markets/btc-falls"
     assert canonical_url("https://x.com/a?b=2&a=1") == canonical_url("https://x.com/a?a=1&b=2")
     assert canonical_url("file:///etc/passwd") is None and canonical_url("") is None
+    # A port that is not a number (a colon in the host, found by the feed fuzz test) is no URL.
+    assert canonical_url("https://f:eed.example/0") is None
+    assert canonical_url("https://x.com:8080/a") == "https://x.com:8080/a"
+    assert article_id("https://f:eed.example/0", "text") == article_id(None, "text")
 
 
 def test_article_id_prefers_url_then_text():
