@@ -219,6 +219,28 @@ def _score(value: object, where: str) -> float:
     return score
 
 
+def _scored_rows(doc: object, fmt: str, path: Path) -> list[tuple[str, object, list[object]]]:
+    """(where, text, scores) of each row of a parsed FiQA or SemEval file; missing scores dropped."""
+    def fields(row: object, text_key: str) -> tuple[object, list[object]]:
+        if not isinstance(row, dict):
+            return None, []
+        if fmt == "fiqa":  # one score per target of the sentence
+            scores = [t.get("sentiment_score") for t in row.get("info") or [] if isinstance(t, dict)]
+        else:
+            scores = [row.get("sentiment")]
+        return row.get(text_key), [s for s in scores if s is not None]
+
+    if fmt == "fiqa":
+        if not isinstance(doc, dict):
+            raise DataError(f"{path}: FiQA data is a JSON object keyed by sentence id")
+        return [(f"{path}: sentence {key}: ", *fields(row, "sentence")) for key, row in doc.items()]
+    if fmt == "semeval":
+        if not isinstance(doc, list):
+            raise DataError(f"{path}: SemEval-2017 headlines are a JSON array")
+        return [(f"{path}: item {n}: ", *fields(row, "title")) for n, row in enumerate(doc, 1)]
+    raise DataError(f"unknown scored format {fmt!r}; use fiqa or semeval")
+
+
 def read_scored(path: str | Path, fmt: str, band: float = NEUTRAL_BAND) -> LabelledTexts:
     """FiQA-2018 Task 1 (a JSON object of ``{"sentence", "info": [{"sentiment_score"}, …]}``,
     one score per target, averaged) or SemEval-2017 Task 5 headlines (a JSON array of
@@ -231,27 +253,12 @@ def read_scored(path: str | Path, fmt: str, band: float = NEUTRAL_BAND) -> Label
         doc = json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
         raise DataError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from None
-    if fmt == "fiqa":
-        if not isinstance(doc, dict):
-            raise DataError(f"{path}: FiQA data is a JSON object keyed by sentence id")
-        rows = [(f"{path}: sentence {key}: ", row.get("sentence") if isinstance(row, dict) else None,
-                 [i.get("sentiment_score") for i in (row.get("info") or []) if isinstance(i, dict)]
-                 if isinstance(row, dict) else [])
-                for key, row in doc.items()]
-    elif fmt == "semeval":
-        if not isinstance(doc, list):
-            raise DataError(f"{path}: SemEval-2017 headlines are a JSON array")
-        rows = [(f"{path}: item {n}: ", row.get("title") if isinstance(row, dict) else None,
-                 [row.get("sentiment")] if isinstance(row, dict) else [])
-                for n, row in enumerate(doc, 1)]
-    else:
-        raise DataError(f"unknown scored format {fmt!r}; use fiqa or semeval")
-    if rows and all(not [s for s in scores if s is not None] for _, _, scores in rows):
+    rows = _scored_rows(doc, fmt, path)
+    if rows and not any(scores for _, _, scores in rows):
         raise Unlabelled(f"{path}: no sentiment scores (an unlabelled test file?)")
     texts: list[str] = []
     labels: list[int] = []
     for where, text, scores in rows:
-        scores = [s for s in scores if s is not None]
         if not isinstance(text, str) or not scores:
             raise DataError(f"{where}expected a text and at least one sentiment score")
         values = [_score(s, where) for s in scores]
