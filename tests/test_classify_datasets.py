@@ -169,6 +169,47 @@ def test_training_only_entries_keep_the_validation_set(tmp_path):
         ds.training_data([{"path": str(extra), "format": "fiqa", "split": "train", "neutral_band": 1.5}])
 
 
+def test_read_texts_takes_the_texts_of_any_file_without_labels(tmp_path):
+    lines = tmp_path / "headlines.txt"
+    lines.write_text("Bitcoin tops $100k\n\n  Ether slides  \n")
+    got = ds.read_texts(lines, "lines")
+    assert got.texts == ["Bitcoin tops $100k", "Ether slides"] and got.labels == [ds.UNLABELLED] * 2
+    table = tmp_path / "news.csv"
+    table.write_text("Title,url\nSolana ETF filed,https://x\n,https://y\nXRP rallies,https://z\n")
+    assert ds.read_texts(table, "csv", column="title").texts == ["Solana ETF filed", "XRP rallies"]
+    with pytest.raises(ds.DataError, match="no 'body' column"):
+        ds.read_texts(table, "csv", column="body")
+    jsonl = tmp_path / "items.jsonl"
+    jsonl.write_text(json.dumps({"body": "Miners sell"}) + "\n" + json.dumps({"text": "no body"}) + "\n")
+    with pytest.raises(ds.DataError, match=":2: expected an object with a text field 'body'"):
+        ds.read_texts(jsonl, "jsonl", column="body")
+    unscored = _fiqa(tmp_path / "task1_post_ABSA_test.json", [("unscored post", [None])])
+    assert ds.read_texts(unscored, "fiqa").texts == ["unscored post"]  # no scores needed here
+    with pytest.raises(ds.DataError, match="unknown format 'xml'"):
+        ds.read_texts(lines, "xml")
+    with pytest.raises(ds.DataError, match="no such file"):
+        ds.read_texts(tmp_path / "missing.txt", "lines")
+
+
+def test_transfer_entries_add_unlabelled_texts_and_keep_validation_and_test_out(tmp_path):
+    lines = [json.dumps({"text": f"sentence number {i}", "label": LABELS[i % 3]}) for i in range(50)]
+    (tmp_path / "labelled.jsonl").write_text("\n".join(lines))
+    base = [{"path": str(tmp_path / "labelled.jsonl"), "name": "x"}]
+    alone = ds.training_data(base)
+    held = [alone.validation.texts[0], alone.tests["x"].texts[0].upper()]  # a validation and a test text
+    (tmp_path / "news.csv").write_text("title\n" + "\n".join([f"headline {i}" for i in range(10)] + held))
+    entry = {"path": str(tmp_path / "news.csv"), "format": "csv", "column": "title", "split": "transfer",
+             "name": "news"}
+    both = ds.training_data(base + [entry])
+    assert both.validation.texts == alone.validation.texts and set(both.tests) == {"x"}
+    assert both.train.texts[:len(alone.train)] == alone.train.texts
+    added = both.train.take(range(len(alone.train), len(both.train)))
+    assert added.texts == [f"headline {i}" for i in range(10)]  # the held-out copies are dropped
+    assert set(added.labels) == {ds.UNLABELLED} and set(added.sources) == {"news"}
+    assert both.train.counts() == {**alone.train.counts(), "unlabelled": 10}
+    assert "unlabelled" not in alone.train.counts()
+
+
 # --------------------------------------------------------------------------- shared data
 def test_phrasebank_protocol_on_shared_data():
     path = shared_path("data", "financial_phrasebank", "Sentences_50Agree.txt")

@@ -168,6 +168,53 @@ def test_student_run_distils_a_three_layer_model(tmp_path, capsys):
     assert p.shape == (1, 3) and np.allclose(p.sum(1), 1)
 
 
+def test_transfer_texts_learn_only_from_the_teacher():
+    import torch
+
+    from sentiment.classify.datasets import UNLABELLED
+    from sentiment.classify.train import batch_loss, distillation_loss
+
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0], [-1.0, 0.5, 2.0]])
+    soft = torch.softmax(torch.tensor([[0.0, 3.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]), dim=1)
+    ce = torch.nn.CrossEntropyLoss(ignore_index=UNLABELLED)
+    gold = torch.tensor([0, UNLABELLED, 2])
+    # the labelled texts' mean cross-entropy, the teacher's term over all three
+    expected = 0.3 * ce(logits[[0, 2]], gold[[0, 2]]) + 0.7 * distillation_loss(logits, soft, 2.0)
+    assert torch.isclose(batch_loss(logits, gold, ce, soft, 0.7, 2.0), expected)
+    only_transfer = torch.full((3,), UNLABELLED)
+    loss = batch_loss(logits.clone().requires_grad_(True), only_transfer, ce, soft, 0.7, 2.0)
+    assert torch.isfinite(loss) and torch.isclose(loss, 0.7 * distillation_loss(logits, soft, 2.0))
+    assert torch.isclose(batch_loss(logits, gold, ce), ce(logits, gold))  # no teacher: gold only
+
+
+def test_transfer_data_without_a_teacher_is_a_usage_error(tmp_path, capsys):
+    base, recipe = tiny_recipe(tmp_path)
+    (tmp_path / "news.txt").write_text("Bitcoin tops $100k\nEther slides\n")
+    config = json.loads(recipe.read_text())
+    config["data"].append({"path": str(tmp_path / "news.txt"), "format": "lines", "split": "transfer"})
+    recipe.write_text(json.dumps(config))
+    assert main(["train", "--config", str(recipe), "--out", str(tmp_path / "out"), "--base", str(base)]) == 2
+    err = capsys.readouterr().err
+    assert 'needs a "teacher"' in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_student_run_with_a_transfer_set(tmp_path, capsys):
+    base, recipe = tiny_recipe(tmp_path, teacher=str(base_or_skip()), distill_alpha=0.7)
+    (tmp_path / "news.txt").write_text("\n".join(f"Coin {i} rallies hard" for i in range(24)))
+    config = json.loads(recipe.read_text())
+    config["data"].append({"path": str(tmp_path / "news.txt"), "format": "lines", "split": "transfer",
+                           "name": "news"})
+    recipe.write_text(json.dumps(config))
+    out = tmp_path / "student"
+    assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "8"]) == 0
+    log = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert log["train_n"] == 36 + 24 and log["train_counts"]["unlabelled"] == 24
+    assert log["validation_n"] == 4  # the transfer set never validates
+    p = SentimentModel.load(out, backend="torch").predict_proba(["Coin 3 rallies hard"])
+    assert p.shape == (1, 3) and np.isfinite(p).all()
+
+
 def base_or_skip():
     """The shipped classifier (a teacher with our three labels), or skip."""
     path = default_model_path()

