@@ -246,7 +246,7 @@ def train_cmd(
     import json
 
     from sentiment.classify.datasets import DataError
-    from sentiment.classify.train import TrainConfig, train
+    from sentiment.classify.train import RESUME_FILE, TrainConfig, train
 
     if not config.is_file():
         raise UsageError(f"{config}: no such recipe file")
@@ -260,6 +260,12 @@ def train_cmd(
                        recipe_file=config, save_every=save_every, resume=resume)
     except DataError as exc:  # the recipe's data cannot be read: say which file and why
         raise UsageError(str(exc)) from None
+    except KeyboardInterrupt:
+        state = (out or config.parent) / RESUME_FILE
+        if state.is_file():
+            err.print(f"stopped; the last saved state is {state}: the same command with --resume goes on from it",
+                      markup=False, soft_wrap=True)
+        raise typer.Exit(130) from None
     print(json.dumps({k: v for k, v in result.items() if k != "history"}))
 
 

@@ -126,6 +126,24 @@ def test_a_killed_run_resumes_to_the_same_weights(tmp_path, monkeypatch, capsys)
     assert log_a["best"] == log_b["best"] and not (cut / "resume.pt").exists()
 
 
+def test_ctrl_c_during_a_saving_run_says_how_to_resume(tmp_path, monkeypatch, capsys):
+    from sentiment.classify import train as train_module
+
+    _, recipe = tiny_recipe(tmp_path)
+    out = tmp_path / "out"
+
+    def interrupted(config, out_dir, **kwargs):
+        assert kwargs["save_every"] == 5
+        (out_dir / "resume.pt").write_bytes(b"state")  # as if step 5 was saved before the Ctrl-C
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "train", interrupted)
+    out.mkdir()
+    assert main(["train", "--config", str(recipe), "--out", str(out), "--save-every", "5"]) == 130
+    err = capsys.readouterr().err
+    assert "resume.pt" in err and "--resume goes on" in err and "Traceback" not in err
+
+
 def test_resume_without_a_saved_state_or_with_another_recipe_is_a_usage_error(tmp_path, capsys):
     base, recipe = tiny_recipe(tmp_path)
     out = tmp_path / "out"
