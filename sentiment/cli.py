@@ -239,7 +239,7 @@ def train_cmd(
     base: Optional[str] = typer.Option(None, "--base", help="Base model folder or package (overrides the recipe)."),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many steps (smoke runs)."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Train on a random subset of this size."),
-    save_every: Optional[int] = typer.Option(None, "--save-every", min=1, help="Every N steps and after each epoch, save the whole training state to OUT/resume.pt (about four times the model's float32 size), so a killed run can go on with --resume."),
+    save_every: Optional[int] = typer.Option(None, "--save-every", min=1, help="Every N steps and after each epoch, save the whole training state to OUT/resume.pt (four to five times the model's float32 size), so a killed run can go on with --resume."),
     resume: bool = typer.Option(False, "--resume", help="Go on with the run whose state OUT/resume.pt holds (same recipe and options); the result is that of an uninterrupted run."),
 ) -> None:
     """Fine-tune the bearish/neutral/bullish classifier from a recipe; prints the run log as JSON."""
