@@ -18,6 +18,13 @@ from sentiment.cli import main
 from sentiment.schema import LABELS
 
 
+@pytest.fixture(autouse=True)
+def own_cache(tmp_path, monkeypatch):
+    """Each test its own cache, so cached teacher logits never leak from one test (or run) to
+    another; nothing here builds ONNX graphs, which would be slow to rebuild."""
+    monkeypatch.setenv("SENTIMENT_CACHE", str(tmp_path / "cache"))
+
+
 def test_length_bucketed_batches_cover_each_index_once():
     lengths = [random.Random(1).randint(3, 90) for _ in range(500)]
     batches = length_bucketed_batches(lengths, 32, random.Random(0), chunk_batches=4)
@@ -290,6 +297,28 @@ def test_student_run_with_a_transfer_set(tmp_path, capsys):
     assert log["validation_n"] == 4  # the transfer set never validates
     p = SentimentModel.load(out, backend="torch").predict_proba(["Coin 3 rallies hard"])
     assert p.shape == (1, 3) and np.isfinite(p).all()
+
+
+def test_teacher_logits_are_cached_per_teacher_texts_and_length(tmp_path, monkeypatch):
+    from sentiment.classify import train as train_module
+
+    teacher = base_or_skip()
+    texts = ["Bitcoin plunges 10% as liquidations mount", "Ether ETF inflows lift the price",
+             "Bitcoin plunges 10% as liquidations mount"]
+    lines: list[str] = []
+    first = train_module.teacher_logits(teacher, texts, 64, lines.append)
+    assert first.shape == (3, 3) and np.array_equal(first[0], first[2]) and "texts scored" in lines[-1]
+    assert len(list((tmp_path / "cache" / "teacher").glob("*.npy"))) == 1
+
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("the teacher scored texts whose logits are cached")
+
+    monkeypatch.setattr(train_module, "predict_logits", no_scoring)
+    again = train_module.teacher_logits(teacher, texts[1:], 64, lines.append)  # same set, other order
+    assert "from the cache" in lines[-1] and np.array_equal(again, first[1:])
+    for other_texts, length in ((texts[:2] + ["A new headline"], 64), (texts, 32)):
+        with pytest.raises(AssertionError, match="cached"):
+            train_module.teacher_logits(teacher, other_texts, length, lines.append)
 
 
 def base_or_skip():

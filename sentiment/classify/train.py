@@ -26,6 +26,7 @@ id2label/label2id, tokenizer) plus ``calibration.json``, ``train_config.json`` a
 from __future__ import annotations
 
 import copy
+import hashlib
 import importlib.util
 import json
 import math
@@ -441,23 +442,52 @@ def keep_layers(model: Any, layers: list[int]) -> None:
 def teacher_logits(teacher: str | Path, texts: list[str], max_length: int,
                    log: Callable[[str], None]) -> np.ndarray:
     """The teacher classifier's logits (float32 torch) for every training text; its labels must
-    be ours (bearish/neutral/bullish in that order)."""
+    be ours (bearish/neutral/bullish in that order). Kept in the cache (``teacher/`` beside the
+    ONNX graphs) under a digest of the teacher's files, the texts and ``max_length``: a large
+    teacher scores a training set once, not at every student run."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     folder = resolve_base(teacher)
+    unique = sorted(set(texts))  # the cache key is the set of texts, whatever their order
+    row = {t: i for i, t in enumerate(unique)}
+    cached = _teacher_cache_file(folder, unique, max_length)
+    if cached.is_file():
+        logits = np.load(cached)
+        log(f"teacher {folder}: {len(unique)} texts' logits from the cache ({cached})")
+        return logits[[row[t] for t in texts]]
     net = AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch.float32, use_safetensors=True)
     names = [net.config.id2label[i] for i in range(net.config.num_labels)]
     if names != list(LABELS):
         raise ValueError(f"teacher {teacher}: labels {names}, expected {list(LABELS)}")
     tokenizer = AutoTokenizer.from_pretrained(folder)
-    unique = list(dict.fromkeys(texts))
     started = time.time()
     ids = tokenizer(unique, truncation=True, max_length=max_length)["input_ids"]
     logits = predict_logits(net, ids, tokenizer.pad_token_id or 0)
     log(f"teacher {folder}: {len(unique)} texts scored in {time.time() - started:.0f}s")
-    row = {t: i for i, t in enumerate(unique)}
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(".partial.npy")
+    np.save(partial, logits)
+    partial.replace(cached)
     return logits[[row[t] for t in texts]]
+
+
+def _teacher_cache_file(folder: Path, texts: list[str], max_length: int) -> Path:
+    """Cache path of a teacher's logits: changes with its weights, tokenizer, the (sorted)
+    texts and the truncation length."""
+    import torch
+
+    from sentiment.classify.onnx import cache_root, weights_digest
+
+    h = hashlib.sha256()
+    h.update(json.dumps({"weights": weights_digest(folder), "max_length": max_length,
+                         "torch": torch.__version__}).encode())
+    for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
+        if (folder / name).is_file():
+            h.update(name.encode() + b"\0" + (folder / name).read_bytes())
+    for text in texts:
+        h.update(text.encode("utf-8") + b"\0")
+    return cache_root() / "teacher" / f"{h.hexdigest()[:24]}.npy"
 
 
 def teacher_probs(teacher: str | Path | list[str], texts: list[str], max_length: int,
