@@ -174,6 +174,7 @@ def test_read_texts_takes_the_texts_of_any_file_without_labels(tmp_path):
     lines.write_text("Bitcoin tops $100k\n\n  Ether slides  \n")
     got = ds.read_texts(lines, "lines")
     assert got.texts == ["Bitcoin tops $100k", "Ether slides"] and got.labels == [ds.UNLABELLED] * 2
+    assert ds.read_texts(lines).texts == got.texts  # a .txt file is lines unless it is PhraseBank's
     table = tmp_path / "news.csv"
     table.write_text("Title,url\nSolana ETF filed,https://x\n,https://y\nXRP rallies,https://z\n")
     assert ds.read_texts(table, "csv", column="title").texts == ["Solana ETF filed", "XRP rallies"]

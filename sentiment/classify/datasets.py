@@ -278,11 +278,13 @@ def read_texts(path: str | Path, fmt: str = "auto", column: str = "text") -> Lab
     """The texts of a file without their labels (each labelled :data:`UNLABELLED`): one text per
     line (``lines``), the ``column`` field of a CSV, TSV or JSON Lines file, or the texts of any
     labelled format (a FiQA or SemEval test file too: its missing scores do not matter here).
-    Empty texts are skipped."""
+    Empty texts are skipped. ``auto`` reads a ``.txt`` file as lines unless it is PhraseBank's."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: no such file")
-    fmt = guess_format(path) if fmt == "auto" else fmt
+    if fmt == "auto":
+        plain = path.suffix.lower() == ".txt" and not path.name.lower().startswith("sentences_")
+        fmt = "lines" if plain else guess_format(path)
     if fmt == "lines":
         texts = _read_text(path).splitlines()
     elif fmt in ("csv", "tsv"):
