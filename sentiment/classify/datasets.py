@@ -28,7 +28,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,35 +177,45 @@ def read_tfns(path: str | Path) -> LabelledTexts:
     return LabelledTexts(texts, labels, path.stem)
 
 
+def _table_rows(path: Path, fmt: str) -> tuple[list[str], Iterator[tuple[str, dict]]]:
+    """(header, then (where, row) pairs) of a CSV, TSV or JSON Lines file; ``where`` names the
+    line or row for error messages. CSV/TSV keys are lower-cased (headers vary in case); a line
+    that is not JSON raises :class:`DataError` when it is reached, one that is not an object
+    reads as an empty row."""
+    text = _read_text(path)
+    if fmt == "jsonl":
+        def objects() -> Iterator[tuple[str, dict]]:
+            for n, line in enumerate(text.splitlines(), 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise DataError(f"{path}:{n}: not JSON ({exc.msg})") from None
+                yield f"{path}:{n}: ", row if isinstance(row, dict) else {}
+        return [], objects()
+    if fmt in ("csv", "tsv"):
+        reader = csv.DictReader(text.splitlines(keepends=True), delimiter="\t" if fmt == "tsv" else ",")
+        return list(reader.fieldnames or []), (
+            (f"{path}: row {n}: ", {(k or "").strip().lower(): v for k, v in row.items()})
+            for n, row in enumerate(reader, 2))
+    raise DataError(f"unknown table format {fmt!r}")
+
+
 def read_table(path: str | Path, fmt: str) -> LabelledTexts:
     """A CSV, TSV or JSON Lines file with ``text`` and ``label`` fields (label names)."""
     path = Path(path)
     texts: list[str] = []
     labels: list[int] = []
-    if fmt == "jsonl":
-        for n, line in enumerate(_read_text(path).splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{n}: not JSON ({exc.msg})") from None
-            if not isinstance(row, dict) or "text" not in row or "label" not in row:
-                raise DataError(f"{path}:{n}: expected an object with 'text' and 'label'")
-            texts.append(str(row["text"] or "").strip())
-            labels.append(label_index(row["label"], f"{path}:{n}: "))
-    elif fmt in ("csv", "tsv"):
-        reader = csv.DictReader(_read_text(path).splitlines(keepends=True),
-                                delimiter="\t" if fmt == "tsv" else ",")
-        fields = {f.strip().lower() for f in reader.fieldnames or []}
-        if not {"text", "label"} <= fields:
-            raise DataError(f"{path}: expected a header with 'text' and 'label', got {reader.fieldnames}")
-        for n, row in enumerate(reader, 2):
-            row = {(k or "").strip().lower(): v for k, v in row.items()}
-            texts.append((row.get("text") or "").strip())
-            labels.append(label_index(row.get("label") or "", f"{path}: row {n}: "))
-    else:
-        raise DataError(f"unknown table format {fmt!r}")
+    header, rows = _table_rows(path, fmt)
+    if fmt != "jsonl" and not {"text", "label"} <= {f.strip().lower() for f in header}:
+        raise DataError(f"{path}: expected a header with 'text' and 'label', got {header}")
+    for where, row in rows:
+        if fmt == "jsonl" and ("text" not in row or "label" not in row):
+            raise DataError(f"{where}expected an object with 'text' and 'label'")
+        label = row.get("label")
+        texts.append(str(row.get("text") or "").strip())
+        labels.append(label_index("" if label is None else label, where))
     return LabelledTexts(texts, labels, path.stem)
 
 
@@ -287,25 +297,16 @@ def read_texts(path: str | Path, fmt: str = "auto", column: str = "text") -> Lab
         fmt = "lines" if plain else guess_format(path)
     if fmt == "lines":
         texts = _read_text(path).splitlines()
-    elif fmt in ("csv", "tsv"):
-        reader = csv.DictReader(_read_text(path).splitlines(keepends=True),
-                                delimiter="\t" if fmt == "tsv" else ",")
-        names = {(f or "").strip().lower(): f for f in reader.fieldnames or []}
-        if column.lower() not in names:
-            raise DataError(f"{path}: no {column!r} column; the header has {reader.fieldnames}")
-        texts = [row.get(names[column.lower()]) or "" for row in reader]
-    elif fmt == "jsonl":
+    elif fmt in ("csv", "tsv", "jsonl"):
+        header, rows = _table_rows(path, fmt)
+        key = column if fmt == "jsonl" else column.strip().lower()
+        if fmt != "jsonl" and key not in {f.strip().lower() for f in header}:
+            raise DataError(f"{path}: no {column!r} column; the header has {header}")
         texts = []
-        for n, line in enumerate(_read_text(path).splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{path}:{n}: not JSON ({exc.msg})") from None
-            if not isinstance(row, dict) or not isinstance(row.get(column), str):
-                raise DataError(f"{path}:{n}: expected an object with a text field {column!r}")
-            texts.append(row[column])
+        for where, row in rows:
+            if fmt == "jsonl" and not isinstance(row.get(key), str):
+                raise DataError(f"{where}expected an object with a text field {column!r}")
+            texts.append(str(row.get(key) or ""))
     elif fmt in SCORED_FORMATS:
         try:
             doc = json.loads(_read_text(path))
