@@ -241,6 +241,7 @@ def train_cmd(
     limit: Optional[int] = typer.Option(None, "--limit", help="Train on a random subset of this size."),
     save_every: Optional[int] = typer.Option(None, "--save-every", min=1, help="Every N steps and after each epoch, save the whole training state to OUT/resume.pt (four to five times the model's float32 size), so a killed run can go on with --resume."),
     resume: bool = typer.Option(False, "--resume", help="Go on with the run whose state OUT/resume.pt holds (same recipe and options); the result is that of an uninterrupted run."),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Write the best epoch's model so far to this folder as soon as it is found: a usable model (uncalibrated) while a long run goes on."),
 ) -> None:
     """Fine-tune the bearish/neutral/bullish classifier from a recipe; prints the run log as JSON."""
     import json
@@ -257,7 +258,8 @@ def train_cmd(
         recipe.limit = limit
     try:
         result = train(recipe, out or config.parent, base=base, log=lambda m: err.print(m, markup=False),
-                       recipe_file=config, save_every=save_every, resume=resume)
+                       recipe_file=config, save_every=save_every, resume=resume,
+                       checkpoint_dir=checkpoint)
     except DataError as exc:  # the recipe's data cannot be read: say which file and why
         raise UsageError(str(exc)) from None
     except KeyboardInterrupt:

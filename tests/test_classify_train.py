@@ -77,8 +77,9 @@ def tiny_recipe(tmp_path, **settings):
 @pytest.mark.slow
 def test_training_smoke_writes_a_loadable_folder(tmp_path, capsys):
     base, recipe = tiny_recipe(tmp_path, threads=2)
-    out = tmp_path / "model"
-    code = main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "3"])
+    out, checkpoint = tmp_path / "model", tmp_path / "best-so-far"
+    code = main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "3",
+                 "--checkpoint", str(checkpoint)])
     assert code == 0
     log = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert log["train_n"] == 36 and log["validation_n"] == 4 and log["best"]["epoch"] == 1
@@ -89,6 +90,12 @@ def test_training_smoke_writes_a_loadable_folder(tmp_path, capsys):
     p = model.predict_proba(["Token plunges", "Token soars"])
     assert p.shape == (2, 3) and np.allclose(p.sum(1), 1)
     assert json.loads((out / "train_config.json").read_text())["epochs"] == 1
+    # the checkpoint written when epoch 1 was scored holds the same (best) weights, loadable as is
+    from transformers import AutoModelForSequenceClassification
+
+    kept = AutoModelForSequenceClassification.from_pretrained(checkpoint).state_dict()
+    final = AutoModelForSequenceClassification.from_pretrained(out).state_dict()
+    assert set(kept) == set(final) and all(np.array_equal(kept[k].numpy(), final[k].numpy()) for k in kept)
 
 
 @pytest.mark.slow
