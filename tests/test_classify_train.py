@@ -224,7 +224,7 @@ def test_an_ensemble_teacher_averages_its_members_softened_probabilities():
     first, second = str(base_or_skip()), str(shipped_model_path(FAST_NAME))
     texts = ["Bitcoin plunges 10% as liquidations mount", "Ether ETF inflows lift the price",
              "The exchange opens an office in Lisbon", "Bitcoin plunges 10% as liquidations mount"]
-    quiet = lambda _msg: None  # noqa: E731
+    quiet = lambda _msg: None
     one = teacher_probs(first, texts, 64, 2.0, quiet)
     two = teacher_probs([second], texts, 64, 2.0, quiet)
     both = teacher_probs([first, second], texts, 64, 2.0, quiet)
@@ -306,7 +306,7 @@ def test_student_run_with_a_transfer_set(tmp_path, capsys):
     assert p.shape == (1, 3) and np.isfinite(p).all()
 
 
-def test_teacher_logits_are_cached_per_teacher_texts_and_length(tmp_path, monkeypatch):
+def test_teacher_logits_are_cached_per_teacher_and_length_and_grow_by_new_texts(tmp_path, monkeypatch):
     from sentiment.classify import train as train_module
 
     teacher = base_or_skip()
@@ -314,18 +314,27 @@ def test_teacher_logits_are_cached_per_teacher_texts_and_length(tmp_path, monkey
              "Bitcoin plunges 10% as liquidations mount"]
     lines: list[str] = []
     first = train_module.teacher_logits(teacher, texts, 64, lines.append)
-    assert first.shape == (3, 3) and np.array_equal(first[0], first[2]) and "texts scored" in lines[-1]
-    assert len(list((tmp_path / "cache" / "teacher").glob("*.npy"))) == 1
+    assert first.shape == (3, 3) and np.array_equal(first[0], first[2]) and "2 texts scored" in lines[-1]
+    assert len(list((tmp_path / "cache" / "teacher").glob("*.npz"))) == 1
 
-    def no_scoring(*args, **kwargs):
-        raise AssertionError("the teacher scored texts whose logits are cached")
+    real_predict = train_module.predict_logits
+    scored: list[int] = []
 
-    monkeypatch.setattr(train_module, "predict_logits", no_scoring)
-    again = train_module.teacher_logits(teacher, texts[1:], 64, lines.append)  # same set, other order
-    assert "from the cache" in lines[-1] and np.array_equal(again, first[1:])
-    for other_texts, length in ((texts[:2] + ["A new headline"], 64), (texts, 32)):
-        with pytest.raises(AssertionError, match="cached"):
-            train_module.teacher_logits(teacher, other_texts, length, lines.append)
+    def counting(model, encoded, pad_id, **kwargs):
+        scored.append(len(encoded))
+        return real_predict(model, encoded, pad_id, **kwargs)
+
+    monkeypatch.setattr(train_module, "predict_logits", counting)
+    again = train_module.teacher_logits(teacher, texts[1:], 64, lines.append)  # known texts, other order
+    assert scored == [] and "from the cache" in lines[-1] and np.array_equal(again, first[1:])
+    # a recipe that adds a text: only that one is scored, the others come from the cache
+    grown = train_module.teacher_logits(teacher, ["A new headline", *texts[:2]], 64, lines.append)
+    assert scored == [1] and np.array_equal(grown[1:], first[:2])
+    assert len(list((tmp_path / "cache" / "teacher").glob("*.npz"))) == 1
+    alone = train_module.teacher_logits(teacher, ["A new headline"], 64, lines.append)
+    assert scored == [1] and np.array_equal(alone[0], grown[0])
+    train_module.teacher_logits(teacher, texts, 32, lines.append)  # another length: another file
+    assert scored == [1, 2] and len(list((tmp_path / "cache" / "teacher").glob("*.npz"))) == 2
 
 
 def base_or_skip():

@@ -443,38 +443,52 @@ def teacher_logits(teacher: str | Path, texts: list[str], max_length: int,
                    log: Callable[[str], None]) -> np.ndarray:
     """The teacher classifier's logits (float32 torch) for every training text; its labels must
     be ours (bearish/neutral/bullish in that order). Kept in the cache (``teacher/`` beside the
-    ONNX graphs) under a digest of the teacher's files, the texts and ``max_length``: a large
-    teacher scores a training set once, not at every student run."""
+    ONNX graphs), one file per teacher (its files and ``max_length``) holding every text it has
+    scored: a large teacher scores a text once, and a recipe that adds data scores only the new
+    texts."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     folder = resolve_base(teacher)
-    unique = sorted(set(texts))  # the cache key is the set of texts, whatever their order
-    row = {t: i for i, t in enumerate(unique)}
-    cached = _teacher_cache_file(folder, unique, max_length)
+    cached = _teacher_cache_file(folder, max_length)
+    keys = [_text_key(t) for t in texts]
+    known_keys, known = np.empty(0, dtype="U32"), np.empty((0, len(LABELS)), dtype=np.float32)
     if cached.is_file():
-        logits = np.load(cached)
-        log(f"teacher {folder}: {len(unique)} texts' logits from the cache ({cached})")
-        return logits[[row[t] for t in texts]]
-    net = AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch.float32, use_safetensors=True)
-    names = [net.config.id2label[i] for i in range(net.config.num_labels)]
-    if names != list(LABELS):
-        raise ValueError(f"teacher {teacher}: labels {names}, expected {list(LABELS)}")
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    started = time.time()
-    ids = tokenizer(unique, truncation=True, max_length=max_length)["input_ids"]
-    logits = predict_logits(net, ids, tokenizer.pad_token_id or 0)
-    log(f"teacher {folder}: {len(unique)} texts scored in {time.time() - started:.0f}s")
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(".partial.npy")
-    np.save(partial, logits)
-    partial.replace(cached)
-    return logits[[row[t] for t in texts]]
+        with np.load(cached) as stored:
+            known_keys, known = stored["keys"], stored["logits"]
+    row = {k: i for i, k in enumerate(known_keys.tolist())}
+    missing = list(dict.fromkeys(t for t, k in zip(texts, keys) if k not in row))
+    if missing:
+        net = AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch.float32, use_safetensors=True)
+        names = [net.config.id2label[i] for i in range(net.config.num_labels)]
+        if names != list(LABELS):
+            raise ValueError(f"teacher {teacher}: labels {names}, expected {list(LABELS)}")
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        started = time.time()
+        ids = tokenizer(missing, truncation=True, max_length=max_length)["input_ids"]
+        scored = predict_logits(net, ids, tokenizer.pad_token_id or 0).astype(np.float32)
+        log(f"teacher {folder}: {len(missing)} texts scored in {time.time() - started:.0f}s"
+            f" ({len(row)} known from the cache {cached})")
+        new_keys = np.array([_text_key(t) for t in missing], dtype="U32")
+        row.update({k: len(row) + i for i, k in enumerate(new_keys.tolist())})
+        known_keys, known = np.concatenate([known_keys, new_keys]), np.concatenate([known, scored])
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_suffix(".partial.npz")
+        np.savez(partial, keys=known_keys, logits=known)
+        partial.replace(cached)
+    else:
+        log(f"teacher {folder}: {len(set(texts))} texts' logits from the cache ({cached})")
+    return known[[row[k] for k in keys]]
 
 
-def _teacher_cache_file(folder: Path, texts: list[str], max_length: int) -> Path:
-    """Cache path of a teacher's logits: changes with its weights, tokenizer, the (sorted)
-    texts and the truncation length."""
+def _text_key(text: str) -> str:
+    """A text's row key in a teacher's cache (128 bits of its SHA-256, in hex)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _teacher_cache_file(folder: Path, max_length: int) -> Path:
+    """Cache file of a teacher's logits: changes with its weights, tokenizer and the truncation
+    length (and torch's version); it grows with every text the teacher scores."""
     import torch
 
     from sentiment.classify.onnx import cache_root, weights_digest
@@ -485,9 +499,7 @@ def _teacher_cache_file(folder: Path, texts: list[str], max_length: int) -> Path
     for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
         if (folder / name).is_file():
             h.update(name.encode() + b"\0" + (folder / name).read_bytes())
-    for text in texts:
-        h.update(text.encode("utf-8") + b"\0")
-    return cache_root() / "teacher" / f"{h.hexdigest()[:24]}.npy"
+    return cache_root() / "teacher" / f"{h.hexdigest()[:24]}.npz"
 
 
 def teacher_probs(teacher: str | Path | list[str], texts: list[str], max_length: int,
