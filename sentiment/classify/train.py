@@ -457,7 +457,7 @@ def teacher_logits(teacher: str | Path, texts: list[str], max_length: int,
         with np.load(cached) as stored:
             known_keys, known = stored["keys"], stored["logits"]
     row = {k: i for i, k in enumerate(known_keys.tolist())}
-    missing = list(dict.fromkeys(t for t, k in zip(texts, keys) if k not in row))
+    missing = {k: t for k, t in zip(keys, texts) if k not in row}  # key -> text, each new text once
     if missing:
         net = AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch.float32, use_safetensors=True)
         names = [net.config.id2label[i] for i in range(net.config.num_labels)]
@@ -465,12 +465,12 @@ def teacher_logits(teacher: str | Path, texts: list[str], max_length: int,
             raise ValueError(f"teacher {teacher}: labels {names}, expected {list(LABELS)}")
         tokenizer = AutoTokenizer.from_pretrained(folder)
         started = time.time()
-        ids = tokenizer(missing, truncation=True, max_length=max_length)["input_ids"]
+        ids = tokenizer(list(missing.values()), truncation=True, max_length=max_length)["input_ids"]
         scored = predict_logits(net, ids, tokenizer.pad_token_id or 0).astype(np.float32)
         log(f"teacher {folder}: {len(missing)} texts scored in {time.time() - started:.0f}s"
             f" ({len(row)} known from the cache {cached})")
-        new_keys = np.array([_text_key(t) for t in missing], dtype="U32")
-        row.update({k: len(row) + i for i, k in enumerate(new_keys.tolist())})
+        new_keys = np.array(list(missing), dtype="U32")
+        row.update({k: len(row) + i for i, k in enumerate(missing)})
         known_keys, known = np.concatenate([known_keys, new_keys]), np.concatenate([known, scored])
         cached.parent.mkdir(parents=True, exist_ok=True)
         partial = cached.with_suffix(".partial.npz")
