@@ -23,6 +23,8 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from sentiment.atomic import atomic_write
+
 FORMATS = ("jsonl", "csv", "parquet")
 
 # Columns of the flattened one-row-per-article table (CSV/Parquet).
@@ -213,25 +215,19 @@ def cause_rows(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def _atomic_path(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
-
-
 def _write_rows(rows: list[dict[str, Any]], columns: list[str], path: Path, fmt: str) -> None:
-    tmp = _atomic_path(path)
-    if fmt == "csv":
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=columns)
-            writer.writeheader()
-            writer.writerows(rows)
-    else:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+    with atomic_write(path) as tmp:
+        if fmt == "csv":
+            with open(tmp, "w", encoding="utf-8", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=columns)
+                writer.writeheader()
+                writer.writerows(rows)
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
 
-        table = pa.Table.from_pylist(rows) if rows else pa.table({c: pa.array([], pa.string()) for c in columns})
-        pq.write_table(table, tmp)
-    os.replace(tmp, path)
+            table = pa.Table.from_pylist(rows) if rows else pa.table({c: pa.array([], pa.string()) for c in columns})
+            pq.write_table(table, tmp)
 
 
 def write_table(records: list[dict[str, Any]], path: str | Path, fmt: str) -> None:
@@ -342,16 +338,11 @@ def export(tags: str | Path | Iterable[dict[str, Any]], to: str | Path, fmt: str
         return count, [to]
     fmt = format_for(to, fmt)
     if fmt == "jsonl":
-        tmp = _atomic_path(to)
         count = 0
-        try:
-            with open(tmp, "w", encoding="utf-8") as fh:
-                for record in records:
-                    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-                    count += 1
-            os.replace(tmp, to)
-        finally:
-            tmp.unlink(missing_ok=True)
+        with atomic_write(to) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            for record in records:
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                count += 1
         return count, [to]
     rows = list(records)
     if tables:

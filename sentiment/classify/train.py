@@ -45,6 +45,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
+from sentiment.atomic import atomic_write
 from sentiment.classify import calibration
 from sentiment.classify.datasets import (
     UNLABELLED,
@@ -312,10 +313,8 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
                  "ema": ema.state if ema is not None else None, "rng": rng.getstate(),
                  "torch_rng": torch.get_rng_state(), "elapsed": time.time() - started,
                  "save_every": save_every}
-        resume_file.parent.mkdir(parents=True, exist_ok=True)
-        partial = resume_file.with_suffix(".partial")
-        torch.save(state, partial)
-        partial.replace(resume_file)
+        with atomic_write(resume_file) as partial:
+            torch.save(state, partial)
 
     if resume:
         if not resume_file.is_file():
@@ -472,10 +471,8 @@ def teacher_logits(teacher: str | Path, texts: list[str], max_length: int,
         new_keys = np.array(list(missing), dtype="U32")
         row.update({k: len(row) + i for i, k in enumerate(missing)})
         known_keys, known = np.concatenate([known_keys, new_keys]), np.concatenate([known, scored])
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_suffix(".partial.npz")
-        np.savez(partial, keys=known_keys, logits=known)
-        partial.replace(cached)
+        with atomic_write(cached) as partial, open(partial, "wb") as fh:
+            np.savez(fh, keys=known_keys, logits=known)  # a file object: no ".npz" appended
     else:
         log(f"teacher {folder}: {len(set(texts))} texts' logits from the cache ({cached})")
     return known[[row[k] for k in keys]]
