@@ -7,9 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sentiment.classify import model as model_module
 from sentiment.classify.model import (
     ENV_VAR,
     FAST_NAME,
+    LARGE_NAME,
     SentimentModel,
     default_model_path,
     resolve_model_path,
@@ -60,6 +62,51 @@ def test_fast_profile_is_a_smaller_calibrated_model(monkeypatch):
     p = fast.predict_proba(TEXTS)
     assert p.shape == (len(TEXTS), 3) and np.allclose(p.sum(1), 1)
     assert [LABELS[i] for i in p.argmax(1)][:3] == ["bearish", "bullish", "neutral"]
+
+
+def test_large_profile_not_yet_built_says_how_to_build_it(monkeypatch, tmp_path, capsys):
+    from sentiment.cli import main
+
+    real = model_module.shipped_model_path
+    monkeypatch.setattr(model_module, "shipped_model_path",
+                        lambda name: tmp_path / name if name == LARGE_NAME else real(name))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match="make model-large"):
+        SentimentModel.load("large")
+    data = tmp_path / "x.jsonl"
+    data.write_text('{"text": "Bitcoin rose 2%", "label": "bullish"}\n')
+    assert main(["evaluate", str(data), "--format", "jsonl", "--split", "all", "--model", "large"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not built yet: run `make model-large`" in err, err
+
+
+def test_large_profile_recipe_is_the_shipped_recipe_on_the_make_target_base():
+    """``make model-large`` trains docs/recipes/mpnet-large.json on the base ``make teacher-base``
+    unpacks, with the shipped model's data (so its test figures compare), and copies its card."""
+    from conftest import ROOT
+
+    from sentiment.classify.train import TrainConfig
+
+    make = (ROOT / "Makefile").read_text(encoding="utf-8")
+    large = TrainConfig.load(ROOT / "docs" / "recipes" / "mpnet-large.json")
+    shipped = TrainConfig.load(default_model_path() / "train_config.json")
+    assert f"MPNET := {large.base}" in make and "--config docs/recipes/mpnet-large.json" in make
+    assert f"LARGE := models/{LARGE_NAME}" in make and f"/{LARGE_NAME}/" in (ROOT / ".gitignore").read_text()
+    assert large.data == shipped.data
+    assert large.teacher is None and large.seed == shipped.seed
+    assert (ROOT / "docs" / "models" / f"{LARGE_NAME}.md").is_file()
+
+
+def test_large_profile_when_built_is_a_calibrated_mpnet(monkeypatch):
+    monkeypatch.delenv(ENV_VAR, raising=False)
+    if not (resolve_model_path("large") / "config.json").exists():
+        pytest.skip("the large model is not built here (make model-large)")
+    large = SentimentModel.load("large", backend="torch", threads=2)
+    assert large.path.name == LARGE_NAME and large.backend.config.model_type == "mpnet"
+    assert (large.path / "calibration.json").is_file() and large.temperature != 1.0
+    p = large.predict_proba(TEXTS)
+    assert p.shape == (len(TEXTS), 3) and np.allclose(p.sum(1), 1)
+    assert [LABELS[i] for i in p.argmax(1)] == ["bearish", "bullish", "neutral", "bearish", "bullish", "bearish"]
 
 
 def test_long_text_is_cut_into_windows(model):

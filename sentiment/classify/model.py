@@ -30,8 +30,11 @@ ENV_VAR = "SENTIMENT_MODEL"
 MAX_BATCH_TOKENS = 2048
 DEFAULT_NAME = "crypto-minilm-sentiment"
 FAST_NAME = "crypto-minilm-l3-sentiment"
+LARGE_NAME = "crypto-mpnet-sentiment"
 # Model profiles accepted wherever a model folder is (``--model fast``).
-PROFILES = {"default": DEFAULT_NAME, "fast": FAST_NAME}
+PROFILES = {"default": DEFAULT_NAME, "fast": FAST_NAME, "large": LARGE_NAME}
+# Models too large for git: built on the user's machine, in the repository, by this command.
+BUILT_LOCALLY = {LARGE_NAME: "make model-large"}
 BACKENDS = ("auto", "onnx", "torch")
 
 
@@ -58,7 +61,8 @@ def shipped_model_path(name: str) -> Path:
 def resolve_model_path(model: str | Path | None = None) -> Path:
     """A model argument as a folder: ``None`` or ``"default"`` → :func:`default_model_path`;
     an existing folder → itself; a profile (``"fast"``: the 3-layer student, about twice as fast
-    at some accuracy cost) or the name of a shipped model → ``models/<name>``."""
+    at some accuracy cost; ``"large"``: the 110M-parameter model that ``make model-large``
+    builds) or the name of a shipped model → ``models/<name>``."""
     if model is None or str(model) == "default":
         return default_model_path()
     path = Path(model).expanduser()
@@ -70,6 +74,17 @@ def resolve_model_path(model: str | Path | None = None) -> Path:
         if (shipped / "config.json").exists():
             return shipped
     return path
+
+
+def missing_model_message(model: str | Path | None, folder: Path) -> str:
+    """Why ``model`` cannot be loaded, and what to do about it."""
+    name = PROFILES.get(str(model), str(model))
+    if name in BUILT_LOCALLY:
+        return (f"the {model!r} model ({name}) is not shipped but built on your machine, and it is not "
+                f"built yet: run `{BUILT_LOCALLY[name]}` in the repository (about 80 minutes on 2 CPU "
+                f"cores), or pass the folder of a model you built with its recipe")
+    return (f"no model at {folder} (config.json missing); pass a model folder, "
+            f"a profile ({', '.join(PROFILES)}) or set {ENV_VAR}")
 
 
 class Backend(Protocol):
@@ -142,8 +157,7 @@ class SentimentModel:
 
         folder = resolve_model_path(path)
         if not (folder / "config.json").exists():
-            raise FileNotFoundError(f"no model at {folder} (config.json missing); pass a model folder, "
-                                    f"a profile ({', '.join(PROFILES)}) or set {ENV_VAR}")
+            raise FileNotFoundError(missing_model_message(path, folder))
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
         engine = make_backend(folder, backend, threads)
