@@ -65,6 +65,18 @@ def test_tfidf_baseline_learns(tiny):
     assert isinstance(evaluate.load_classifier("tfidf", recipe=tiny / "train_config.json"), baselines.TfidfLogReg)
 
 
+def test_tfidf_baseline_of_a_distillation_recipe_learns_the_labelled_texts_only(tiny):
+    (tiny / "news.txt").write_text("Bitcoin plunges again\nA quiet day for ether\n")
+    recipe = json.loads((tiny / "train_config.json").read_text())
+    recipe["data"].append({"path": str(tiny / "news.txt"), "format": "lines", "split": "transfer"})
+    recipe["teacher"] = str(tiny)
+    (tiny / "student.json").write_text(json.dumps(recipe))
+    clf = evaluate.load_classifier("tfidf", recipe=tiny / "student.json")
+    assert sorted(clf.pipeline.classes_) == [0, 1, 2]          # no fourth, "unlabelled" class
+    with pytest.raises(ValueError, match="labels must be"):
+        baselines.TfidfLogReg().fit(["a", "b", "c"], [0, 1, -1])
+
+
 def test_metrics_known_values():
     probs = np.eye(3)[[0, 1, 2, 2]]
     m = evaluate.metrics([0, 1, 2, 1], probs)

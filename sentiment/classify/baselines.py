@@ -196,6 +196,8 @@ class TfidfLogReg:
     def fit(self, texts: Sequence[str], labels: Sequence[int]) -> TfidfLogReg:
         if len(set(labels)) < 2:
             raise ValueError("TF-IDF baseline needs training data with at least two labels")
+        if not set(labels) <= set(range(len(LABELS))):
+            raise ValueError(f"TF-IDF baseline labels must be 0..{len(LABELS) - 1} ({', '.join(LABELS)})")
         self.pipeline.fit(list(texts), list(labels))
         return self
 

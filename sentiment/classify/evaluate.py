@@ -19,6 +19,7 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from sentiment.classify import calibration
 from sentiment.classify.datasets import (
     SPLITS,
+    UNLABELLED,
     DataError,
     LabelledTexts,
     guess_format,
@@ -113,10 +114,13 @@ def load_classifier(spec: str | Path | Sequence[str] | None, *, recipe: str | Pa
         return LexiconScorer()
     if spec == "tfidf":
         config = TrainConfig.load(recipe or recipe_path())
-        data = training_data(config.data)
+        train = training_data(config.data).train
+        # A supervised baseline: the labelled examples only (a distillation recipe's transfer
+        # texts have no label of their own).
+        train = train.take(i for i, y in enumerate(train.labels) if y != UNLABELLED)
         if log:
-            log(f"training the TF-IDF baseline on {len(data.train)} examples of the recipe")
-        return TfidfLogReg(seed=config.seed).fit(data.train.texts, data.train.labels)
+            log(f"training the TF-IDF baseline on {len(train)} labelled examples of the recipe")
+        return TfidfLogReg(seed=config.seed).fit(train.texts, train.labels)
     return SentimentModel.load(spec, backend=backend)
 
 
