@@ -289,6 +289,17 @@ def test_transfer_data_without_a_teacher_is_a_usage_error(tmp_path, capsys):
     assert 'needs a "teacher"' in err and "Traceback" not in err
 
 
+def test_a_missing_teacher_stops_the_run_before_training_and_says_how_to_build_it(tmp_path, capsys):
+    base, recipe = tiny_recipe(tmp_path)
+    config = json.loads(recipe.read_text())
+    config["teacher"] = str(tmp_path / "models" / "crypto-mpnet-sentiment")   # the large profile, unbuilt
+    recipe.write_text(json.dumps(config))
+    assert main(["train", "--config", str(recipe), "--out", str(tmp_path / "out"), "--base", str(base)]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "teacher" in err and "make model-large" in err, err
+    assert not (tmp_path / "out").exists()                  # nothing was trained
+
+
 @pytest.mark.slow
 def test_student_run_with_a_transfer_set(tmp_path, capsys):
     base, recipe = tiny_recipe(tmp_path, teacher=str(base_or_skip()), distill_alpha=0.7)

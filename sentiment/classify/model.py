@@ -81,8 +81,8 @@ def missing_model_message(model: str | Path | None, folder: Path) -> str:
     name = PROFILES.get(str(model), str(model))
     if name in BUILT_LOCALLY:
         return (f"the {model!r} model ({name}) is not shipped but built on your machine, and it is not "
-                f"built yet: run `{BUILT_LOCALLY[name]}` in the repository (about 80 minutes on 2 CPU "
-                f"cores), or pass the folder of a model you built with its recipe")
+                f"built yet: run `{BUILT_LOCALLY[name]}` in the repository (one training run: 2,103 s on "
+                f"the project's 2-core machine), or pass the folder of a model you built with its recipe")
     return (f"no model at {folder} (config.json missing); pass a model folder, "
             f"a profile ({', '.join(PROFILES)}) or set {ENV_VAR}")
 

