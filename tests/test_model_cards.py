@@ -11,12 +11,12 @@ import json
 import pytest
 from conftest import ROOT
 
-from sentiment.classify.model import LARGE_NAME, default_model_path, resolve_model_path
+from sentiment.classify.model import LARGE_NAME, default_model_path, shipped_model_path
 
 
 @pytest.mark.parametrize("profile", ["default", "large"])
 def test_the_model_card_shows_its_measured_tables(profile):
-    folder = default_model_path() if profile == "default" else resolve_model_path(profile)
+    folder = default_model_path() if profile == "default" else shipped_model_path(LARGE_NAME)
     card_file = folder / "README.md" if profile == "default" else ROOT / "docs" / "models" / f"{LARGE_NAME}.md"
     if not (folder / "metrics.json").exists():
         pytest.skip(f"the {profile} model folder {folder} has no metrics.json (not built or not measured)")
