@@ -251,7 +251,10 @@ def train_cmd(
 
     if not config.is_file():
         raise UsageError(f"{config}: no such recipe file")
-    recipe = TrainConfig.load(config)
+    try:
+        recipe = TrainConfig.load(config)
+    except (ValueError, TypeError) as exc:  # unknown keys, bad "augment" settings, invalid JSON/TOML
+        raise UsageError(f"{config}: {exc}") from None
     if max_steps is not None:
         recipe.max_steps = max_steps
     if limit is not None:

@@ -286,7 +286,7 @@ def test_transfer_data_without_a_teacher_is_a_usage_error(tmp_path, capsys):
     recipe.write_text(json.dumps(config))
     assert main(["train", "--config", str(recipe), "--out", str(tmp_path / "out"), "--base", str(base)]) == 2
     err = capsys.readouterr().err
-    assert 'needs a "teacher"' in err and "Traceback" not in err
+    assert 'need a "teacher"' in err and "Traceback" not in err
 
 
 def test_a_missing_teacher_stops_the_run_before_training_and_says_how_to_build_it(tmp_path, capsys):
@@ -315,6 +315,31 @@ def test_student_run_with_a_transfer_set(tmp_path, capsys):
     assert log["validation_n"] == 4  # the transfer set never validates
     p = SentimentModel.load(out, backend="torch").predict_proba(["Coin 3 rallies hard"])
     assert p.shape == (1, 3) and np.isfinite(p).all()
+
+
+@pytest.mark.slow
+def test_student_run_with_augmented_copies(tmp_path, capsys):
+    base, recipe = tiny_recipe(tmp_path, teacher=str(base_or_skip()), distill_alpha=0.7,
+                               augment={"copies": 2, "numbers": 1.0})
+    out = tmp_path / "student"
+    assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "4"]) == 0
+    captured = capsys.readouterr()
+    log = json.loads(captured.out.strip().splitlines()[-1])
+    copies = log["train_counts"]["unlabelled"]
+    assert 0 < copies <= 2 * 36 and log["train_n"] == 36 + copies   # only the training rows, never validation
+    assert log["validation_n"] == 4 and f"augment: {copies} perturbed copies" in captured.err
+    assert json.loads((out / "train_config.json").read_text())["augment"]["copies"] == 2
+
+
+def test_augment_without_a_teacher_or_with_a_typo_is_a_usage_error(tmp_path, capsys):
+    base, recipe = tiny_recipe(tmp_path, augment={"copies": 1})
+    assert main(["train", "--config", str(recipe), "--out", str(tmp_path / "out"), "--base", str(base)]) == 2
+    err = capsys.readouterr().err
+    assert '"augment" copies need a "teacher"' in err and "Traceback" not in err
+    base, recipe = tiny_recipe(tmp_path, teacher=str(base), augment={"copeis": 1})
+    assert main(["train", "--config", str(recipe), "--out", str(tmp_path / "out"), "--base", str(base)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown keys ['copeis']" in err and "Traceback" not in err
 
 
 def test_teacher_logits_are_cached_per_teacher_and_length_and_grow_by_new_texts(tmp_path, monkeypatch):

@@ -13,7 +13,8 @@ loop is plain torch so it is easy to read and fast on a CPU:
   probabilities are averaged) adds knowledge distillation: the loss mixes the teacher's softened
   probabilities (weight ``distill_alpha``, temperature ``distill_temperature``) with the gold
   labels; unlabelled ``"split": "transfer"`` entries (a transfer set, e.g. headlines of the
-  user's own domain) learn from the teacher alone;
+  user's own domain) learn from the teacher alone; ``augment`` (``augment.py``) adds perturbed,
+  unlabelled copies of the training sentences for the teacher to label;
 * macro-F1 on the validation split after every epoch (raw and EMA weights), the best is kept;
 * a temperature is fitted on the validation logits (``calibration.py``) and saved with the model;
 * a long run can save its whole state every few steps (``save_every``) and, killed, continue
@@ -47,11 +48,13 @@ except ModuleNotFoundError:  # Python 3.10
 
 from sentiment.atomic import atomic_write
 from sentiment.classify import calibration
+from sentiment.classify.augment import Augment
 from sentiment.classify.datasets import (
     UNLABELLED,
     DataError,
     LabelledTexts,
     TrainingData,
+    normalise,
     resolve_path,
     training_data,
 )
@@ -86,6 +89,7 @@ class TrainConfig:
     ema: float | None = None
     layers: list[int] | None = None
     teacher: str | list[str] | None = None
+    augment: dict[str, Any] | None = None
     distill_alpha: float = 0.5
     distill_temperature: float = 2.0
     threads: int = 2
@@ -102,7 +106,10 @@ class TrainConfig:
         unknown = sorted(set(raw) - known - {"comment", "name"})
         if unknown:
             raise ValueError(f"{path}: unknown recipe keys {unknown}; known: {sorted(known)}")
-        return cls(**{k: v for k, v in raw.items() if k in known})
+        config = cls(**{k: v for k, v in raw.items() if k in known})
+        if config.augment is not None:
+            Augment.from_dict(config.augment)  # a typo fails here, not after the data is read
+        return config
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -250,15 +257,22 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     teachers = [config.teacher] if isinstance(config.teacher, str) else list(config.teacher or [])
     for teacher in teachers:  # before hours of work, not after
         resolve_base(teacher, "teacher")
+    augment = Augment.from_dict(config.augment) if config.augment else None
     data = data or training_data(config.data, root)
     train_set = _repeat_sources(data.train, config.data, config.seed)
+    if augment:
+        held = {normalise(t) for part in [data.validation, *data.tests.values()] for t in part.texts}
+        copies = augment(data.train, config.seed, held)
+        log(f"augment: {len(copies)} perturbed copies for the teacher to label")
+        train_set = LabelledTexts.concat([train_set, copies], train_set.name)
     if config.limit:
         keep = random.Random(config.seed).sample(range(len(train_set)), min(config.limit, len(train_set)))
         train_set = train_set.take(sorted(keep))
     if not len(train_set):
         raise ValueError("the recipe gives no training examples")
     if UNLABELLED in train_set.labels and not config.teacher:
-        raise DataError('unlabelled ("split": "transfer") data needs a "teacher" to learn from')
+        raise DataError('unlabelled ("split": "transfer") data and "augment" copies need a "teacher" '
+                        'to learn from')
     val_set = data.validation
     log(f"base {base_dir}; train {len(train_set)} {train_set.counts()}; validation {len(val_set)}")
 
