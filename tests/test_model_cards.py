@@ -1,7 +1,7 @@
 """A model card shows what was measured: every results, per-class and confusion row that
 ``benchmarks/card_tables.py`` prints from the folder's ``metrics.json`` (written by
 ``benchmarks/model_metrics.sh``) and ``train_log.json`` is in its card, to the digit (spacing
-aside). The default model's card is its README; the large profile's is committed in
+aside). The default and fast models' cards are their READMEs; the large profile's is committed in
 ``docs/models/`` (its weights are built locally), checked wherever the model has been built."""
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ import json
 import pytest
 from conftest import ROOT
 
-from sentiment.classify.model import LARGE_NAME, default_model_path, shipped_model_path
+from sentiment.classify.model import FAST_NAME, LARGE_NAME, default_model_path, shipped_model_path
 
 
-@pytest.mark.parametrize("profile", ["default", "large"])
+@pytest.mark.parametrize("profile", ["default", "fast", "large"])
 def test_the_model_card_shows_its_measured_tables(profile):
-    folder = default_model_path() if profile == "default" else shipped_model_path(LARGE_NAME)
-    card_file = folder / "README.md" if profile == "default" else ROOT / "docs" / "models" / f"{LARGE_NAME}.md"
+    folder = {"default": default_model_path(), "fast": shipped_model_path(FAST_NAME),
+              "large": shipped_model_path(LARGE_NAME)}[profile]
+    card_file = ROOT / "docs" / "models" / f"{LARGE_NAME}.md" if profile == "large" else folder / "README.md"
     if not (folder / "metrics.json").exists():
         pytest.skip(f"the {profile} model folder {folder} has no metrics.json (not built or not measured)")
     spec = importlib.util.spec_from_file_location("card_tables", ROOT / "benchmarks" / "card_tables.py")
