@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from sentiment.classify.datasets import UNLABELLED, LabelledTexts, normalise
 
-# a clause ends before a comma, semicolon or dash, or before a joining word
+# clauses part after a comma, semicolon or colon, around a dash, and before a joining word
 CLAUSE_BREAK = re.compile(r"(?<=[,;:])\s+|\s+(?=(?:but|while|whereas|although|though|despite|amid)\s)"
                           r"|\s+[-–—]\s+")
 NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\w])")
