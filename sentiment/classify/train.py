@@ -98,10 +98,11 @@ class TrainConfig:
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
-        """Read a recipe from JSON or TOML; unknown keys are an error (typos must not pass)."""
-        path = Path(path)
-        text = path.read_text(encoding="utf-8")
-        raw = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+        """Read a recipe from JSON or TOML; unknown keys are an error (typos must not pass).
+        ``"extends": "other.json"`` starts from another recipe (a path from this recipe's folder,
+        else from the working folder or the repository root) and replaces its top-level keys
+        with this one's, so a variant names only what it changes."""
+        raw = _read_recipe(Path(path), ())
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(raw) - known - {"comment", "name"})
         if unknown:
@@ -113,6 +114,29 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _read_recipe(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
+    """The recipe's keys with those of the recipes it extends beneath them."""
+    text = path.read_text(encoding="utf-8")
+    raw = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: a recipe is an object of keys, not {type(raw).__name__}")
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    if not isinstance(parent, str):
+        raise ValueError(f"{path}: \"extends\" names one recipe file, not {parent!r}")
+    near = path.parent / parent
+    base = near if near.exists() else resolve_path(parent)
+    if not base.exists():
+        raise ValueError(f"{path}: \"extends\": no recipe {parent!r} (looked beside it and from the repository root)")
+    chain = seen + (path.resolve(),)
+    if base.resolve() in chain:
+        raise ValueError(f"{path}: \"extends\" loops back to {base}")
+    inherited = _read_recipe(base, chain)
+    inherited.pop("comment", None)
+    return {**inherited, **raw}
 
 
 def resolve_base(base: str | Path, role: str = "base model") -> Path:
