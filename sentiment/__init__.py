@@ -38,7 +38,7 @@ _API = {
     "load_prices": "sentiment.market",
 }
 
-__all__ = sorted(_API) + ["__version__"]
+__all__ = sorted(_API) + ["__version__"]  # noqa: PLE0605  (built from the lazy-import map)
 
 if TYPE_CHECKING:  # pragma: no cover  (names for type checkers; loaded lazily below)
     from sentiment.analyzer import Analyzer  # noqa: F401

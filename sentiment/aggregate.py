@@ -12,8 +12,8 @@ Without any sentence naming it, an asset falls back to the article score.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from sentiment.schema import (
     LABELS,

@@ -7,10 +7,11 @@ worker processes, :mod:`sentiment.workers`), ``score`` scores bare sentences.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Protocol, Sequence, Union
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -28,7 +29,7 @@ class Scorer(Protocol):
     def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray: ...
 
 
-TextOrArticle = Union[str, Article]
+TextOrArticle = str | Article
 
 MAX_CHARS = 100_000  # characters of one article that are analysed (≈ 15,000 words)
 MAX_SENTENCE_CHARS = 2_000  # characters of one sentence that are scored
@@ -117,7 +118,7 @@ class Analyzer:
         return self._model_arg is None or isinstance(self._model_arg, (str, Path))
 
     @property
-    def extractor(self) -> "Extractor":
+    def extractor(self) -> Extractor:
         """The spaCy extractor (loaded on first use)."""
         if self._extractor is None:
             from sentiment.extract import Extractor
@@ -223,12 +224,12 @@ class Analyzer:
         items = [(a.title, a.text or "") for a in articles]
         try:
             return list(self.extractor.pipe(items, batch_size=max(1, len(items))))
-        except Exception:
+        except Exception:  # noqa: BLE001  (any failure: retry one by one)
             # Isolate the article that broke the batch; the others are still tagged.
             results: list[Extraction | Exception] = []
             for title, text in items:
                 try:
                     results.append(self.extractor(text, title=title))
-                except Exception as exc:  # reported per article by the caller
+                except Exception as exc:  # noqa: BLE001  (reported per article by the caller)
                     results.append(exc)
             return results

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -34,14 +34,14 @@ class UsageError(Exception):
     """A mistake in how the command was called (exit code 2)."""
 
 
-def finish(report: "Tally", target: Path, console: Console) -> None:
+def finish(report: Tally, target: Path, console: Console) -> None:
     """The closing summary line of a batch command; exit code 1 when some input failed."""
     console.print(f"{report.summary()} → {target}", markup=False, highlight=False, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
 
 
-def print_input_error(error: "IngestError") -> None:
+def print_input_error(error: IngestError) -> None:
     """One line per failed or skipped input: ``failed: INPUT: reason``."""
     kind = "skipped" if error.skipped else "failed"
     err.print(f"{kind}: {error.input}: {error.reason}", markup=False, highlight=False, soft_wrap=True)
@@ -92,10 +92,10 @@ def ingest(
 def tag(
     sources: list[str] = typer.Argument(None, help="Files, folders, feed files or http(s) URLs."),
     output: Path = typer.Option(..., "--output", "-o", help="Tags file to write (appended to and resumed if it exists)."),
-    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="jsonl | csv | parquet (default: from the suffix)."),
-    store: Optional[Path] = typer.Option(None, "--store", help="SQLite store for articles, tags, feed state and errors."),
+    fmt: str | None = typer.Option(None, "--format", "-f", help="jsonl | csv | parquet (default: from the suffix)."),
+    store: Path | None = typer.Option(None, "--store", help="SQLite store for articles, tags, feed state and errors."),
     from_store: bool = typer.Option(False, "--from-store", help="Also tag the articles already in --store."),
-    model: Optional[str] = typer.Option(None, "--model", help="Classifier folder, 'fast' for the shipped 3-layer student (~1.7x faster tagging, lower accuracy) or 'large' for the 110M-parameter model `make model-large` builds (default: the shipped model)."),
+    model: str | None = typer.Option(None, "--model", help="Classifier folder, 'fast' for the shipped 3-layer student (~1.7x faster tagging, lower accuracy) or 'large' for the 110M-parameter model `make model-large` builds (default: the shipped model)."),
     backend: str = typer.Option("auto", "--backend", help="Classifier runtime: onnx (int8, fastest; SENTIMENT_ONNX_PRECISION=fp32 for float32) | torch | auto (onnx when available)."),
     processes: int = typer.Option(0, "--processes", min=0, help="Worker processes, each analysing whole batches (0: one per core on Linux, else 1)."),
     sentences: bool = typer.Option(True, "--sentences/--no-sentences", help="Keep each sentence's score in the records."),
@@ -211,7 +211,7 @@ def show(
 def export(
     tags: Path = typer.Argument(..., help="Tag records to read: a jsonl, csv or parquet file, or a SQLite store."),
     to: Path = typer.Option(..., "--to", help="Output: out.jsonl, out.csv, out.parquet or store.sqlite (format from the suffix)."),
-    fmt: Optional[str] = typer.Option(None, "--format", "-f", help="jsonl | csv | parquet (overrides the suffix)."),
+    fmt: str | None = typer.Option(None, "--format", "-f", help="jsonl | csv | parquet (overrides the suffix)."),
     tables: bool = typer.Option(True, "--tables/--no-tables", help="CSV/Parquet: also write the per-asset and per-cause tables."),
 ) -> None:
     """Copy tag records into another format; CSV and Parquet get <name>.assets and <name>.causes
@@ -235,13 +235,13 @@ def export(
 @app.command("train")
 def train_cmd(
     config: Path = typer.Option(..., "--config", help="Training recipe (JSON or TOML)."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Model folder to write (default: the recipe's folder)."),
-    base: Optional[str] = typer.Option(None, "--base", help="Base model folder or package (overrides the recipe)."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after this many steps (smoke runs)."),
-    limit: Optional[int] = typer.Option(None, "--limit", help="Train on a random subset of this size."),
-    save_every: Optional[int] = typer.Option(None, "--save-every", min=1, help="Every N steps and after each epoch, save the whole training state to OUT/resume.pt (four to five times the model's float32 size), so a killed run can go on with --resume."),
+    out: Path | None = typer.Option(None, "--out", help="Model folder to write (default: the recipe's folder)."),
+    base: str | None = typer.Option(None, "--base", help="Base model folder or package (overrides the recipe)."),
+    max_steps: int | None = typer.Option(None, "--max-steps", help="Stop after this many steps (smoke runs)."),
+    limit: int | None = typer.Option(None, "--limit", help="Train on a random subset of this size."),
+    save_every: int | None = typer.Option(None, "--save-every", min=1, help="Every N steps and after each epoch, save the whole training state to OUT/resume.pt (four to five times the model's float32 size), so a killed run can go on with --resume."),
     resume: bool = typer.Option(False, "--resume", help="Go on with the run whose state OUT/resume.pt holds (same recipe and options); the result is that of an uninterrupted run."),
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Write the best epoch's model so far to this folder as soon as it is found: a usable model (uncalibrated) while a long run goes on."),
+    checkpoint: Path | None = typer.Option(None, "--checkpoint", help="Write the best epoch's model so far to this folder as soon as it is found: a usable model (uncalibrated) while a long run goes on."),
 ) -> None:
     """Fine-tune the bearish/neutral/bullish classifier from a recipe; prints the run log as JSON."""
     import json
@@ -279,9 +279,9 @@ def evaluate_cmd(
     data: Path = typer.Argument(..., help="Data file (or the TFNS folder)."),
     fmt: str = typer.Option("auto", "--format", help="phrasebank | tfns | csv | tsv | jsonl | fiqa | semeval (default: from the name)."),
     split: str = typer.Option("test", "--split", help="test (the fixed protocol) | validation | train | all."),
-    model: Optional[list[str]] = typer.Option(None, "--model", help="Model folder, 'fast' (the shipped 3-layer student), 'large' (built by `make model-large`), 'tfidf' or 'lexicon' (default: the shipped model). Repeat it to score the ensemble (mean probabilities) of several."),
-    recipe: Optional[Path] = typer.Option(None, "--config", help="Recipe whose training data trains the tfidf baseline."),
-    subset: Optional[str] = typer.Option(None, "--subset", help="allagree: only PhraseBank test sentences all annotators agreed on."),
+    model: list[str] | None = typer.Option(None, "--model", help="Model folder, 'fast' (the shipped 3-layer student), 'large' (built by `make model-large`), 'tfidf' or 'lexicon' (default: the shipped model). Repeat it to score the ensemble (mean probabilities) of several."),
+    recipe: Path | None = typer.Option(None, "--config", help="Recipe whose training data trains the tfidf baseline."),
+    subset: str | None = typer.Option(None, "--subset", help="allagree: only PhraseBank test sentences all annotators agreed on."),
     batch_size: int = typer.Option(64, "--batch-size"),
     backend: str = typer.Option("auto", "--backend", help="auto | onnx | torch (for a model folder)."),
 ) -> None:
@@ -349,14 +349,14 @@ def link(
 
 @app.command()
 def index(
-    tags: Optional[Path] = typer.Option(None, "--tags", help="Tag records for the news components (optional)."),
-    prices: Optional[Path] = typer.Option(None, "--prices", help="Prices for the price components (optional)."),
+    tags: Path | None = typer.Option(None, "--tags", help="Tag records for the news components (optional)."),
+    prices: Path | None = typer.Option(None, "--prices", help="Prices for the price components (optional)."),
     output: Path = typer.Option(..., "--output", "-o", help="CSV to write: date,value,label, one column per component."),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw the index to this PNG."),
-    asset: Optional[str] = typer.Option(None, "--asset", help="Index of one asset (e.g. BTC) instead of the market."),
-    explain_date: Optional[str] = typer.Option(None, "--explain", help="Print why the index is what it is on DATE (YYYY-MM-DD)."),
-    config: Optional[Path] = typer.Option(None, "--config", help="TOML overriding the packaged index.toml."),
-    market: Optional[str] = typer.Option(None, "--market", help="Market series: BTC (default), another symbol, 'equal' or 'cap' basket."),
+    plot: Path | None = typer.Option(None, "--plot", help="Also draw the index to this PNG."),
+    asset: str | None = typer.Option(None, "--asset", help="Index of one asset (e.g. BTC) instead of the market."),
+    explain_date: str | None = typer.Option(None, "--explain", help="Print why the index is what it is on DATE (YYYY-MM-DD)."),
+    config: Path | None = typer.Option(None, "--config", help="TOML overriding the packaged index.toml."),
+    market: str | None = typer.Option(None, "--market", help="Market series: BTC (default), another symbol, 'equal' or 'cap' basket."),
 ) -> None:
     """Daily 0-100 Fear & Greed style index from prices, news, or both."""
     from sentiment.market import PriceDataError, TagDataError
@@ -405,7 +405,7 @@ def index(
 # ============================================================ end market
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script: runs the app, turns errors into one line."""
     try:
         # Without standalone mode the app returns the code of typer.Exit instead of raising.

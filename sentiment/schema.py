@@ -24,7 +24,7 @@ LABELS: tuple[str, str, str] = ("bearish", "neutral", "bullish")
 Label = Literal["bearish", "neutral", "bullish"]
 
 # Query parameters that only track the reader; dropped when canonicalising URLs.
-_TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref|ref_src|cmpid|guccounter|_ga)$", re.I)
+_TRACKING_PARAMS = re.compile(r"^(utm_\w+|fbclid|gclid|mc_cid|mc_eid|ref|ref_src|cmpid|guccounter|_ga)$", re.IGNORECASE)
 
 
 # --------------------------------------------------------------------------- identity
@@ -118,7 +118,7 @@ class Article:
                 "published": iso_utc(self.published), "text": self.text, "meta": self.meta}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Article":
+    def from_dict(cls, d: dict[str, Any]) -> Article:
         return cls(text=d.get("text") or "", title=d.get("title"), url=d.get("url"),
                    source=d.get("source"), published=parse_iso(d.get("published")),
                    id=d.get("id") or "", meta=d.get("meta") or {})
@@ -134,7 +134,7 @@ class Score:
     probs: dict[str, float]
 
     @classmethod
-    def from_probs(cls, probs: dict[str, float] | list[float] | tuple[float, ...]) -> "Score":
+    def from_probs(cls, probs: dict[str, float] | list[float] | tuple[float, ...]) -> Score:
         """Build a score from probabilities (a mapping by label, or a sequence in ``LABELS`` order)."""
         if not isinstance(probs, dict):
             probs = dict(zip(LABELS, (float(p) for p in probs)))
@@ -151,7 +151,7 @@ class Score:
                    probs={k: round(v, 6) for k, v in p.items()})
 
     @classmethod
-    def neutral(cls) -> "Score":
+    def neutral(cls) -> Score:
         """The score of text with nothing to say: all mass on neutral."""
         return cls.from_probs({"bearish": 0.0, "neutral": 1.0, "bullish": 0.0})
 
@@ -163,7 +163,7 @@ class Score:
         return {"label": self.label, "score": self.score, "probs": dict(self.probs)}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Score":
+    def from_dict(cls, d: dict[str, Any]) -> Score:
         return cls(label=d["label"], score=float(d["score"]), probs={k: float(v) for k, v in d["probs"].items()})
 
 
@@ -347,7 +347,7 @@ class TaggedArticle:
             d["truncated_at"] = self.truncated_at
         return d
 
-    def to_frame(self, kind: str = "articles") -> "pd.DataFrame":
+    def to_frame(self, kind: str = "articles") -> pd.DataFrame:
         """This article as one table of :mod:`sentiment.frames`: ``articles`` (one row),
         ``assets``, ``causes``, ``sentences``, ``moves``, ``levels``, ``figures``, ``sectors``
         or ``entities``."""
@@ -355,14 +355,14 @@ class TaggedArticle:
 
         return to_frame(self, kind)
 
-    def to_frames(self) -> "dict[str, pd.DataFrame]":
+    def to_frames(self) -> dict[str, pd.DataFrame]:
         """All the tables of :mod:`sentiment.frames` for this article, by kind."""
         from sentiment.frames import to_frames
 
         return to_frames(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], text: str = "") -> "TaggedArticle":
+    def from_dict(cls, d: dict[str, Any], text: str = "") -> TaggedArticle:
         """Rebuild from a tag record (the article text is not part of the record)."""
         article = Article(text=text, title=d.get("title"), url=d.get("url"), source=d.get("source"),
                           published=parse_iso(d.get("published")), id=d.get("id") or "")

@@ -20,8 +20,9 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from sentiment.atomic import atomic_write
 
@@ -114,7 +115,7 @@ class JsonlSink:
     def __init__(self, path: str | Path, *, resume: bool = True) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = open(self.path, "a", encoding="utf-8")
+        self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115  (held until close())
         _lock(self._fh, self.path)  # before anything is repaired or truncated
         if resume:
             _repair_jsonl(self.path)
@@ -138,7 +139,7 @@ class JsonlSink:
         if not self._fh.closed:
             self._fh.close()
 
-    def __enter__(self) -> "JsonlSink":
+    def __enter__(self) -> JsonlSink:
         return self
 
     def __exit__(self, *exc: object) -> None:

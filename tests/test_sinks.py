@@ -91,11 +91,11 @@ def test_write_tables_makes_asset_and_cause_tables(tmp_path):
 
     paths = write_tables([record(0), record(1, "bullish")], tmp_path / "t.csv")
     assert [p.name for p in paths] == ["t.csv", "t.assets.csv", "t.causes.csv"]
-    rows = list(csv.DictReader(open(paths[0], encoding="utf-8")))
+    rows = list(csv.DictReader(paths[0].open(encoding="utf-8")))
     assert rows[0]["label"] == "bearish" and rows[1]["label"] == "bullish" and rows[0]["assets"] == "BTC"
-    assets = list(csv.DictReader(open(paths[1], encoding="utf-8")))
+    assets = list(csv.DictReader(paths[1].open(encoding="utf-8")))
     assert [(a["symbol"], a["label"]) for a in assets] == [("BTC", "bearish"), ("BTC", "bullish")]
-    causes = list(csv.DictReader(open(paths[2], encoding="utf-8")))
+    causes = list(csv.DictReader(paths[2].open(encoding="utf-8")))
     assert causes[0]["type"] == "hack_exploit"
 
 

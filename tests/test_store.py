@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def article(n: int = 1, **kwargs) -> Article:
-    defaults = dict(text=f"Bitcoin moved {n}% on day {n}.", title=f"Story {n}",
-                    url=f"https://news.example.com/story-{n}", source="news.example.com",
-                    published=datetime(2025, 1, n % 28 + 1, 12, tzinfo=timezone.utc), meta={"input": "x"})
+    defaults = {"text": f"Bitcoin moved {n}% on day {n}.", "title": f"Story {n}",
+                "url": f"https://news.example.com/story-{n}", "source": "news.example.com",
+                "published": datetime(2025, 1, n % 28 + 1, 12, tzinfo=timezone.utc), "meta": {"input": "x"}}
     defaults.update(kwargs)
     return Article(**defaults)
 

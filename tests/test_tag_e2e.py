@@ -154,7 +154,7 @@ def test_console_script_prints_no_traceback(tmp_path):
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "Solana jumps 9% on ETF hopes"}\n{broken\n', encoding="utf-8")
     proc = subprocess.run([str(exe), "tag", str(bad), "-o", str(tmp_path / "t.jsonl")],
-                          capture_output=True, text=True, timeout=300, env={**os.environ, "SENTIMENT_DEBUG": ""})
+                          capture_output=True, text=True, timeout=300, check=False, env={**os.environ, "SENTIMENT_DEBUG": ""})
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr and "failed" in proc.stderr
     assert len(list(read_tags(tmp_path / "t.jsonl"))) == 1

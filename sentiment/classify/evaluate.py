@@ -106,10 +106,11 @@ def load_classifier(spec: str | Path | Sequence[str] | None, *, recipe: str | Pa
     from sentiment.classify.model import SentimentModel
     from sentiment.classify.train import TrainConfig
 
-    if isinstance(spec, (list, tuple)):
-        if len(spec) != 1:
-            return Ensemble([load_classifier(one, recipe=recipe, backend=backend, log=log) for one in spec])
-        spec = spec[0]
+    if spec is not None and not isinstance(spec, (str, Path)):
+        specs = list(spec)
+        if len(specs) != 1:
+            return Ensemble([load_classifier(one, recipe=recipe, backend=backend, log=log) for one in specs])
+        spec = specs[0]
     if spec == "lexicon":
         return LexiconScorer()
     if spec == "tfidf":

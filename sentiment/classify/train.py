@@ -121,12 +121,12 @@ def _read_recipe(path: Path, seen: tuple[Path, ...]) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8")
     raw = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
     if not isinstance(raw, dict):
-        raise ValueError(f"{path}: a recipe is an object of keys, not {type(raw).__name__}")
+        raise TypeError(f"{path}: a recipe is an object of keys, not {type(raw).__name__}")
     parent = raw.pop("extends", None)
     if parent is None:
         return raw
     if not isinstance(parent, str):
-        raise ValueError(f"{path}: \"extends\" names one recipe file, not {parent!r}")
+        raise TypeError(f"{path}: \"extends\" names one recipe file, not {parent!r}")
     near = path.parent / parent
     base = near if near.exists() else resolve_path(parent)
     if not base.exists():

@@ -62,8 +62,9 @@ def date_in_name(name: str) -> datetime | None:
     match = _NAME_DATE.search(name)
     if match is None:
         return None
+    year, month, day = (int(x) for x in match.groups())
     try:
-        return datetime(*map(int, match.groups()), tzinfo=timezone.utc)
+        return datetime(year, month, day, tzinfo=timezone.utc)
     except ValueError:  # 2025-02-30
         return None
 

@@ -161,9 +161,9 @@ class Fetcher:
 
     def _result(self, url: str, response: httpx.Response, deadline: float) -> FetchResult:
         status = response.status_code
-        meta = dict(content_type=response.headers.get("content-type"),
-                    etag=response.headers.get("etag"),
-                    last_modified=response.headers.get("last-modified"))
+        meta = {"content_type": response.headers.get("content-type"),
+                "etag": response.headers.get("etag"),
+                "last_modified": response.headers.get("last-modified")}
         if status == 304:
             return FetchResult(url=url, status=304, content=b"", **meta)
         what = f"HTTP {status} {response.reason_phrase}".strip()

@@ -32,7 +32,7 @@ FEED_SUFFIXES = (".xml", ".rss", ".atom", ".rdf")
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
 KNOWN_SUFFIXES = FEED_SUFFIXES + HTML_SUFFIXES + TEXT_SUFFIXES + TABLE_SUFFIXES
 # A folder's own documentation, skipped (and reported) when a folder is walked.
-DOC_FILE = re.compile(r"^(readme|license|licence|changelog|contributing|copying|notice)(\.\w+)?$", re.I)
+DOC_FILE = re.compile(r"^(readme|license|licence|changelog|contributing|copying|notice)(\.\w+)?$", re.IGNORECASE)
 URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")  # two letters or more: "C:" is a drive
 UNSAFE_XML = "unsafe XML: DTD entity declarations are refused (entity-expansion / external-entity attack)"
 
