@@ -226,6 +226,68 @@ def test_keep_layers_makes_a_smaller_model_that_saves_and_loads(tmp_path):
             keep_layers(again, bad)
 
 
+@pytest.mark.slow
+def test_mean_pooling_layer_outputs_the_mean_of_the_tokens_and_saves_as_plain_bert(tmp_path):
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from sentiment.classify.train import _param_groups, add_mean_pooling_layer
+
+    base, _ = tiny_recipe(tmp_path)
+    model = AutoModelForSequenceClassification.from_pretrained(base, dtype=torch.float32).eval()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    batch = tokenizer(["Bitcoin plunges 10% as liquidations mount", "ETF inflows"], padding=True,
+                      return_tensors="pt")
+    with torch.no_grad():
+        below = model.base_model(**batch, output_hidden_states=True).hidden_states[-1]
+    layers = model.config.num_hidden_layers
+    add_mean_pooling_layer(model, torch.Generator().manual_seed(0))
+    assert model.config.num_hidden_layers == layers + 1 and model.config.pooling_layer is True
+    with torch.no_grad():
+        pooled = model.base_model(**batch, output_hidden_states=True).hidden_states[-1][:, 0]
+    mask = batch["attention_mask"].unsqueeze(-1).float()
+    mean = (below * mask).sum(1) / mask.sum(1)  # padding excluded, as sentence-transformers pool
+    expected = torch.nn.functional.layer_norm(mean, mean.shape[-1:])
+    assert torch.nn.functional.cosine_similarity(pooled, expected).min() > 0.999
+    # the pooling layer learns at the head's rate; the layers below keep their depths
+    rates = {id(p): g["lr"] for g in _param_groups(model, 1.0, 0.5, 0.01) for p in g["params"]}
+    encoder = model.base_model.encoder
+    assert rates[id(encoder.layer[-1].attention.self.query.weight)] == 1.0
+    assert rates[id(encoder.layer[-2].attention.self.query.weight)] == 0.5
+    # an ordinary BERT folder: plain AutoModelForSequenceClassification loads the same model
+    model.save_pretrained(tmp_path / "pooled")
+    again = AutoModelForSequenceClassification.from_pretrained(tmp_path / "pooled").eval()
+    assert again.config.num_hidden_layers == layers + 1
+    with torch.no_grad():
+        assert torch.allclose(again(**batch).logits, model(**batch).logits, atol=1e-5)
+
+
+def test_mean_pooling_needs_a_bert_family_encoder_and_a_known_name(tmp_path):
+    from sentiment.classify.train import add_mean_pooling_layer
+
+    class NotBert:
+        base_model = object()
+
+    with pytest.raises(ValueError, match="BERT-family"):
+        add_mean_pooling_layer(NotBert())
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"pooling": "max"}))
+    with pytest.raises(ValueError, match="pooling 'max'"):
+        TrainConfig.load(recipe)
+
+
+@pytest.mark.slow
+def test_student_run_with_mean_pooling_writes_a_deeper_plain_model(tmp_path, capsys):
+    base, recipe = tiny_recipe(tmp_path, pooling="mean")
+    out = tmp_path / "pooled"
+    assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "2"]) == 0
+    assert "pooling: mean" in capsys.readouterr().err
+    config = json.loads((out / "config.json").read_text())
+    assert config["num_hidden_layers"] == 7 and config["pooling_layer"] is True
+    p = SentimentModel.load(out, backend="torch").predict_proba(["Token soars"])
+    assert p.shape == (1, 3) and np.allclose(p.sum(1), 1)
+
+
 def test_distillation_loss_is_zero_when_student_matches_teacher():
     import torch
 
@@ -391,6 +453,44 @@ def test_teacher_logits_are_cached_per_teacher_and_length_and_grow_by_new_texts(
     assert scored == [1] and np.array_equal(alone[0], grown[0])
     train_module.teacher_logits(teacher, texts, 32, lines.append)  # another length: another file
     assert scored == [1, 2] and len(list((tmp_path / "cache" / "teacher").glob("*.npz"))) == 2
+
+
+def test_a_teacher_logits_file_stands_in_for_the_teacher(tmp_path):
+    from sentiment.classify import train as train_module
+
+    texts = ["Bitcoin plunges 10% as liquidations mount", "Ether ETF inflows lift the price"]
+    logits = np.array([[2.0, 0.1, -1.0], [-1.0, 0.2, 1.5]], dtype=np.float32)
+    stored = tmp_path / "logits.npz"
+    np.savez(stored, keys=np.array([train_module._text_key(t) for t in texts]), logits=logits)
+    lines: list[str] = []
+    got = train_module.teacher_logits(str(stored), [texts[1], texts[0], texts[1]], 64, lines.append)
+    assert np.array_equal(got, logits[[1, 0, 1]]) and "2 texts" in lines[-1]
+    with pytest.raises(ValueError, match="1 of the 2 training texts are not in it"):
+        train_module.teacher_logits(str(stored), [texts[0], "A headline it never scored"], 64, lines.append)
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        train_module.teacher_logits(str(tmp_path / "absent.npz"), texts, 64, lines.append)
+
+
+def test_a_run_distils_from_a_teacher_logits_file_and_a_missing_one_stops_it_first(tmp_path, capsys):
+    from sentiment.classify import train as train_module
+    from sentiment.classify.datasets import read
+
+    base, recipe = tiny_recipe(tmp_path, distill_alpha=0.7)
+    texts = read(tmp_path / "train.jsonl", "jsonl").texts
+    stored = tmp_path / "logits.npz"
+    rng = np.random.default_rng(0)
+    np.savez(stored, keys=np.array([train_module._text_key(t) for t in texts]),
+             logits=rng.normal(size=(len(texts), 3)).astype(np.float32))
+    config = json.loads(recipe.read_text())
+    recipe.write_text(json.dumps({**config, "teacher": str(tmp_path / "absent.npz")}))
+    assert main(["train", "--config", str(recipe), "--out", str(tmp_path / "x"), "--base", str(base)]) != 0
+    assert "teacher logits" in capsys.readouterr().err and not (tmp_path / "x").exists()
+    recipe.write_text(json.dumps({**config, "teacher": str(stored)}))
+    out = tmp_path / "student"
+    assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "2"]) == 0
+    said = "".join(capsys.readouterr().err.split())  # the console wraps long lines
+    assert f"teacherlogits{stored}:{len(texts) - 4}texts" in said
+    assert (out / "model.safetensors").exists()
 
 
 def base_or_skip():

