@@ -231,7 +231,7 @@ def test_mean_pooling_layer_outputs_the_mean_of_the_tokens_and_saves_as_plain_be
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from sentiment.classify.train import _param_groups, add_mean_pooling_layer
+    from sentiment.classify.train import _param_groups, add_mean_pooling_layer, keep_layers
 
     base, _ = tiny_recipe(tmp_path)
     model = AutoModelForSequenceClassification.from_pretrained(base, dtype=torch.float32).eval()
@@ -260,6 +260,11 @@ def test_mean_pooling_layer_outputs_the_mean_of_the_tokens_and_saves_as_plain_be
     assert again.config.num_hidden_layers == layers + 1
     with torch.no_grad():
         assert torch.allclose(again(**batch).logits, model(**batch).logits, atol=1e-5)
+    # a student that keeps the pooling layer keeps its role; one that leaves it out does not
+    keep_layers(again, [0, 3, layers])
+    assert again.config.pooling_layer is True
+    keep_layers(again, [0, 1])
+    assert again.config.pooling_layer is False
 
 
 def test_mean_pooling_needs_a_bert_family_encoder_and_a_known_name(tmp_path):

@@ -492,6 +492,8 @@ def keep_layers(model: Any, layers: list[int]) -> None:
         raise ValueError(f"layers {layers}: need distinct increasing indices in 0..{total - 1}")
     encoder.layer = torch.nn.ModuleList([encoder.layer[i] for i in layers])
     model.config.num_hidden_layers = len(layers)
+    if getattr(model.config, "pooling_layer", False) and layers[-1] != total - 1:
+        model.config.pooling_layer = False  # the mean-pooling layer on top was left out
     for i, layer in enumerate(encoder.layer):  # attention modules that remember their index
         attention = getattr(getattr(layer, "attention", None), "self", None)
         if attention is not None and hasattr(attention, "layer_idx"):
