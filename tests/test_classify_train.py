@@ -474,6 +474,11 @@ def test_a_teacher_logits_file_stands_in_for_the_teacher(tmp_path):
         train_module.teacher_logits(str(stored), [texts[0], "A headline it never scored"], 64, lines.append)
     with pytest.raises(FileNotFoundError, match="no such file"):
         train_module.teacher_logits(str(tmp_path / "absent.npz"), texts, 64, lines.append)
+    (tmp_path / "broken.npz").write_bytes(b"not a zip archive")
+    np.savez(tmp_path / "other.npz", scores=logits)
+    for bad in ("broken.npz", "other.npz"):
+        with pytest.raises(ValueError, match="not a .npz file with arrays 'keys' and 'logits'"):
+            train_module.teacher_logits(str(tmp_path / bad), texts, 64, lines.append)
 
 
 def test_a_run_distils_from_a_teacher_logits_file_and_a_missing_one_stops_it_first(tmp_path, capsys):

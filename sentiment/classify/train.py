@@ -38,6 +38,7 @@ import math
 import random
 import sys
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -587,9 +588,12 @@ def _stored_logits(path: Path, texts: list[str], log: Callable[[str], None]) -> 
     """Every text's row of a teacher-logits ``.npz`` file (see :func:`teacher_logits`)."""
     if not path.is_file():
         raise FileNotFoundError(f"teacher logits {path}: no such file")
-    with np.load(path) as stored:
-        row = {k: i for i, k in enumerate(stored["keys"].tolist())}
-        logits = stored["logits"]
+    try:
+        with np.load(path) as stored:
+            row = {k: i for i, k in enumerate(stored["keys"].tolist())}
+            logits = stored["logits"]
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"teacher logits {path}: not a .npz file with arrays 'keys' and 'logits' ({exc})") from None
     if logits.ndim != 2 or logits.shape[1] != len(LABELS):
         raise ValueError(f"teacher logits {path}: shape {logits.shape}, expected (n, {len(LABELS)})")
     keys = [_text_key(t) for t in texts]
