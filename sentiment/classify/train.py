@@ -292,8 +292,7 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     teachers = [config.teacher] if isinstance(config.teacher, str) else list(config.teacher or [])
     for teacher in teachers:  # before hours of work, not after
         if str(teacher).endswith(".npz"):
-            if not resolve_path(teacher).is_file():
-                raise FileNotFoundError(f"teacher logits {teacher}: no such file")
+            _logits_file(teacher)
         else:
             resolve_base(teacher, "teacher")
     augment = Augment.from_dict(config.augment) if config.augment else None
@@ -553,14 +552,13 @@ def teacher_logits(teacher: str | Path, texts: list[str], max_length: int,
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     if str(teacher).endswith(".npz"):
-        return _stored_logits(resolve_path(teacher), texts, log)
+        return _stored_logits(_logits_file(teacher), texts, log)
     folder = resolve_base(teacher, "teacher")
     cached = _teacher_cache_file(folder, max_length)
     keys = [_text_key(t) for t in texts]
     known_keys, known = np.empty(0, dtype="U32"), np.empty((0, len(LABELS)), dtype=np.float32)
     if cached.is_file():
-        with np.load(cached) as stored:
-            known_keys, known = stored["keys"], stored["logits"]
+        known_keys, known = _load_logits(cached)
     row = {k: i for i, k in enumerate(known_keys.tolist())}
     missing = {k: t for k, t in zip(keys, texts) if k not in row}  # key -> text, each new text once
     if missing:
@@ -584,16 +582,27 @@ def teacher_logits(teacher: str | Path, texts: list[str], max_length: int,
     return known[[row[k] for k in keys]]
 
 
+def _load_logits(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``keys`` and ``logits`` of a teacher-logits ``.npz`` file (the cache's format)."""
+    with np.load(path) as stored:
+        return stored["keys"], stored["logits"]
+
+
+def _logits_file(teacher: str | Path) -> Path:
+    """The path of a teacher given as a ``.npz`` logits file; it must exist."""
+    path = resolve_path(teacher)
+    if not path.is_file():
+        raise FileNotFoundError(f"teacher logits {teacher}: no such file")
+    return path
+
+
 def _stored_logits(path: Path, texts: list[str], log: Callable[[str], None]) -> np.ndarray:
     """Every text's row of a teacher-logits ``.npz`` file (see :func:`teacher_logits`)."""
-    if not path.is_file():
-        raise FileNotFoundError(f"teacher logits {path}: no such file")
     try:
-        with np.load(path) as stored:
-            row = {k: i for i, k in enumerate(stored["keys"].tolist())}
-            logits = stored["logits"]
+        keys_stored, logits = _load_logits(path)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise ValueError(f"teacher logits {path}: not a .npz file with arrays 'keys' and 'logits' ({exc})") from None
+    row = {k: i for i, k in enumerate(keys_stored.tolist())}
     if logits.ndim != 2 or logits.shape[1] != len(LABELS):
         raise ValueError(f"teacher logits {path}: shape {logits.shape}, expected (n, {len(LABELS)})")
     keys = [_text_key(t) for t in texts]
