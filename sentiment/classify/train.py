@@ -289,7 +289,7 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     started = time.time()
 
     base_dir = resolve_base(base or config.base)
-    teachers = [config.teacher] if isinstance(config.teacher, str) else list(config.teacher or [])
+    teachers = _teacher_list(config.teacher) if config.teacher else []
     for teacher in teachers:  # before hours of work, not after
         if str(teacher).endswith(".npz"):
             _logits_file(teacher)
@@ -582,6 +582,11 @@ def teacher_logits(teacher: str | Path, texts: list[str], max_length: int,
     return known[[row[k] for k in keys]]
 
 
+def _teacher_list(teacher: str | Path | list[str]) -> list[str | Path]:
+    """A recipe's ``"teacher"`` as a list: one model folder or logits file, or an ensemble."""
+    return [teacher] if isinstance(teacher, (str, Path)) else list(teacher)
+
+
 def _load_logits(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """``keys`` and ``logits`` of a teacher-logits ``.npz`` file (the cache's format)."""
     with np.load(path) as stored:
@@ -640,7 +645,7 @@ def teacher_probs(teacher: str | Path | list[str], texts: list[str], max_length:
     """Soft targets for distillation: the teacher's probabilities at ``temperature`` for every
     training text. A list of teachers is an ensemble: their softened probabilities are averaged
     (an ensemble of fine-tunes is a stronger teacher than any one of them)."""
-    teachers = [teacher] if isinstance(teacher, (str, Path)) else list(teacher)
+    teachers = _teacher_list(teacher)
     if not teachers:
         raise ValueError("teacher: an empty list")
     from scipy.special import softmax
