@@ -316,7 +316,7 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
 
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     id2label = dict(enumerate(LABELS))
-    extra = {} if config.dropout is None else {"hidden_dropout_prob": config.dropout}
+    extra: dict[str, Any] = {} if config.dropout is None else {"hidden_dropout_prob": config.dropout}
     model = AutoModelForSequenceClassification.from_pretrained(
         base_dir, num_labels=len(LABELS), id2label=id2label,
         label2id={v: k for k, v in id2label.items()}, dtype=torch.float32, use_safetensors=True, **extra)
