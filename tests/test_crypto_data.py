@@ -6,11 +6,11 @@ we make sure no test line is a duplicate or near-duplicate (6-word shingles) of 
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from near_duplicates import max_pair_overlap, norm, shingle_index, shingles, templated_pairs
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "crypto_sentences"
 LABELS = ("bearish", "neutral", "bullish")
@@ -18,7 +18,6 @@ KINDS = ("headline", "sentence")
 MIN_COUNTS = {"train.jsonl": 850, "test.jsonl": 280}
 # Share of each label per file: roughly 35 / 30 / 35 with some slack.
 SHARE_BOUNDS = {"bearish": (0.30, 0.40), "neutral": (0.25, 0.35), "bullish": (0.30, 0.40)}
-SHINGLE = 6
 # Largest share of a test line's 6-word shingles that may also occur in any single train line.
 MAX_PAIR_OVERLAP = 0.2
 # Largest share of all test shingles that may occur anywhere in train.
@@ -44,35 +43,6 @@ def _load(name: str) -> list[dict]:
 @pytest.fixture(scope="module")
 def splits() -> dict[str, list[dict]]:
     return {name: _load(name) for name in MIN_COUNTS}
-
-
-def _norm(text: str) -> str:
-    """Lower-case alphanumeric tokens joined by spaces: catches case/punctuation-only variants."""
-    return " ".join(_tokens(text))
-
-
-def _tokens(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9]+", text.lower())
-
-
-def _shingles(text: str, n: int = SHINGLE) -> set[tuple[str, ...]]:
-    words = _tokens(text)
-    if len(words) < n:
-        return {tuple(words)}
-    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
-
-
-def _max_pair_overlap(text: str, index: dict[tuple[str, ...], set[int]]) -> tuple[float, int | None]:
-    """Largest fraction of this text's shingles shared with one indexed text, and which one."""
-    shingles = _shingles(text)
-    hits: Counter[int] = Counter()
-    for sh in shingles:
-        for doc in index.get(sh, ()):
-            hits[doc] += 1
-    if not hits:
-        return 0.0, None
-    doc, count = hits.most_common(1)[0]
-    return count / len(shingles), doc
 
 
 @pytest.mark.parametrize("name", list(MIN_COUNTS))
@@ -102,32 +72,29 @@ def test_size_and_balance(splits, name):
 def test_no_duplicates_within_a_file(splits, name):
     seen: dict[str, int] = {}
     for number, row in enumerate(splits[name], 1):
-        key = _norm(row["text"])
+        key = norm(row["text"])
         assert key not in seen, f"{name}:{number} duplicates line {seen[key]}: {row['text']!r}"
         seen[key] = number
 
 
 def test_no_duplicates_across_files(splits):
-    train = {_norm(r["text"]) for r in splits["train.jsonl"]}
-    shared = [r["text"] for r in splits["test.jsonl"] if _norm(r["text"]) in train]
+    train = {norm(r["text"]) for r in splits["train.jsonl"]}
+    shared = [r["text"] for r in splits["test.jsonl"] if norm(r["text"]) in train]
     assert not shared, f"test lines also in train: {shared[:5]}"
 
 
 def test_test_split_is_not_a_near_duplicate_of_train(splits):
     train = splits["train.jsonl"]
-    index: dict[tuple[str, ...], set[int]] = {}
-    for i, row in enumerate(train):
-        for sh in _shingles(row["text"]):
-            index.setdefault(sh, set()).add(i)
+    index = shingle_index([row["text"] for row in train])
     too_close = []
     total = found = 0
     for row in splits["test.jsonl"]:
-        overlap, doc = _max_pair_overlap(row["text"], index)
+        overlap, doc = max_pair_overlap(row["text"], index)
         if overlap > MAX_PAIR_OVERLAP:
             too_close.append((round(overlap, 2), row["text"], train[doc]["text"]))
-        shingles = _shingles(row["text"])
-        total += len(shingles)
-        found += sum(1 for sh in shingles if sh in index)
+        own = shingles(row["text"])
+        total += len(own)
+        found += sum(1 for sh in own if sh in index)
     assert not too_close, f"test lines too close to train lines: {too_close[:5]}"
     assert found / total <= MAX_TOTAL_OVERLAP, f"{found / total:.1%} of test shingles occur in train"
 
@@ -135,58 +102,27 @@ def test_test_split_is_not_a_near_duplicate_of_train(splits):
 def test_overlap_check_catches_a_lightly_edited_copy(splits):
     """The near-duplicate check must flag a train line with a swapped name and number."""
     train = splits["train.jsonl"]
-    index: dict[tuple[str, ...], set[int]] = {}
-    for i, row in enumerate(train):
-        for sh in _shingles(row["text"]):
-            index.setdefault(sh, set()).add(i)
+    index = shingle_index([row["text"] for row in train])
     original = max((r["text"] for r in train if r["kind"] == "sentence"), key=len)
     words = original.split()
     edited = " ".join(["Dogecoin"] + words[1:-1] + ["yesterday."])
-    overlap, _ = _max_pair_overlap(edited, index)
+    overlap, _ = max_pair_overlap(edited, index)
     assert overlap > MAX_PAIR_OVERLAP
-
-
-def _skeleton(text: str) -> set[tuple[str, ...]]:
-    """4-grams of the text with numbers masked as # and capitalised words (names, tickers) as X."""
-    words = []
-    for word in re.findall(r"[A-Za-z0-9$%.,']+", text):
-        word = word.strip(".,'")
-        if not word:
-            continue
-        words.append("#" if re.search(r"\d", word) else "X" if word[0].isupper() else word.lower())
-    if len(words) < 4:
-        return {tuple(words)}
-    return {tuple(words[i : i + 4]) for i in range(len(words) - 3)}
-
-
-def _templated_pairs(texts: list[str]) -> list[tuple[float, str, str]]:
-    skeletons = [_skeleton(t) for t in texts]
-    index: dict[tuple[str, ...], list[int]] = {}
-    for i, sk in enumerate(skeletons):
-        for gram in sk:
-            index.setdefault(gram, []).append(i)
-    pairs = []
-    for i, sk in enumerate(skeletons):
-        shared = Counter(j for gram in sk for j in index[gram] if j > i)
-        for j, count in shared.items():
-            similarity = count / len(sk | skeletons[j])
-            if similarity > MAX_SKELETON_SIMILARITY:
-                pairs.append((round(similarity, 2), texts[i], texts[j]))
-    return pairs
 
 
 @pytest.mark.parametrize("name", list(MIN_COUNTS))
 def test_no_template_filled_lines(splits, name):
-    pairs = _templated_pairs([r["text"] for r in splits[name]])
+    pairs = templated_pairs([r["text"] for r in splits[name]], MAX_SKELETON_SIMILARITY)
     assert not pairs, f"{name}: lines sharing one skeleton with swapped names/numbers: {pairs[:5]}"
 
 
 def test_template_check_catches_swapped_names():
-    pairs = _templated_pairs(
+    pairs = templated_pairs(
         [
             "Solana jumps 14% after Binance lists SOL perpetuals with 50x leverage for retail users",
             "Cardano jumps 9% after Kraken lists ADA perpetuals with 20x leverage for retail users",
-        ]
+        ],
+        MAX_SKELETON_SIMILARITY,
     )
     assert len(pairs) == 1
 
