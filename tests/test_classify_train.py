@@ -346,6 +346,69 @@ def test_student_run_distils_a_three_layer_model(tmp_path, capsys):
     assert p.shape == (1, 3) and np.allclose(p.sum(1), 1)
 
 
+def test_feature_loss_is_zero_only_when_the_directions_match():
+    import torch
+
+    from sentiment.classify.train import feature_loss
+
+    teacher = torch.nn.functional.normalize(torch.tensor([[1.0, 2.0, 0.0], [0.0, -1.0, 3.0]]), dim=-1)
+    assert float(feature_loss(teacher * 5.0, teacher)) == pytest.approx(0.0, abs=1e-6)  # scale-free
+    assert float(feature_loss(-teacher, teacher)) == pytest.approx(2.0)
+
+
+def test_student_run_matches_the_teachers_cls_states(tmp_path, capsys, monkeypatch):
+    """``distill_features``: the teacher's CLS states are scored once (cached beside its logits),
+    a projection maps the student's onto them during training, and the saved folder is still a
+    plain classifier without that projection."""
+    from sentiment.classify import train as train_module
+
+    teacher = str(base_or_skip())
+    base, recipe = tiny_recipe(tmp_path, layers=[0, 3, 5], teacher=teacher, distill_alpha=0.7,
+                               distill_features=1.0)
+    seen: list[float] = []
+    real = train_module.feature_loss
+
+    def recording(student, target):
+        assert student.shape[1] == target.shape[1] == 384 and torch_allclose_unit(target)
+        value = real(student, target)
+        seen.append(float(value))
+        return value
+
+    monkeypatch.setattr(train_module, "feature_loss", recording)
+    out = tmp_path / "student"
+    assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "3"]) == 0
+    err = "".join(capsys.readouterr().err.split())
+    assert "textsscoredin" in err and "(features;" in err and "(logits;" in err
+    assert len(seen) == 3 and all(0.0 <= v <= 2.0 for v in seen)
+    assert len(list((tmp_path / "cache" / "teacher").glob("*-cls.npz"))) == 1
+    saved = json.loads((out / "config.json").read_text())
+    assert saved["num_hidden_layers"] == 3
+    from transformers import AutoModelForSequenceClassification
+
+    assert AutoModelForSequenceClassification.from_pretrained(out).classifier.out_features == 3
+    # a second run reads the states from the cache
+    assert main(["train", "--config", str(recipe), "--out", str(tmp_path / "again"), "--base", str(base),
+                 "--max-steps", "1"]) == 0
+    assert "features from the cache" in " ".join(capsys.readouterr().err.split())
+
+
+def torch_allclose_unit(rows) -> bool:
+    import torch
+
+    return bool(torch.allclose(rows.norm(dim=-1), torch.ones(rows.shape[0]), atol=1e-4))
+
+
+def test_feature_distillation_needs_one_teacher_folder(tmp_path, capsys):
+    teacher = str(base_or_skip())
+    base, recipe = tiny_recipe(tmp_path, teacher=[teacher, teacher], distill_features=1.0)
+    assert main(["train", "--config", str(recipe), "--out", str(tmp_path / "out"), "--base", str(base)]) == 2
+    err = capsys.readouterr().err
+    assert "needs one" in err and "Traceback" not in err
+    base, recipe = tiny_recipe(tmp_path, distill_features=1.0)
+    assert main(["train", "--config", str(recipe), "--out", str(tmp_path / "out"), "--base", str(base)]) == 2
+    assert "needs one" in capsys.readouterr().err
+
+
 def test_transfer_texts_learn_only_from_the_teacher():
     import torch
 

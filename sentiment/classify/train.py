@@ -14,7 +14,8 @@ loop is plain torch so it is easy to read and fast on a CPU:
   probabilities (weight ``distill_alpha``, temperature ``distill_temperature``) with the gold
   labels; unlabelled ``"split": "transfer"`` entries (a transfer set, e.g. headlines of the
   user's own domain) learn from the teacher alone; ``augment`` (``augment.py``) adds perturbed,
-  unlabelled copies of the training sentences for the teacher to label;
+  unlabelled copies of the training sentences for the teacher to label; ``distill_features``
+  (a weight) also pulls a linear map of the student's CLS state towards the teacher's;
 * optionally ``"pooling": "mean"``: one more encoder layer on top, set up so that its first
   (CLS) position outputs the mean of the tokens below it (sentence-transformers such as
   all-MiniLM-L6-v2 were trained for mean pooling; their CLS state was not); it trains with the
@@ -100,6 +101,7 @@ class TrainConfig:
     augment: dict[str, Any] | None = None
     distill_alpha: float = 0.5
     distill_temperature: float = 2.0
+    distill_features: float = 0.0
     threads: int = 2
     max_steps: int | None = None
     limit: int | None = None
@@ -198,16 +200,29 @@ def _pad(ids: list[list[int]], pad_id: int) -> tuple[Any, Any]:
 
 def predict_logits(model: Any, encoded: list[list[int]], pad_id: int, batch_size: int = 128) -> np.ndarray:
     """Logits of already-tokenised texts, length-sorted batches, original order restored."""
+    return _predict(model, encoded, pad_id, batch_size, lambda out: out.logits, model.config.num_labels)
+
+
+def predict_cls(model: Any, encoded: list[list[int]], pad_id: int, batch_size: int = 128) -> np.ndarray:
+    """The last encoder layer's state at the first (CLS / ``<s>``) position of each text: the
+    representation a classifier head reads, which ``distill_features`` teaches a student."""
+    return _predict(model, encoded, pad_id, batch_size, lambda out: out.hidden_states[-1][:, 0],
+                    model.config.hidden_size, hidden_states=True)
+
+
+def _predict(model: Any, encoded: list[list[int]], pad_id: int, batch_size: int,
+             take: Callable[[Any], Any], width: int, hidden_states: bool = False) -> np.ndarray:
     import torch
 
-    out = np.zeros((len(encoded), model.config.num_labels), dtype=np.float32)
+    out = np.zeros((len(encoded), width), dtype=np.float32)
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     model.eval()
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             idx = order[start:start + batch_size]
             input_ids, mask = _pad([encoded[i] for i in idx], pad_id)
-            out[idx] = model(input_ids=input_ids, attention_mask=mask).logits.float().numpy()
+            result = model(input_ids=input_ids, attention_mask=mask, output_hidden_states=hidden_states)
+            out[idx] = take(result).float().numpy()
     return out
 
 
@@ -295,6 +310,8 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
             _logits_file(teacher)
         else:
             resolve_base(teacher, "teacher")
+    if config.distill_features and (len(teachers) != 1 or str(teachers[0]).endswith(".npz")):
+        raise DataError('"distill_features" needs one "teacher", a model folder (its CLS states are matched)')
     augment = Augment.from_dict(config.augment) if config.augment else None
     data = data or training_data(config.data, root)
     train_set = _repeat_sources(data.train, config.data, config.seed)
@@ -343,7 +360,16 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     if config.max_steps:
         total_steps = min(total_steps, config.max_steps)
     warmup = int(total_steps * config.warmup_ratio)
-    optimizer = torch.optim.AdamW(_param_groups(model, config.lr, config.layer_decay, config.weight_decay))
+    groups = _param_groups(model, config.lr, config.layer_decay, config.weight_decay)
+    projection = feature_targets = None
+    if config.distill_features:  # the student's CLS state, mapped to the teacher's width
+        targets = teacher_features(teachers[0], train_set.texts, config.max_length, log)
+        feature_targets = torch.nn.functional.normalize(torch.from_numpy(targets), dim=-1)
+        projection = torch.nn.Linear(model.config.hidden_size, targets.shape[1])
+        groups.append({"params": list(projection.parameters()), "lr": config.lr, "initial_lr": config.lr,
+                       "weight_decay": 0.0})
+    trainable = [p for g in groups for p in g["params"]]
+    optimizer = torch.optim.AdamW(groups)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: (s + 1) / max(1, warmup) if s < warmup
         else max(0.0, (total_steps - s) / max(1, total_steps - warmup)))
@@ -371,6 +397,7 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
                  "best": best, "best_state": best_state, "model": model.state_dict(),
                  "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                  "ema": ema.state if ema is not None else None, "rng": rng.getstate(),
+                 "projection": projection.state_dict() if projection is not None else None,
                  "torch_rng": torch.get_rng_state(), "elapsed": time.time() - started,
                  "save_every": save_every}
         with atomic_write(resume_file) as partial:
@@ -389,6 +416,8 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
         scheduler.load_state_dict(saved["scheduler"])
         if ema is not None:
             ema.state = saved["ema"]
+        if projection is not None:
+            projection.load_state_dict(saved["projection"])
         rng.setstate(saved["rng"])
         torch.set_rng_state(saved["torch_rng"])
         step, epoch, history, best, best_state = (saved[k] for k in ("step", "epoch", "history", "best", "best_state"))
@@ -408,12 +437,15 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
                 break
             batch = batches[index]
             input_ids, mask = _pad([train_ids[i] for i in batch], pad_id)
-            logits = model(input_ids=input_ids, attention_mask=mask).logits
-            loss = batch_loss(logits, labels[batch], loss_fn,
+            output = model(input_ids=input_ids, attention_mask=mask, output_hidden_states=projection is not None)
+            loss = batch_loss(output.logits, labels[batch], loss_fn,
                               None if soft_targets is None else soft_targets[batch],
                               config.distill_alpha, config.distill_temperature)
+            if projection is not None and feature_targets is not None:
+                student = projection(output.hidden_states[-1][:, 0])
+                loss = loss + config.distill_features * feature_loss(student, feature_targets[batch])
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            torch.nn.utils.clip_grad_norm_(trainable, 1.0)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
@@ -548,17 +580,32 @@ def teacher_logits(teacher: str | Path, texts: list[str], max_length: int,
     texts. A ``.npz`` file in that format (``keys``: :func:`_text_key` of each text, ``logits``)
     is a teacher too: logits scored elsewhere (a bigger machine, a teacher not kept locally);
     it must hold every training text."""
+    if str(teacher).endswith(".npz"):
+        return _stored_logits(_logits_file(teacher), texts, log)
+    return _teacher_rows(teacher, texts, max_length, log, "logits")
+
+
+def teacher_features(teacher: str | Path, texts: list[str], max_length: int,
+                     log: Callable[[str], None]) -> np.ndarray:
+    """The teacher's CLS state (:func:`predict_cls`) for every training text, cached like its
+    logits in a file of its own; the teacher must be a model folder."""
+    if str(teacher).endswith(".npz"):
+        raise ValueError(f"distill_features: the teacher must be a model folder, not logits ({teacher})")
+    return _teacher_rows(teacher, texts, max_length, log, "features")
+
+
+def _teacher_rows(teacher: str | Path, texts: list[str], max_length: int,
+                  log: Callable[[str], None], kind: str) -> np.ndarray:
+    """The teacher's ``logits`` or ``features`` for ``texts``, scoring only those not cached."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    if str(teacher).endswith(".npz"):
-        return _stored_logits(_logits_file(teacher), texts, log)
     folder = resolve_base(teacher, "teacher")
-    cached = _teacher_cache_file(folder, max_length)
+    cached = _teacher_cache_file(folder, max_length, "" if kind == "logits" else "-cls")
     keys = [_text_key(t) for t in texts]
-    known_keys, known = np.empty(0, dtype="U32"), np.empty((0, len(LABELS)), dtype=np.float32)
+    known_keys, known = np.empty(0, dtype="U32"), None
     if cached.is_file():
-        known_keys, known = _load_logits(cached)
+        known_keys, known = _load_logits(cached, kind)
     row = {k: i for i, k in enumerate(known_keys.tolist())}
     missing = {k: t for k, t in zip(keys, texts) if k not in row}  # key -> text, each new text once
     if missing:
@@ -569,16 +616,20 @@ def teacher_logits(teacher: str | Path, texts: list[str], max_length: int,
         tokenizer = AutoTokenizer.from_pretrained(folder)
         started = time.time()
         ids = tokenizer(list(missing.values()), truncation=True, max_length=max_length)["input_ids"]
-        scored = predict_logits(net, ids, tokenizer.pad_token_id or 0).astype(np.float32)
+        predict = predict_logits if kind == "logits" else predict_cls
+        scored = predict(net, ids, tokenizer.pad_token_id or 0).astype(np.float32)
         log(f"teacher {folder}: {len(missing)} texts scored in {time.time() - started:.0f}s"
-            f" ({len(row)} known from the cache {cached})")
+            f" ({kind}; {len(row)} known from the cache {cached})")
         new_keys = np.array(list(missing), dtype="U32")
         row.update({k: len(row) + i for i, k in enumerate(missing)})
-        known_keys, known = np.concatenate([known_keys, new_keys]), np.concatenate([known, scored])
+        known_keys = np.concatenate([known_keys, new_keys])
+        known = scored if known is None else np.concatenate([known, scored])
         with atomic_write(cached) as partial, open(partial, "wb") as fh:
-            np.savez(fh, keys=known_keys, logits=known)  # a file object: no ".npz" appended
+            arrays: dict[str, Any] = {"keys": known_keys, kind: known}
+            np.savez(fh, **arrays)  # a file object: no ".npz" appended
     else:
-        log(f"teacher {folder}: {len(set(texts))} texts' logits from the cache ({cached})")
+        log(f"teacher {folder}: {len(set(texts))} texts' {kind} from the cache ({cached})")
+    assert known is not None
     return known[[row[k] for k in keys]]
 
 
@@ -587,10 +638,10 @@ def _teacher_list(teacher: str | Path | list[str]) -> list[str | Path]:
     return [teacher] if isinstance(teacher, (str, Path)) else list(teacher)
 
 
-def _load_logits(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """``keys`` and ``logits`` of a teacher-logits ``.npz`` file (the cache's format)."""
+def _load_logits(path: Path, kind: str = "logits") -> tuple[np.ndarray, np.ndarray]:
+    """``keys`` and ``logits`` (or ``features``) of a teacher's ``.npz`` file (the cache's format)."""
     with np.load(path) as stored:
-        return stored["keys"], stored["logits"]
+        return stored["keys"], stored[kind]
 
 
 def _logits_file(teacher: str | Path) -> Path:
@@ -624,9 +675,10 @@ def _text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def _teacher_cache_file(folder: Path, max_length: int) -> Path:
-    """Cache file of a teacher's logits: changes with its weights, tokenizer and the truncation
-    length (and torch's version); it grows with every text the teacher scores."""
+def _teacher_cache_file(folder: Path, max_length: int, suffix: str = "") -> Path:
+    """Cache file of a teacher's logits (``suffix`` "-cls": of its CLS states): changes with its
+    weights, tokenizer and the truncation length (and torch's version); it grows with every
+    text the teacher scores."""
     import torch
 
     from sentiment.classify.onnx import cache_root, weights_digest
@@ -637,7 +689,7 @@ def _teacher_cache_file(folder: Path, max_length: int) -> Path:
     for name in ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json"):
         if (folder / name).is_file():
             h.update(name.encode() + b"\0" + (folder / name).read_bytes())
-    return cache_root() / "teacher" / f"{h.hexdigest()[:24]}.npz"
+    return cache_root() / "teacher" / f"{h.hexdigest()[:24]}{suffix}.npz"
 
 
 def teacher_probs(teacher: str | Path | list[str], texts: list[str], max_length: int,
@@ -662,6 +714,16 @@ def distillation_loss(student_logits: Any, teacher_probs: Any, temperature: floa
 
     log_p = torch.log_softmax(student_logits / temperature, dim=-1)
     return torch.nn.functional.kl_div(log_p, teacher_probs, reduction="batchmean") * temperature ** 2
+
+
+def feature_loss(student: Any, teacher_unit: Any) -> Any:
+    """Mean cosine distance between the student's projected CLS states and the teacher's
+    (unit-length) ones: matching the teacher's representation, not only its three
+    probabilities, passes on far more of what it knows per text (FitNets, Romero et al. 2015;
+    Patient KD, Sun et al. 2019)."""
+    import torch
+
+    return (1 - (torch.nn.functional.normalize(student, dim=-1) * teacher_unit).sum(-1)).mean()
 
 
 def batch_loss(logits: Any, gold: Any, loss_fn: Any, soft: Any | None = None,
