@@ -519,6 +519,7 @@ def test_teacher_logits_are_cached_per_teacher_and_length_and_grow_by_new_texts(
     assert len(list((tmp_path / "cache" / "teacher").glob("*.npz"))) == 1
     alone = train_module.teacher_logits(teacher, ["A new headline"], 64, lines.append)
     assert scored == [1] and np.array_equal(alone[0], grown[0])
+    assert train_module.teacher_logits(teacher, [], 64, lines.append).shape == (0, 3)
     train_module.teacher_logits(teacher, texts, 32, lines.append)  # another length: another file
     assert scored == [1, 2] and len(list((tmp_path / "cache" / "teacher").glob("*.npz"))) == 2
 

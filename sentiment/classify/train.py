@@ -601,6 +601,8 @@ def _teacher_rows(teacher: str | Path, texts: list[str], max_length: int,
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     folder = resolve_base(teacher, "teacher")
+    if not texts:
+        return np.empty((0, len(LABELS) if kind == "logits" else 0), dtype=np.float32)
     cached = _teacher_cache_file(folder, max_length, "" if kind == "logits" else "-cls")
     keys = [_text_key(t) for t in texts]
     known_keys, known = np.empty(0, dtype="U32"), None
@@ -629,7 +631,7 @@ def _teacher_rows(teacher: str | Path, texts: list[str], max_length: int,
             np.savez(fh, **arrays)  # a file object: no ".npz" appended
     else:
         log(f"teacher {folder}: {len(set(texts))} texts' {kind} from the cache ({cached})")
-    assert known is not None
+    assert known is not None  # texts were given: scored now or read from the cache
     return known[[row[k] for k in keys]]
 
 
