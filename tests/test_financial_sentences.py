@@ -53,7 +53,9 @@ def test_no_duplicates_or_template_filler(rows):
     assert not pairs, f"lines sharing one skeleton with swapped names/numbers: {pairs[:5]}"
 
 
-def _evaluation_texts() -> list[str]:
+@pytest.fixture(scope="module")
+def evaluation() -> tuple[list[str], dict]:
+    """Every text the models are trained or judged on, and their shingle index (built once)."""
     from sentiment.classify.datasets import read
 
     phrasebank = shared_path("data", "financial_phrasebank", "Sentences_50Agree.txt")
@@ -64,12 +66,11 @@ def _evaluation_texts() -> list[str]:
     crypto = Path(__file__).resolve().parent.parent / "data" / "crypto_sentences"
     for name in ("train.jsonl", "test.jsonl"):
         texts += [json.loads(line)["text"] for line in (crypto / name).read_text(encoding="utf-8").splitlines()]
-    return texts
+    return texts, shingle_index(texts)
 
 
-def test_no_line_is_a_near_copy_of_an_evaluated_text(rows):
-    texts = _evaluation_texts()
-    index = shingle_index(texts)
+def test_no_line_is_a_near_copy_of_an_evaluated_text(rows, evaluation):
+    texts, index = evaluation
     too_close = []
     for row in rows:
         overlap, doc = max_pair_overlap(row["text"], index)
@@ -78,9 +79,8 @@ def test_no_line_is_a_near_copy_of_an_evaluated_text(rows):
     assert not too_close, f"lines too close to PhraseBank/TFNS/crypto texts: {too_close[:5]}"
 
 
-def test_the_check_catches_a_lightly_edited_phrasebank_sentence():
-    texts = _evaluation_texts()
-    index = shingle_index(texts)
+def test_the_check_catches_a_lightly_edited_phrasebank_sentence(evaluation):
+    texts, index = evaluation
     original = max(texts[:500], key=len)
     edited = re.sub(r"\d", "7", original).replace(" ,", ",")
     assert max_pair_overlap(edited, index)[0] > MAX_PAIR_OVERLAP

@@ -607,7 +607,7 @@ def _teacher_rows(teacher: str | Path, texts: list[str], max_length: int,
     keys = [_text_key(t) for t in texts]
     known_keys, known = np.empty(0, dtype="U32"), None
     if cached.is_file():
-        known_keys, known = _load_logits(cached, kind)
+        known_keys, known = _load_cached(cached, kind)
     row = {k: i for i, k in enumerate(known_keys.tolist())}
     missing = {k: t for k, t in zip(keys, texts) if k not in row}  # key -> text, each new text once
     if missing:
@@ -640,7 +640,7 @@ def _teacher_list(teacher: str | Path | list[str]) -> list[str | Path]:
     return [teacher] if isinstance(teacher, (str, Path)) else list(teacher)
 
 
-def _load_logits(path: Path, kind: str = "logits") -> tuple[np.ndarray, np.ndarray]:
+def _load_cached(path: Path, kind: str = "logits") -> tuple[np.ndarray, np.ndarray]:
     """``keys`` and ``logits`` (or ``features``) of a teacher's ``.npz`` file (the cache's format)."""
     with np.load(path) as stored:
         return stored["keys"], stored[kind]
@@ -657,7 +657,7 @@ def _logits_file(teacher: str | Path) -> Path:
 def _stored_logits(path: Path, texts: list[str], log: Callable[[str], None]) -> np.ndarray:
     """Every text's row of a teacher-logits ``.npz`` file (see :func:`teacher_logits`)."""
     try:
-        keys_stored, logits = _load_logits(path)
+        keys_stored, logits = _load_cached(path)
     except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise ValueError(f"teacher logits {path}: not a .npz file with arrays 'keys' and 'logits' ({exc})") from None
     row = {k: i for i, k in enumerate(keys_stored.tolist())}
