@@ -601,3 +601,61 @@ def test_train_cli_reports_unreadable_recipe_data_as_a_usage_error(tmp_path, cap
     err = capsys.readouterr().err
     assert "outside [-1, 1]" in err and "Traceback" not in err
     assert not (tmp_path / "out" / "model.safetensors").exists()
+
+
+def test_pretrain_settings_reject_typos_and_bad_values(tmp_path):
+    from sentiment.classify.pretrain import Pretrain
+
+    assert Pretrain.from_dict({"epochs": 1}).mask == 0.15
+    with pytest.raises(ValueError, match=r"unknown keys \['epoch'\]"):
+        Pretrain.from_dict({"epoch": 1})
+    with pytest.raises(ValueError, match="mask in"):
+        Pretrain.from_dict({"mask": 1.5})
+    recipe = tmp_path / "r.json"
+    recipe.write_text(json.dumps({"pretrain": {"lrr": 1}}))
+    with pytest.raises(ValueError, match=r"unknown keys \['lrr'\]"):
+        TrainConfig.load(recipe)
+
+
+@pytest.mark.slow
+def test_pretraining_adapts_the_encoder_once_and_keeps_the_base_pooler(tmp_path, monkeypatch):
+    import torch
+    from transformers import AutoModel, AutoModelForSequenceClassification
+
+    from sentiment.classify import pretrain as pretrain_module
+    from sentiment.classify.pretrain import Pretrain, adapted_encoder
+
+    base, _ = tiny_recipe(tmp_path)
+    texts = [f"Bitcoin {w} after the {v} report" for w in ("falls", "rises", "holds", "slides", "jumps")
+             for v in ("ETF", "jobs", "CPI", "Fed", "hack", "earnings", "flows", "audit")]
+    settings = Pretrain(epochs=15, lr=3e-4, head_only=0.2, batch_size=8)
+    messages: list[str] = []
+    folder = adapted_encoder(base, texts, settings, 32, messages.append, threads=1)
+    history = json.loads((folder / "pretrain_log.json").read_text())["history"]
+    assert history[-1]["loss"] < 0.7 * history[0]["loss"], history  # it learns the genre's words
+    before, after = AutoModel.from_pretrained(base).state_dict(), AutoModel.from_pretrained(folder).state_dict()
+    assert set(before) == set(after)
+    assert not torch.equal(before["encoder.layer.0.attention.self.query.weight"],
+                           after["encoder.layer.0.attention.self.query.weight"])
+    assert torch.equal(before["embeddings.word_embeddings.weight"], after["embeddings.word_embeddings.weight"])
+    assert torch.equal(before["pooler.dense.weight"], after["pooler.dense.weight"])
+    AutoModelForSequenceClassification.from_pretrained(folder, num_labels=3)  # a base like any other
+
+    def no_second_run(*args, **kwargs):
+        raise AssertionError("pretrained again instead of reading the cache")
+
+    monkeypatch.setattr(pretrain_module, "pretrain", no_second_run)
+    assert adapted_encoder(base, list(reversed(texts)), settings, 32, messages.append, threads=1) == folder
+    assert "from the cache" in messages[-1]
+
+
+@pytest.mark.slow
+def test_a_run_with_pretraining_fine_tunes_the_adapted_encoder(tmp_path, capsys):
+    base, recipe = tiny_recipe(tmp_path, pretrain={"epochs": 1, "batch_size": 8})
+    out = tmp_path / "model"
+    assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "2"]) == 0
+    captured = capsys.readouterr()
+    assert "pretrain: masked-LM on 36 texts" in captured.err
+    assert str(tmp_path / "cache" / "pretrained") in captured.err  # the run's base is the adapted encoder
+    assert json.loads((out / "train_config.json").read_text())["pretrain"] == {"epochs": 1, "batch_size": 8}
+    assert SentimentModel.load(out, backend="torch").predict_proba(["Token soars"]).shape == (1, 3)

