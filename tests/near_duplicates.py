@@ -9,17 +9,20 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from sentiment.classify.datasets import normalise
+
 Index = dict[tuple[str, ...], set[int]]
 
 
 def tokens(text: str) -> list[str]:
-    """Lower-case alphanumeric tokens: case, punctuation and spacing ignored."""
-    return re.findall(r"[a-z0-9]+", text.lower())
+    """Lower-case word tokens: case, punctuation and spacing ignored."""
+    return normalise(text).split()
 
 
 def norm(text: str) -> str:
-    """The tokens joined by spaces: equal for case/punctuation-only variants."""
-    return " ".join(tokens(text))
+    """A text as training compares splits for overlap (:func:`normalise`): equal for
+    case/punctuation-only variants."""
+    return normalise(text)
 
 
 def shingles(text: str, n: int = 6) -> set[tuple[str, ...]]:
