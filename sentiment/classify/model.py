@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -87,11 +87,12 @@ def missing_model_message(model: str | Path | None, folder: Path) -> str:
             f"a profile ({', '.join(PROFILES)}) or set {ENV_VAR}")
 
 
-def load_pretrained(auto_class: Any, folder: str | Path, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+def load_pretrained(auto_class: Any, folder: str | Path, log: Callable[[str], None] | None = None,
+                    **kwargs: Any) -> Any:
     """``auto_class.from_pretrained(folder, …)`` in float32 from safetensors, without transformers'
-    progress bar and load table (ANSI noise in a terminal and in log files). Returns the model
-    and its loading info: ``missing_keys`` (weights it had to create, e.g. a new head) and
-    ``unexpected_keys`` (weights of the folder it left unused), for the caller to report."""
+    progress bar and load table (ANSI noise in a terminal and in log files). ``log``, if given,
+    gets one line for the weights the folder lacked (created afresh, e.g. a new head) and one
+    for those it held but the model does not use."""
     import torch
     from transformers.utils import logging as hf_logging
 
@@ -105,7 +106,12 @@ def load_pretrained(auto_class: Any, folder: str | Path, **kwargs: Any) -> tuple
         hf_logging.set_verbosity(verbosity)
         if bars:
             hf_logging.enable_progress_bar()
-    return model, info
+    for key, what in (("missing_keys", "new weights, not in the base"), ("unexpected_keys", "base weights not used")):
+        names = sorted(info.get(key) or [])
+        if names and log is not None:
+            more = f" and {len(names) - 8} more" if len(names) > 8 else ""
+            log(f"{what}: {', '.join(names[:8])}{more}")
+    return model
 
 
 class Backend(Protocol):
@@ -127,7 +133,7 @@ class TorchBackend:
         if threads:
             torch.set_num_threads(int(threads))
         self._torch = torch
-        self.model = load_pretrained(AutoModelForSequenceClassification, path)[0]
+        self.model = load_pretrained(AutoModelForSequenceClassification, path)
         self.model.eval()
         self.config = self.model.config
 

@@ -175,7 +175,7 @@ def export_fp32(folder: str | Path, out: str | Path) -> Path:
 
     folder, out = Path(folder), Path(out)
     config = AutoConfig.from_pretrained(folder)
-    model = load_pretrained(AutoModelForSequenceClassification, folder, attn_implementation="eager")[0].eval()
+    model = load_pretrained(AutoModelForSequenceClassification, folder, attn_implementation="eager").eval()
 
     class Logits(torch.nn.Module):
         def __init__(self, inner: torch.nn.Module) -> None:

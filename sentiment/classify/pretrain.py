@@ -89,7 +89,7 @@ def pretrain(base_dir: Path, texts: list[str], settings: Pretrain, max_length: i
     )
 
     from sentiment.classify.model import load_pretrained
-    from sentiment.classify.train import _log_loading, length_bucketed_batches
+    from sentiment.classify.train import length_bucketed_batches
 
     torch.set_num_threads(max(1, threads))
     torch.manual_seed(settings.seed)
@@ -98,8 +98,7 @@ def pretrain(base_dir: Path, texts: list[str], settings: Pretrain, max_length: i
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     if tokenizer.mask_token is None:
         raise ValueError(f"{base_dir}: its tokenizer has no mask token; masked-LM pretraining needs one")
-    model, loading = load_pretrained(AutoModelForMaskedLM, base_dir)
-    _log_loading(loading, log)
+    model = load_pretrained(AutoModelForMaskedLM, base_dir, log)
     model.get_input_embeddings().weight.requires_grad_(False)
     encoder_names = {f"{model.base_model_prefix}.{name}" for name, _ in model.base_model.named_parameters()}
     head = [p for n, p in model.named_parameters() if n not in encoder_names and p.requires_grad]
@@ -144,7 +143,7 @@ def pretrain(base_dir: Path, texts: list[str], settings: Pretrain, max_length: i
                 history.append(entry)
                 log(f"pretrain: step {step}/{total} masked-LM loss {entry['loss']} ({entry['seconds']:.0f}s)")
                 running, seen = 0.0, 0
-    encoder = load_pretrained(AutoModel, base_dir)[0]
+    encoder = load_pretrained(AutoModel, base_dir)
     missing = encoder.load_state_dict(model.base_model.state_dict(), strict=False).missing_keys
     if any(not k.startswith("pooler.") for k in missing):  # only the base's own pooler stays as it was
         raise RuntimeError(f"pretrain: encoder weights not carried over: {missing}")

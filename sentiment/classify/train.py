@@ -344,9 +344,8 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     id2label = dict(enumerate(LABELS))
     extra: dict[str, Any] = {} if config.dropout is None else {"hidden_dropout_prob": config.dropout}
-    model, loading = load_pretrained(AutoModelForSequenceClassification, base_dir, num_labels=len(LABELS),
-                                     id2label=id2label, label2id={v: k for k, v in id2label.items()}, **extra)
-    _log_loading(loading, log)
+    model = load_pretrained(AutoModelForSequenceClassification, base_dir, log, num_labels=len(LABELS),
+                            id2label=id2label, label2id={v: k for k, v in id2label.items()}, **extra)
     model.config.problem_type = "single_label_classification"
     if config.layers:
         keep_layers(model, config.layers)
@@ -522,14 +521,6 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     return result
 
 
-def _log_loading(info: dict[str, Any], log: Callable[[str], None]) -> None:
-    """One line each for the weights a base lacked (started afresh) and those left unused."""
-    for key, what in (("missing_keys", "new weights, not in the base"), ("unexpected_keys", "base weights not used")):
-        names = sorted(info.get(key) or [])
-        if names:
-            log(f"{what}: {', '.join(names[:8])}{f' and {len(names) - 8} more' if len(names) > 8 else ''}")
-
-
 def keep_layers(model: Any, layers: list[int]) -> None:
     """Keep only the encoder layers ``layers`` (indices into the base's layers, in order) of a
     BERT-family model: fewer layers, proportionally faster inference. The config follows, so
@@ -628,7 +619,7 @@ def _teacher_rows(teacher: str | Path, texts: list[str], max_length: int,
     row = {k: i for i, k in enumerate(known_keys.tolist())}
     missing = {k: t for k, t in zip(keys, texts) if k not in row}  # key -> text, each new text once
     if missing:
-        net = load_pretrained(AutoModelForSequenceClassification, folder)[0]
+        net = load_pretrained(AutoModelForSequenceClassification, folder)
         names = [net.config.id2label[i] for i in range(net.config.num_labels)]
         if names != list(LABELS):
             raise ValueError(f"teacher {teacher}: labels {names}, expected {list(LABELS)}")
@@ -767,7 +758,7 @@ def calibrate_folder(model_dir: str | Path, config: TrainConfig, root: Path | No
     torch.set_num_threads(max(1, int(config.threads)))
     val = training_data(config.data, root).validation
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = load_pretrained(AutoModelForSequenceClassification, model_dir)[0]
+    model = load_pretrained(AutoModelForSequenceClassification, model_dir)
     ids = tokenizer(val.texts, truncation=True, max_length=config.max_length)["input_ids"]
     report = calibration.fit_report(predict_logits(model, ids, tokenizer.pad_token_id or 0),
                                     np.asarray(val.labels))
