@@ -89,7 +89,7 @@ def pretrain(base_dir: Path, texts: list[str], settings: Pretrain, max_length: i
     )
 
     from sentiment.classify.model import load_pretrained
-    from sentiment.classify.train import length_bucketed_batches
+    from sentiment.classify.train import length_bucketed_batches, warmup_then_decay
 
     torch.set_num_threads(max(1, threads))
     torch.manual_seed(settings.seed)
@@ -112,10 +112,7 @@ def pretrain(base_dir: Path, texts: list[str], settings: Pretrain, max_length: i
     warmup = max(1, int((total - head_steps) * settings.warmup_ratio))
 
     def factor(step: int) -> float:  # head alone at full rate, then warm-up and decay for all
-        if step < head_steps:
-            return 1.0
-        s = step - head_steps
-        return (s + 1) / warmup if s < warmup else max(0.0, (total - step) / max(1, total - head_steps - warmup))
+        return 1.0 if step < head_steps else warmup_then_decay(step - head_steps, warmup, total - head_steps)
 
     body_factor = (lambda step: 0.0 if step < head_steps else factor(step))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, [factor, body_factor])

@@ -192,6 +192,14 @@ def length_bucketed_batches(lengths: list[int], batch_size: int, rng: random.Ran
     return batches
 
 
+def warmup_then_decay(step: int, warmup: int, total: int) -> float:
+    """Learning-rate factor at ``step``: linear warm-up over ``warmup`` steps, then linear decay
+    to zero at ``total``."""
+    if step < warmup:
+        return (step + 1) / max(1, warmup)
+    return max(0.0, (total - step) / max(1, total - warmup))
+
+
 def _pad(ids: list[list[int]], pad_id: int) -> tuple[Any, Any]:
     import torch
 
@@ -379,9 +387,7 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
                        "weight_decay": 0.0})
     trainable = [p for g in groups for p in g["params"]]
     optimizer = torch.optim.AdamW(groups)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: (s + 1) / max(1, warmup) if s < warmup
-        else max(0.0, (total_steps - s) / max(1, total_steps - warmup)))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: warmup_then_decay(s, warmup, total_steps))
     loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=config.label_smoothing, ignore_index=UNLABELLED)
     soft_targets = None
     if config.teacher:
