@@ -8,6 +8,7 @@ import pytest
 from conftest import shared_path
 
 from sentiment.classify import baselines, evaluate
+from sentiment.classify.datasets import normalise
 from sentiment.cli import main
 from sentiment.schema import LABELS
 
@@ -148,3 +149,30 @@ def test_evaluate_phrasebank_allagree_with_lexicon():
     assert 0 < result["allagree_n"] < 970 and 0 <= result["allagree_accuracy"] <= 1
     sub = evaluate.evaluate(path, "phrasebank", "test", "lexicon", subset="allagree")
     assert sub["n"] == result["allagree_n"] and sub["accuracy"] == result["allagree_accuracy"]
+    levels = result["agreement"]
+    assert list(levels) == ["100", "75-99", "66-74", "50-65"]
+    assert sum(v["n"] for v in levels.values()) == 970
+    assert levels["100"] == {"n": result["allagree_n"], "accuracy": result["allagree_accuracy"]}
+
+
+def test_agreement_levels_come_from_the_four_phrasebank_files(tmp_path, capsys):
+    """Each sentence's level is the most-agreement file it is in; the breakdown adds up."""
+    rows = {"100": [(BULL[0], "positive"), (BEAR[0], "negative")], "75-99": [(NEUT[0], "neutral")],
+            "66-74": [(BULL[1], "positive"), (NEUT[1], "neutral")], "50-65": [(BEAR[1], "neutral")]}
+    order = ["100", "75-99", "66-74", "50-65"]
+    files = {"100": "AllAgree", "75-99": "75Agree", "66-74": "66Agree", "50-65": "50Agree"}
+    for i, level in enumerate(order):  # a file holds its own level's rows and every higher one's
+        lines = [f"{t}@{y}" for lvl in order[: i + 1] for t, y in rows[lvl]]
+        (tmp_path / f"Sentences_{files[level]}.txt").write_text("\n".join(lines) + "\n", encoding="latin-1")
+    path = tmp_path / "Sentences_50Agree.txt"
+    levels = evaluate.agreement_levels(path)
+    assert {normalise(t): lvl for lvl in order for t, _ in rows[lvl]} == levels
+    assert main(["evaluate", str(path), "--model", "lexicon", "--split", "all"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {k: v["n"] for k, v in result["agreement"].items()} == {"100": 2, "75-99": 1, "66-74": 2, "50-65": 1}
+    # the lexicon calls the 50-65 sentence ("Shares tumble ...", labelled neutral) bearish
+    assert result["agreement"]["50-65"]["accuracy"] == 0.0
+    assert result["agreement"]["100"]["accuracy"] == result["allagree_accuracy"]
+    (tmp_path / "Sentences_66Agree.txt").unlink()  # a level missing: no breakdown, no guess
+    assert evaluate.agreement_levels(path) == {}
+    assert "agreement" not in evaluate.evaluate(path, "phrasebank", "all", "lexicon")

@@ -4,7 +4,10 @@
 per-class precision/recall/F1/support, the confusion matrix with its label order, ``ece``
 (calibration error of the probabilities) and, for the PhraseBank 50Agree file with
 ``Sentences_AllAgree.txt`` beside it, ``allagree_accuracy`` on the test sentences that all
-annotators agreed on (the FinBERT paper's second column).
+annotators agreed on (the FinBERT paper's second column); with the 66Agree and 75Agree files
+there too, ``agreement``: the accuracy at each level of annotator agreement (``100``,
+``75-99``, ``66-74``, ``50-65`` per cent), which shows how much of the error lies where the
+annotators themselves split.
 """
 from __future__ import annotations
 
@@ -32,6 +35,9 @@ from sentiment.classify.datasets import (
 from sentiment.schema import LABELS
 
 BASELINES = ("tfidf", "lexicon")
+# PhraseBank's files, most agreement first: a sentence's level is the first file it is in.
+AGREEMENT_LEVELS = (("100", "Sentences_AllAgree.txt"), ("75-99", "Sentences_75Agree.txt"),
+                    ("66-74", "Sentences_66Agree.txt"), ("50-65", "Sentences_50Agree.txt"))
 RECIPE_FILE = "train_config.json"
 
 
@@ -75,6 +81,22 @@ def allagree_file(data_path: str | Path) -> Path | None:
         cand = path.with_name("Sentences_AllAgree.txt")
         return cand if cand.exists() else None
     return None
+
+
+def agreement_levels(data_path: str | Path) -> dict[str, str]:
+    """Normalised text → annotator agreement level (see :data:`AGREEMENT_LEVELS`) for a
+    PhraseBank 50Agree file with the other three files beside it; empty otherwise."""
+    path = Path(data_path)
+    if not (path.is_file() and "50agree" in path.name.lower()):
+        return {}
+    files = [(level, path.with_name(name)) for level, name in AGREEMENT_LEVELS]
+    if not all(file.exists() for _, file in files):
+        return {}
+    levels: dict[str, str] = {}
+    for level, file in files:
+        for text in read(file, "phrasebank").texts:
+            levels.setdefault(normalise(text), level)
+    return levels
 
 
 def recipe_path(model: str | Path | None = None) -> Path:
@@ -163,7 +185,23 @@ def evaluate(data_path: str | Path, fmt: str = "auto", split: str = "test",
             y = np.asarray(data.labels)
             result["allagree_n"] = int(sel.sum())
             result["allagree_accuracy"] = round(float((pred[sel] == y[sel]).mean()), 4)
+    levels = agreement_levels(data_path)
+    if levels:
+        result["agreement"] = _by_level(data, probs, levels)
     return result
+
+
+def _by_level(data: LabelledTexts, probs: np.ndarray, levels: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """``n`` and ``accuracy`` of the rows at each agreement level that has any."""
+    pred = probs.argmax(axis=1)
+    y = np.asarray(data.labels)
+    own = np.asarray([levels.get(normalise(t), "") for t in data.texts])
+    out: dict[str, dict[str, Any]] = {}
+    for level, _ in AGREEMENT_LEVELS:
+        sel = own == level
+        if sel.any():
+            out[level] = {"n": int(sel.sum()), "accuracy": round(float((pred[sel] == y[sel]).mean()), 4)}
+    return out
 
 
 def _model_name(model: str | Path | Sequence[str] | None) -> str:
@@ -178,7 +216,9 @@ def to_json(result: dict[str, Any]) -> str:
 
 
 __all__ = [
+    "AGREEMENT_LEVELS",
     "BASELINES",
+    "agreement_levels",
     "allagree_file",
     "evaluate",
     "load_classifier",
