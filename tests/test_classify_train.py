@@ -673,5 +673,6 @@ def test_training_output_is_one_plain_line_per_message_without_transformers_nois
     err = capfd.readouterr().err
     assert "new weights, not in the base: classifier.bias, classifier.weight" in err
     assert "LOAD REPORT" not in err and "Loading weights" not in err and "\x1b[" not in err
+    assert "Writing model shards" not in err and "\r" not in err  # no progress bar while saving
     epochs = [line for line in err.splitlines() if line.startswith('{"epoch"')]
     assert epochs and all(json.loads(line)["seconds"] >= 0 for line in epochs)  # never wrapped

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -87,25 +88,33 @@ def missing_model_message(model: str | Path | None, folder: Path) -> str:
             f"a profile ({', '.join(PROFILES)}) or set {ENV_VAR}")
 
 
-def load_pretrained(auto_class: Any, folder: str | Path, log: Callable[[str], None] | None = None,
-                    **kwargs: Any) -> Any:
-    """``auto_class.from_pretrained(folder, …)`` in float32 from safetensors, without transformers'
-    progress bar and load table (ANSI noise in a terminal and in log files). ``log``, if given,
-    gets one line for the weights the folder lacked (created afresh, e.g. a new head) and one
-    for those it held but the model does not use."""
-    import torch
+@contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """transformers without its progress bars (loading and writing weights) and below-error
+    logs, which are ANSI and carriage-return noise in a terminal and in log files."""
     from transformers.utils import logging as hf_logging
 
     verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     try:
-        model, info = auto_class.from_pretrained(folder, dtype=torch.float32, use_safetensors=True,
-                                                 output_loading_info=True, **kwargs)
+        yield
     finally:
         hf_logging.set_verbosity(verbosity)
         if bars:
             hf_logging.enable_progress_bar()
+
+
+def load_pretrained(auto_class: Any, folder: str | Path, log: Callable[[str], None] | None = None,
+                    **kwargs: Any) -> Any:
+    """``auto_class.from_pretrained(folder, …)`` in float32 from safetensors, quietly (see
+    :func:`quiet_transformers`). ``log``, if given, gets one line for the weights the folder
+    lacked (created afresh, e.g. a new head) and one for those it held but the model does not use."""
+    import torch
+
+    with quiet_transformers():
+        model, info = auto_class.from_pretrained(folder, dtype=torch.float32, use_safetensors=True,
+                                                 output_loading_info=True, **kwargs)
     for key, what in (("missing_keys", "new weights, not in the base"), ("unexpected_keys", "base weights not used")):
         names = sorted(info.get(key) or [])
         if names and log is not None:

@@ -88,7 +88,7 @@ def pretrain(base_dir: Path, texts: list[str], settings: Pretrain, max_length: i
         DataCollatorForLanguageModeling,
     )
 
-    from sentiment.classify.model import load_pretrained
+    from sentiment.classify.model import load_pretrained, quiet_transformers
     from sentiment.classify.train import length_bucketed_batches, warmup_then_decay
 
     torch.set_num_threads(max(1, threads))
@@ -145,7 +145,8 @@ def pretrain(base_dir: Path, texts: list[str], settings: Pretrain, max_length: i
     if any(not k.startswith("pooler.") for k in missing):  # only the base's own pooler stays as it was
         raise RuntimeError(f"pretrain: encoder weights not carried over: {missing}")
     out.mkdir(parents=True, exist_ok=True)
-    encoder.save_pretrained(out)
+    with quiet_transformers():
+        encoder.save_pretrained(out)
     tokenizer.save_pretrained(out)
     return {"base": str(base_dir), "texts": len(ids), "steps": total, "settings": asdict(settings),
             "history": history, "seconds": round(time.time() - started, 1), "torch": torch.__version__}

@@ -66,7 +66,7 @@ from sentiment.classify.datasets import (
     resolve_path,
     training_data,
 )
-from sentiment.classify.model import BUILT_LOCALLY, load_pretrained
+from sentiment.classify.model import BUILT_LOCALLY, load_pretrained, quiet_transformers
 from sentiment.classify.pretrain import Pretrain, adapted_encoder
 from sentiment.schema import LABELS
 
@@ -490,7 +490,8 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
                 best = {"macro_f1": score, "epoch": epoch, "weights": kind}
                 best_state = copy.deepcopy(model.state_dict())
                 if checkpoint_dir:  # a usable model survives an interrupted run
-                    copy.deepcopy(model).half().save_pretrained(Path(checkpoint_dir))
+                    with quiet_transformers():
+                        copy.deepcopy(model).half().save_pretrained(Path(checkpoint_dir))
                     tokenizer.save_pretrained(Path(checkpoint_dir))
             if raw_state is not None:
                 model.load_state_dict(raw_state)
@@ -508,7 +509,8 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    model.half().save_pretrained(out)
+    with quiet_transformers():
+        model.half().save_pretrained(out)
     tokenizer.model_max_length = min(config.inference_max_length, model.config.max_position_embeddings)
     tokenizer.save_pretrained(out)
     calibration.save(out, cal)
