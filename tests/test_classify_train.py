@@ -577,19 +577,24 @@ def base_or_skip():
 
 def test_recorded_recipes_load_and_keep_the_shipped_validation_set():
     """The recipes of documented attempts (docs/recipes/) stay valid recipes; their data resolve,
-    and their validation set is the shipped model's, so their validation figures compare."""
+    and their validation set is the shipped model's (a recipe that leaves a data set out: the
+    shipped one's rows of the data sets it keeps), so their validation figures compare."""
     from conftest import shared_path
 
     from sentiment.classify.datasets import repo_root, training_data
 
     shared_path("data", "fiqa_2018_task1_sentiment")
     shipped = TrainConfig.load(repo_root() / "models" / "crypto-minilm-sentiment" / "train_config.json")
-    reference = training_data(shipped.data).validation.texts
+    reference = training_data(shipped.data).validation
     recipes = sorted((repo_root() / "docs" / "recipes").glob("*.json"))
     assert recipes
     for path in recipes:
         config = TrainConfig.load(path)
-        assert training_data(config.data).validation.texts == reference, path.name
+        validation = training_data(config.data).validation
+        kept = set(validation.sources)
+        assert kept >= {"fpb", "crypto"}, path.name
+        expected = [t for t, s in zip(reference.texts, reference.sources) if s in kept]
+        assert validation.texts == expected, path.name
 
 
 def test_train_cli_reports_unreadable_recipe_data_as_a_usage_error(tmp_path, capsys):
@@ -676,3 +681,106 @@ def test_training_output_is_one_plain_line_per_message_without_transformers_nois
     assert "Writing model shards" not in err and "\r" not in err  # no progress bar while saving
     epochs = [line for line in err.splitlines() if line.startswith('{"epoch"')]
     assert epochs and all(json.loads(line)["seconds"] >= 0 for line in epochs)  # never wrapped
+
+
+def _tiny_bert():
+    """A small random BERT classifier (no weights read from disk)."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, num_labels=3)
+    return BertForSequenceClassification(config).eval()
+
+
+def test_a_dataset_head_takes_its_rows_and_leaves_the_shipped_head_alone():
+    import torch
+
+    from sentiment.classify.heads import DatasetHeads
+
+    model = _tiny_bert()
+    heads = DatasetHeads(model, ["tweets", "tweets"])
+    assert heads.names == ["tweets"]
+    ids = torch.randint(1, 50, (4, 6))
+    index = heads.index(["news", "tweets", "tweets+aug", "crypto"], {"tweets": "tweets"})
+    assert index.tolist() == [0, 1, 1, 0]  # an augmented copy goes with its source
+    with torch.no_grad():
+        heads.modules[0].weight.mul_(-3)  # make the copy differ from the shipped head
+    out = model(input_ids=ids)
+    routed = heads.route(out.logits, index)
+    assert torch.equal(routed[[0, 3]], out.logits[[0, 3]])
+    assert not torch.allclose(routed[[1, 2]], out.logits[[1, 2]])
+    # a loss on the routed rows alone trains their head and the encoder, never the shipped head
+    model.zero_grad()
+    routed[[1, 2]].sum().backward()
+    assert model.classifier.weight.grad is None or not model.classifier.weight.grad.any()
+    assert heads.modules[0].weight.grad.abs().sum() > 0
+    assert model.bert.encoder.layer[0].output.dense.weight.grad.abs().sum() > 0
+    heads.close()
+    assert not model.classifier._forward_hooks
+
+
+def test_recipe_heads_must_be_named_and_leave_the_shipped_head_some_data(tmp_path):
+    for entries, match in (([{"path": "a.jsonl", "head": ""}, {"path": "b.jsonl"}], "non-empty"),
+                           ([{"path": "a.jsonl", "head": 3}, {"path": "b.jsonl"}], "non-empty"),
+                           ([{"path": "a.jsonl", "head": "a"}, {"path": "b.jsonl", "split": "transfer"}],
+                            "learn nothing")):
+        recipe = tmp_path / "recipe.json"
+        recipe.write_text(json.dumps({"data": entries}))
+        with pytest.raises(ValueError, match=match):
+            TrainConfig.load(recipe)
+    recipe.write_text(json.dumps({"data": [{"path": "a.jsonl", "head": "a"}, {"path": "b.jsonl"}]}))
+    assert TrainConfig.load(recipe).data[0]["head"] == "a"
+
+
+@pytest.mark.slow
+def test_a_run_with_a_dataset_head_ships_only_its_own_head_and_resumes(tmp_path, monkeypatch, capsys):
+    """Two entries, one through a head of its own: the log scores both ways, the folder is a
+    plain classifier (no extra weights), and a killed run resumes to the same weights."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoModelForSequenceClassification
+
+    from sentiment.classify import train as train_module
+    from sentiment.classify.model import load_pretrained
+
+    base, recipe = tiny_recipe(tmp_path, epochs=2, threads=1)
+    tweets = [{"text": f"$TOK{i} {w}", "label": LABELS[i % 3]}
+              for i, w in enumerate(["to the moon", "hold", "dumping hard"] * 10)]
+    (tmp_path / "tweets.jsonl").write_text("\n".join(json.dumps(r) for r in tweets))
+    raw = json.loads(recipe.read_text())
+    raw["data"].append({"name": "tweets", "path": str(tmp_path / "tweets.jsonl"), "head": "tweets"})
+    recipe.write_text(json.dumps(raw))
+
+    whole = tmp_path / "whole"
+    assert main(["train", "--config", str(recipe), "--out", str(whole), "--base", str(base), "--max-steps", "6",
+                 "--save-every", "2"]) == 0
+    assert "heads of their own (training only): {'tweets': 'tweets'}" in capsys.readouterr().err
+    log = json.loads((whole / "train_log.json").read_text())
+    assert log["heads"] == {"tweets": "tweets"}
+    entry = log["history"][-1]
+    for key in ("val_macro_f1", "val_macro_f1_routed", "val_accuracy_tweets", "val_accuracy_tweets_routed"):
+        assert key in entry, key
+    unused: list[str] = []
+    model = load_pretrained(AutoModelForSequenceClassification, whole, unused.append)
+    assert unused == [] and model.config.num_labels == 3
+
+    cut = tmp_path / "cut"
+    real_save = torch.save
+
+    def save_then_die(obj, path, *args, **kwargs):
+        real_save(obj, path, *args, **kwargs)
+        if obj["step"] == 4:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", save_then_die)
+    config = train_module.TrainConfig.load(recipe)
+    config.max_steps = 6
+    with pytest.raises(KeyboardInterrupt):
+        train_module.train(config, cut, base=base, save_every=2, log=lambda m: None)
+    monkeypatch.undo()
+    assert main(["train", "--config", str(recipe), "--out", str(cut), "--base", str(base), "--max-steps", "6",
+                 "--resume"]) == 0
+    a, b = load_file(str(whole / "model.safetensors")), load_file(str(cut / "model.safetensors"))
+    assert set(a) == set(b) and all(torch.equal(a[k], b[k]) for k in a)

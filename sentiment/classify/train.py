@@ -16,6 +16,9 @@ loop is plain torch so it is easy to read and fast on a CPU:
   user's own domain) learn from the teacher alone; ``augment`` (``augment.py``) adds perturbed,
   unlabelled copies of the training sentences for the teacher to label; ``distill_features``
   (a weight) also pulls a linear map of the student's CLS state towards the teacher's;
+* optionally per-dataset heads (``heads.py``): a data entry with ``"head": "name"`` trains the
+  encoder through its own copy of the classifier, so its labelling convention stays out of the
+  head that ships;
 * optionally ``pretrain`` (``pretrain.py``): masked-LM training of the base encoder on the
   training texts first (task-adaptive pretraining), cached for the next run of the recipe;
 * optionally ``"pooling": "mean"``: one more encoder layer on top, set up so that its first
@@ -66,6 +69,7 @@ from sentiment.classify.datasets import (
     resolve_path,
     training_data,
 )
+from sentiment.classify.heads import DatasetHeads, entry_heads
 from sentiment.classify.model import BUILT_LOCALLY, load_pretrained, quiet_transformers
 from sentiment.classify.pretrain import Pretrain, adapted_encoder
 from sentiment.schema import LABELS
@@ -79,7 +83,7 @@ MEAN_POOL_GAIN = 100.0  # how far the pooling layer's mean outweighs the CLS tok
 @dataclass
 class TrainConfig:
     """A training recipe. ``data`` entries: ``{"path", "format", "name", "optional", "repeat",
-    "fraction", "split", "neutral_band", "column"}`` (``"split": "train"``: every row trains,
+    "fraction", "split", "neutral_band", "column", "head"}`` (``"split": "train"``: every row trains,
     none validates or tests; ``"split": "transfer"``: unlabelled texts for the teacher to label;
     see :func:`sentiment.classify.datasets.training_data`)."""
 
@@ -126,6 +130,7 @@ class TrainConfig:
             Augment.from_dict(config.augment)  # a typo fails here, not after the data is read
         if config.pretrain is not None:
             Pretrain.from_dict(config.pretrain)
+        entry_heads(config.data)
         if config.pooling not in POOLINGS:
             raise ValueError(f"{path}: pooling {config.pooling!r}: choose one of {', '.join(POOLINGS)}")
         return config
@@ -214,18 +219,18 @@ def _pad(ids: list[list[int]], pad_id: int) -> tuple[Any, Any]:
 
 def predict_logits(model: Any, encoded: list[list[int]], pad_id: int, batch_size: int = 128) -> np.ndarray:
     """Logits of already-tokenised texts, length-sorted batches, original order restored."""
-    return _predict(model, encoded, pad_id, batch_size, lambda out: out.logits, model.config.num_labels)
+    return _predict(model, encoded, pad_id, batch_size, lambda out, idx: out.logits, model.config.num_labels)
 
 
 def predict_cls(model: Any, encoded: list[list[int]], pad_id: int, batch_size: int = 128) -> np.ndarray:
     """The last encoder layer's state at the first (CLS / ``<s>``) position of each text: the
     representation a classifier head reads, which ``distill_features`` teaches a student."""
-    return _predict(model, encoded, pad_id, batch_size, lambda out: out.hidden_states[-1][:, 0],
+    return _predict(model, encoded, pad_id, batch_size, lambda out, idx: out.hidden_states[-1][:, 0],
                     model.config.hidden_size, hidden_states=True)
 
 
 def _predict(model: Any, encoded: list[list[int]], pad_id: int, batch_size: int,
-             take: Callable[[Any], Any], width: int, hidden_states: bool = False) -> np.ndarray:
+             take: Callable[[Any, list[int]], Any], width: int, hidden_states: bool = False) -> np.ndarray:
     import torch
 
     out = np.zeros((len(encoded), width), dtype=np.float32)
@@ -236,7 +241,7 @@ def _predict(model: Any, encoded: list[list[int]], pad_id: int, batch_size: int,
             idx = order[start:start + batch_size]
             input_ids, mask = _pad([encoded[i] for i in idx], pad_id)
             result = model(input_ids=input_ids, attention_mask=mask, output_hidden_states=hidden_states)
-            out[idx] = take(result).float().numpy()
+            out[idx] = take(result, idx).float().numpy()
     return out
 
 
@@ -278,14 +283,23 @@ class _Ema:
                 self.state[key].mul_(d).add_(value.detach(), alpha=1 - d)
 
 
-def _validate(model: Any, val_ids: list[list[int]], val_set: LabelledTexts, pad_id: int) -> dict[str, float]:
-    """Validation accuracy and macro-F1, overall and per source."""
-    pred = predict_logits(model, val_ids, pad_id).argmax(1)
+def _validate(model: Any, val_ids: list[list[int]], val_set: LabelledTexts, pad_id: int,
+              heads: DatasetHeads | None = None, val_heads: np.ndarray | None = None) -> dict[str, float]:
+    """Validation accuracy and macro-F1, overall and per source, of the shipped head; with
+    per-dataset ``heads``, also (keys ending ``_routed``) with each source's rows through its own head."""
     y = np.asarray(val_set.labels)
-    scores = {"val_accuracy": round(float((pred == y).mean()), 5), "val_macro_f1": round(macro_f1(y, pred), 5)}
-    for name in sorted(set(val_set.sources)):
-        sel = np.asarray([s == name for s in val_set.sources])
-        scores[f"val_accuracy_{name}"] = round(float((pred[sel] == y[sel]).mean()), 5)
+    runs = [("", predict_logits(model, val_ids, pad_id))]
+    if heads is not None and val_heads is not None:
+        runs.append(("_routed", _predict(model, val_ids, pad_id, 128, lambda out, idx: heads.route(
+            out.logits, val_heads[idx]), model.config.num_labels)))
+    scores: dict[str, float] = {}
+    for suffix, logits in runs:
+        pred = logits.argmax(1)
+        scores[f"val_accuracy{suffix}"] = round(float((pred == y).mean()), 5)
+        scores[f"val_macro_f1{suffix}"] = round(macro_f1(y, pred), 5)
+        for name in sorted(set(val_set.sources)):
+            sel = np.asarray([s == name for s in val_set.sources])
+            scores[f"val_accuracy_{name}{suffix}"] = round(float((pred[sel] == y[sel]).mean()), 5)
     return scores
 
 
@@ -363,6 +377,10 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
         log(f"pooling: mean, as encoder layer {model.config.num_hidden_layers - 1}")
     if config.freeze_word_embeddings:  # 11.7M of MiniLM's 22.7M weights: a third of the step time
         model.get_input_embeddings().weight.requires_grad_(False)
+    head_of_entry = entry_heads(config.data)
+    heads = DatasetHeads(model, sorted(set(head_of_entry.values()))) if head_of_entry else None
+    if heads is not None:
+        log(f"heads of their own (training only): {head_of_entry}")
 
     def encode(texts: list[str]) -> list[list[int]]:
         return tokenizer(texts, truncation=True, max_length=config.max_length)["input_ids"]
@@ -371,6 +389,10 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     val_ids = encode(val_set.texts) if len(val_set) else []
     labels = torch.tensor(train_set.labels, dtype=torch.long)
     pad_id = tokenizer.pad_token_id or 0
+    train_heads = val_heads = None
+    if heads is not None:
+        train_heads = torch.from_numpy(heads.index(train_set.sources, head_of_entry))
+        val_heads = heads.index(val_set.sources, head_of_entry)
 
     steps_per_epoch = math.ceil(len(train_ids) / config.batch_size)
     total_steps = max(1, round(steps_per_epoch * config.epochs))
@@ -385,6 +407,9 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
         projection = torch.nn.Linear(model.config.hidden_size, targets.shape[1])
         groups.append({"params": list(projection.parameters()), "lr": config.lr, "initial_lr": config.lr,
                        "weight_decay": 0.0})
+    if heads is not None:  # like the shipped head: the top learning rate
+        groups.append({"params": heads.parameters(), "lr": config.lr, "initial_lr": config.lr,
+                       "weight_decay": config.weight_decay})
     trainable = [p for g in groups for p in g["params"]]
     optimizer = torch.optim.AdamW(groups)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: warmup_then_decay(s, warmup, total_steps))
@@ -413,6 +438,7 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
                  "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
                  "ema": ema.state if ema is not None else None, "rng": rng.getstate(),
                  "projection": projection.state_dict() if projection is not None else None,
+                 "heads": heads.state_dict() if heads is not None else None,
                  "torch_rng": torch.get_rng_state(), "elapsed": time.time() - started,
                  "save_every": save_every}
         with atomic_write(resume_file) as partial:
@@ -433,6 +459,8 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
             ema.state = saved["ema"]
         if projection is not None:
             projection.load_state_dict(saved["projection"])
+        if heads is not None:
+            heads.load_state_dict(saved["heads"])
         rng.setstate(saved["rng"])
         torch.set_rng_state(saved["torch_rng"])
         step, epoch, history, best, best_state = (saved[k] for k in ("step", "epoch", "history", "best", "best_state"))
@@ -447,13 +475,17 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
             batches = length_bucketed_batches([len(x) for x in train_ids], config.batch_size, rng)
             first, running, seen = 0, 0.0, 0
         model.train()
+        if heads is not None:
+            heads.train()
         for index in range(first, len(batches)):
             if step >= total_steps:
                 break
             batch = batches[index]
             input_ids, mask = _pad([train_ids[i] for i in batch], pad_id)
             output = model(input_ids=input_ids, attention_mask=mask, output_hidden_states=projection is not None)
-            loss = batch_loss(output.logits, labels[batch], loss_fn,
+            logits = output.logits if heads is None or train_heads is None else heads.route(
+                output.logits, train_heads[batch])
+            loss = batch_loss(logits, labels[batch], loss_fn,
                               None if soft_targets is None else soft_targets[batch],
                               config.distill_alpha, config.distill_temperature)
             if projection is not None and feature_targets is not None:
@@ -481,7 +513,7 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
             if weights is not None:
                 raw_state = copy.deepcopy(model.state_dict())
                 model.load_state_dict(weights, strict=False)
-            scores = _validate(model, val_ids, val_set, pad_id) if len(val_ids) else {}
+            scores = _validate(model, val_ids, val_set, pad_id, heads, val_heads) if len(val_ids) else {}
             entry = {**record, "weights": kind, **scores, "seconds": round(time.time() - started, 1)}
             history.append(entry)
             log(json.dumps(entry))
@@ -499,6 +531,8 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
         if save_every and step < total_steps:  # the epoch is scored: go on with the next one
             save_state(0)
 
+    if heads is not None:
+        heads.close()
     if best_state is not None:
         model.load_state_dict(best_state)
     cal: dict[str, Any] = {"temperature": 1.0}
@@ -520,6 +554,7 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     elif not (target.exists() and target.resolve() == Path(recipe_file).resolve()):
         target.write_text(Path(recipe_file).read_text(encoding="utf-8"), encoding="utf-8")
     result = {"config": config.to_dict(), "base": str(base or config.base), "train_n": len(train_set), "validation_n": len(val_set),
+              "heads": head_of_entry,
               "train_counts": train_set.counts(), "best": best, "history": history,
               "calibration": cal, "seconds": round(time.time() - started, 1),
               "torch": torch.__version__, "threads": torch.get_num_threads()}
