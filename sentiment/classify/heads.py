@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,8 +24,6 @@ def entry_heads(entries: Sequence[dict[str, Any]]) -> dict[str, str]:
     """Data entry name → head name, for the entries of a recipe that name a ``"head"``.
     A head must be a non-empty string, and at least one labelled entry must be left for the
     shipped head (else it would never learn)."""
-    from pathlib import Path
-
     heads: dict[str, str] = {}
     for entry in entries:
         if "head" not in entry:
