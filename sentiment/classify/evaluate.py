@@ -157,8 +157,9 @@ def evaluate(data_path: str | Path, fmt: str = "auto", split: str = "test",
     if subset not in (None, "", "allagree"):
         raise DataError(f"unknown subset {subset!r}; the only subset is 'allagree'")
     agree_path = allagree_file(data_path)
-    agree: set[str] = set()
-    if agree_path is not None:
+    levels = agreement_levels(data_path)  # holds the AllAgree sentences too: read the files once
+    agree: set[str] = {t for t, level in levels.items() if level == AGREEMENT_LEVELS[0][0]}
+    if agree_path is not None and not levels:
         agree = {normalise(t) for t in read(agree_path, "phrasebank").texts}
     if subset == "allagree":
         if agree_path is None:
@@ -185,7 +186,6 @@ def evaluate(data_path: str | Path, fmt: str = "auto", split: str = "test",
             y = np.asarray(data.labels)
             result["allagree_n"] = int(sel.sum())
             result["allagree_accuracy"] = round(float((pred[sel] == y[sel]).mean()), 4)
-    levels = agreement_levels(data_path)
     if levels:
         result["agreement"] = _by_level(data, probs, levels)
     return result
