@@ -287,11 +287,16 @@ def _validate(model: Any, val_ids: list[list[int]], val_set: LabelledTexts, pad_
               heads: DatasetHeads | None = None, val_heads: np.ndarray | None = None) -> dict[str, float]:
     """Validation accuracy and macro-F1, overall and per source, of the shipped head; with
     per-dataset ``heads``, also (keys ending ``_routed``) with each source's rows through its own head."""
+    import torch
+
     y = np.asarray(val_set.labels)
-    runs = [("", predict_logits(model, val_ids, pad_id))]
-    if heads is not None and val_heads is not None:
-        runs.append(("_routed", _predict(model, val_ids, pad_id, 128, lambda out, idx: heads.route(
-            out.logits, val_heads[idx]), model.config.num_labels)))
+    if heads is not None and val_heads is not None:  # one pass gives both: shipped head | routed
+        n = model.config.num_labels
+        both = _predict(model, val_ids, pad_id, 128, lambda out, idx: torch.cat(
+            [out.logits, heads.route(out.logits, val_heads[idx])], 1), 2 * n)
+        runs = [("", both[:, :n]), ("_routed", both[:, n:])]
+    else:
+        runs = [("", predict_logits(model, val_ids, pad_id))]
     scores: dict[str, float] = {}
     for suffix, logits in runs:
         pred = logits.argmax(1)
