@@ -305,6 +305,65 @@ def test_distillation_loss_is_zero_when_student_matches_teacher():
     assert float(distillation_loss(logits, other, 2.0)) > 0.1
 
 
+def test_rdrop_loss_is_symmetric_and_zero_only_when_the_passes_agree():
+    import torch
+
+    from sentiment.classify.train import rdrop_loss
+
+    a = torch.tensor([[2.0, 0.1, -1.0], [-0.5, 0.3, 1.5]])
+    b = torch.tensor([[0.5, 0.5, 0.2], [1.0, -1.0, 0.0]])
+    assert float(rdrop_loss(a, a)) == pytest.approx(0.0, abs=1e-6)
+    assert float(rdrop_loss(a, a + 3.0)) == pytest.approx(0.0, abs=1e-6)  # same probabilities
+    assert float(rdrop_loss(a, b)) == pytest.approx(float(rdrop_loss(b, a))) and float(rdrop_loss(a, b)) > 0.1
+
+
+def test_rdrop_must_be_a_non_negative_weight(tmp_path):
+    recipe = tmp_path / "r.json"
+    recipe.write_text(json.dumps({"data": [], "rdrop": -1}))
+    with pytest.raises(ValueError, match="rdrop"):
+        TrainConfig.load(recipe)
+
+
+@pytest.mark.slow
+def test_a_run_with_rdrop_pulls_two_dropout_passes_of_each_batch_together(tmp_path, monkeypatch, capsys):
+    """Each step scores its batch twice with different dropout masks (with a dataset head
+    too, whose rows are routed in both halves); the KL term changes what the run learns."""
+    import torch
+    from safetensors.torch import load_file
+
+    from sentiment.classify import train as train_module
+
+    base, recipe = tiny_recipe(tmp_path, threads=1, rdrop=1.0)
+    raw = json.loads(recipe.read_text())
+    tweets = [{"text": f"$TOK{i} {w}", "label": LABELS[i % 3]} for i, w in enumerate(["moon", "hold", "dump"] * 4)]
+    (tmp_path / "tweets.jsonl").write_text("\n".join(json.dumps(r) for r in tweets))
+    raw["data"].append({"name": "tweets", "path": str(tmp_path / "tweets.jsonl"), "head": "tweets"})
+    recipe.write_text(json.dumps(raw))
+    pairs = []
+    real = train_module.rdrop_loss
+
+    def spy(first, second):
+        pairs.append((first.detach().clone(), second.detach().clone()))
+        return real(first, second)
+
+    monkeypatch.setattr(train_module, "rdrop_loss", spy)
+    with_kl = tmp_path / "rdrop"
+    assert main(["train", "--config", str(recipe), "--out", str(with_kl), "--base", str(base),
+                 "--max-steps", "3"]) == 0
+    assert len(pairs) == 3
+    for first, second in pairs:
+        assert first.shape == second.shape and first.shape[1] == 3
+        assert not torch.allclose(first, second)  # two dropout masks, not one pass counted twice
+    raw["rdrop"] = 0.0
+    recipe.write_text(json.dumps(raw))
+    without = tmp_path / "plain"
+    assert main(["train", "--config", str(recipe), "--out", str(without), "--base", str(base),
+                 "--max-steps", "3"]) == 0
+    assert len(pairs) == 3  # off: one pass, no KL term
+    a, b = load_file(str(with_kl / "model.safetensors")), load_file(str(without / "model.safetensors"))
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+
+
 def test_an_ensemble_teacher_averages_its_members_softened_probabilities():
     from sentiment.classify.train import teacher_probs
 
