@@ -18,7 +18,7 @@ loop is plain torch so it is easy to read and fast on a CPU:
   (a weight) also pulls a linear map of the student's CLS state towards the teacher's;
 * optionally ``rdrop`` (a weight): R-Drop (Liang et al. 2021), each batch passes twice with
   different dropout masks and the two predictions are pulled together (symmetric KL), a
-  regulariser for small labelled sets; it doubles the step time;
+  regulariser for small labelled sets; a step takes about 1.5 times as long;
 * optionally per-dataset heads (``heads.py``): a data entry with ``"head": "name"`` trains the
   encoder through its own copy of the classifier, so its labelling convention stays out of the
   head that ships;
