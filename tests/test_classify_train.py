@@ -656,6 +656,32 @@ def test_recorded_recipes_load_and_keep_the_shipped_validation_set():
         assert validation.texts == expected, path.name
 
 
+def test_committed_teacher_logits_cover_every_training_text_of_their_recipes():
+    """A recipe that names a committed teacher-logits file runs without the teacher: the file
+    holds a row for each of its training texts, the augmented copies of its seed included."""
+    from conftest import shared_path
+
+    from sentiment.classify import train as train_module
+    from sentiment.classify.augment import Augment
+    from sentiment.classify.datasets import normalise, repo_root, training_data
+
+    shared_path("data", "fiqa_2018_task1_sentiment")
+    checked = 0
+    for path in sorted((repo_root() / "docs" / "recipes").glob("*.json")):
+        config = TrainConfig.load(path)
+        if not (isinstance(config.teacher, str) and config.teacher.endswith(".npz")):
+            continue
+        data = training_data(config.data)
+        texts = list(data.train.texts)
+        if config.augment:
+            held = {normalise(t) for part in [data.validation, *data.tests.values()] for t in part.texts}
+            texts += Augment.from_dict(config.augment)(data.train, config.seed, held).texts
+        logits = train_module._stored_logits(train_module._logits_file(config.teacher), texts, lambda m: None)
+        assert logits.shape == (len(texts), 3) and np.isfinite(logits).all(), path.name
+        checked += 1
+    assert checked >= 3  # the logits recipe and the R-Drop pair
+
+
 def test_train_cli_reports_unreadable_recipe_data_as_a_usage_error(tmp_path, capsys):
     scored = tmp_path / "headlines.json"
     scored.write_text(json.dumps([{"title": "Shares jump", "sentiment": 3.0}]))
