@@ -662,8 +662,7 @@ def test_committed_teacher_logits_cover_every_training_text_of_their_recipes():
     from conftest import shared_path
 
     from sentiment.classify import train as train_module
-    from sentiment.classify.augment import Augment
-    from sentiment.classify.datasets import normalise, repo_root, training_data
+    from sentiment.classify.datasets import repo_root, training_data
 
     shared_path("data", "fiqa_2018_task1_sentiment")
     checked = 0
@@ -671,11 +670,7 @@ def test_committed_teacher_logits_cover_every_training_text_of_their_recipes():
         config = TrainConfig.load(path)
         if not (isinstance(config.teacher, str) and config.teacher.endswith(".npz")):
             continue
-        data = training_data(config.data)
-        texts = list(data.train.texts)
-        if config.augment:
-            held = {normalise(t) for part in [data.validation, *data.tests.values()] for t in part.texts}
-            texts += Augment.from_dict(config.augment)(data.train, config.seed, held).texts
+        texts = train_module.training_examples(config, training_data(config.data)).texts
         logits = train_module._stored_logits(train_module._logits_file(config.teacher), texts, lambda m: None)
         assert logits.shape == (len(texts), 3) and np.isfinite(logits).all(), path.name
         checked += 1

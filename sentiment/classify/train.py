@@ -351,17 +351,8 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
             resolve_base(teacher, "teacher")
     if config.distill_features and (len(teachers) != 1 or str(teachers[0]).endswith(".npz")):
         raise DataError('"distill_features" needs one "teacher", a model folder (its CLS states are matched)')
-    augment = Augment.from_dict(config.augment) if config.augment else None
     data = data or training_data(config.data, root)
-    train_set = _repeat_sources(data.train, config.data, config.seed)
-    if augment:
-        held = {normalise(t) for part in [data.validation, *data.tests.values()] for t in part.texts}
-        copies = augment(data.train, config.seed, held)
-        log(f"augment: {len(copies)} perturbed copies for the teacher to label")
-        train_set = LabelledTexts.concat([train_set, copies], train_set.name)
-    if config.limit:
-        keep = random.Random(config.seed).sample(range(len(train_set)), min(config.limit, len(train_set)))
-        train_set = train_set.take(sorted(keep))
+    train_set = training_examples(config, data, log)
     if not len(train_set):
         raise ValueError("the recipe gives no training examples")
     if UNLABELLED in train_set.labels and not config.teacher:
@@ -578,6 +569,24 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     resume_file.unlink(missing_ok=True)
     log(f"saved {out} in {result['seconds']}s (best epoch {best.get('epoch')})")
     return result
+
+
+def training_examples(config: TrainConfig, data: TrainingData,
+                      log: Callable[[str], None] = lambda message: None) -> LabelledTexts:
+    """What a run of ``config`` trains on, in order: the training split reshaped per entry
+    (``repeat``, ``fraction``), then the ``augment`` copies drawn from the seed (never a copy of
+    a validation or test text), cut to ``limit`` examples if set. These are also the texts a
+    teacher, or a teacher-logits file, must label."""
+    train_set = _repeat_sources(data.train, config.data, config.seed)
+    if config.augment:
+        held = {normalise(t) for part in [data.validation, *data.tests.values()] for t in part.texts}
+        copies = Augment.from_dict(config.augment)(data.train, config.seed, held)
+        log(f"augment: {len(copies)} perturbed copies for the teacher to label")
+        train_set = LabelledTexts.concat([train_set, copies], train_set.name)
+    if config.limit:
+        keep = random.Random(config.seed).sample(range(len(train_set)), min(config.limit, len(train_set)))
+        train_set = train_set.take(sorted(keep))
+    return train_set
 
 
 def keep_layers(model: Any, layers: list[int]) -> None:
