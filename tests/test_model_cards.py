@@ -34,3 +34,27 @@ def test_the_model_card_shows_its_measured_tables(profile):
     assert len(lines) > 15
     missing = [line for line in lines if line not in card]
     assert not missing, f"card rows that differ from the measurements: {missing[:3]}"
+
+
+def _run_summary():
+    spec = importlib.util.spec_from_file_location("run_summary", ROOT / "benchmarks" / "run_summary.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_run_summary_averages_every_scored_epoch(tmp_path, capsys):
+    log = {"best": {"macro_f1": 0.8, "epoch": 2, "weights": "ema"}, "seconds": 12.5,
+           "history": [{"epoch": 1, "weights": "raw", "val_macro_f1": 0.7, "val_accuracy_fpb": 0.80},
+                       {"epoch": 1, "weights": "ema", "val_macro_f1": 0.75, "val_accuracy_fpb": 0.84},
+                       {"epoch": 2, "weights": "ema", "val_macro_f1": 0.8, "val_accuracy_fpb": 0.86,
+                        "val_accuracy_crypto": 0.5}]}
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "train_log.json").write_text(json.dumps(log))
+    run_summary = _run_summary()
+    run_summary.main([str(tmp_path / "run")])
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["best"] == log["best"] and printed["seconds"] == 12.5 and printed["epochs_scored"] == 3
+    assert printed["mean"] == {"val_macro_f1": 0.75, "val_accuracy_fpb": 0.8333, "val_accuracy_crypto": 0.5}
+    with pytest.raises(SystemExit, match="no train_log.json"):
+        run_summary.main([str(tmp_path)])
