@@ -666,11 +666,14 @@ def test_committed_teacher_logits_cover_every_training_text_of_their_recipes():
 
     shared_path("data", "fiqa_2018_task1_sentiment")
     checked = 0
+    loaded: dict[str, object] = {}  # the recipes share their data entries: load each set once
     for path in sorted((repo_root() / "docs" / "recipes").glob("*.json")):
         config = TrainConfig.load(path)
         if not (isinstance(config.teacher, str) and config.teacher.endswith(".npz")):
             continue
-        texts = train_module.training_examples(config, training_data(config.data)).texts
+        key = json.dumps(config.data, sort_keys=True)
+        data = loaded[key] if key in loaded else loaded.setdefault(key, training_data(config.data))
+        texts = train_module.training_examples(config, data).texts
         logits = train_module._stored_logits(train_module._logits_file(config.teacher), texts, lambda m: None)
         assert logits.shape == (len(texts), 3) and np.isfinite(logits).all(), path.name
         checked += 1
