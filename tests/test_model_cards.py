@@ -36,11 +36,15 @@ def test_the_model_card_shows_its_measured_tables(profile):
     assert not missing, f"card rows that differ from the measurements: {missing[:3]}"
 
 
-def _run_summary():
-    spec = importlib.util.spec_from_file_location("run_summary", ROOT / "benchmarks" / "run_summary.py")
+def _benchmark(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _run_summary():
+    return _benchmark("run_summary")
 
 
 def test_run_summary_averages_every_scored_epoch(tmp_path, capsys):
@@ -58,3 +62,20 @@ def test_run_summary_averages_every_scored_epoch(tmp_path, capsys):
     assert printed["mean"] == {"val_macro_f1": 0.75, "val_accuracy_fpb": 0.8333, "val_accuracy_crypto": 0.5}
     with pytest.raises(SystemExit, match="no train_log.json"):
         run_summary.main([str(tmp_path)])
+
+
+def test_bias_crossfit_finds_a_held_out_gain_only_where_the_priors_are_off():
+    import numpy as np
+
+    from sentiment.classify.calibration import probabilities
+
+    crossfit = _benchmark("bias_crossfit").crossfit
+    rng = np.random.default_rng(0)
+    z = rng.normal(0.0, 2.0, size=(1200, 3))
+    labels = np.array([rng.choice(3, p=row) for row in probabilities(z)])
+    sources = ["fpb" if i % 3 else "tfns" for i in range(len(labels))]
+    skewed = crossfit(z - np.array([0.0, -1.5, 0.0]), labels, sources, repeats=5)
+    plain = crossfit(z, labels, sources, repeats=5)
+    assert skewed["macro_f1"]["mean"] > 0.02 and skewed["accuracy"]["share_above_0"] == 1.0
+    assert abs(plain["macro_f1"]["mean"]) < 0.01 and set(plain) >= {"accuracy_fpb", "accuracy_tfns"}
+

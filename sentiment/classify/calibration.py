@@ -3,6 +3,11 @@
 A single temperature ``T`` divides the logits before the softmax; it is fitted on the
 validation split by minimising the negative log-likelihood, so it changes confidence but never
 the predicted label. It is stored beside the model as ``calibration.json``.
+
+:func:`fit_bias` fits a per-class offset ``b`` together with ``T`` (``(z + b) / T``, the bias
+half of Guo et al.'s vector scaling): it can change labels, correcting class priors that the
+training mix set differently from the validation data's. Folded into the classifier's own bias
+(:func:`fold_bias`), plain ``AutoModelForSequenceClassification`` predicts the same labels.
 """
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize_scalar
+from scipy.optimize import minimize, minimize_scalar
 from scipy.special import log_softmax, softmax
 
 FILE = "calibration.json"
@@ -35,6 +40,32 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     res = minimize_scalar(lambda log_t: nll(logits, labels, float(np.exp(log_t))),
                           bounds=(np.log(0.05), np.log(20.0)), method="bounded")
     return float(np.exp(res.x))
+
+
+def fit_bias(logits: np.ndarray, labels: np.ndarray, reference: int = 1) -> tuple[float, np.ndarray]:
+    """The temperature ``T`` and per-class offsets ``b`` (``b[reference]`` = 0, the softmax being
+    blind to a common shift) that minimise the NLL of ``labels`` under ``softmax((z + b) / T)``.
+    Returns ``(1.0, zeros)`` when ``labels`` is empty."""
+    z = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(labels)
+    k = z.shape[1] if z.ndim == 2 else 0
+    if len(y) == 0:
+        return 1.0, np.zeros(k)
+    free = [c for c in range(k) if c != reference]
+
+    def unpack(x: np.ndarray) -> tuple[float, np.ndarray]:
+        b = np.zeros(k)
+        b[free] = x[1:]
+        return float(np.exp(np.clip(x[0], np.log(0.05), np.log(20.0)))), b
+
+    def loss(x: np.ndarray) -> float:
+        t, b = unpack(x)
+        return nll(z + b, y, t)
+
+    x0 = np.concatenate([[np.log(fit_temperature(z, y))], np.zeros(len(free))])
+    res = minimize(loss, x0, method="L-BFGS-B",
+                   bounds=[(np.log(0.05), np.log(20.0))] + [(-10.0, 10.0)] * len(free))
+    return unpack(res.x)
 
 
 def ece(probs: np.ndarray, labels: np.ndarray, bins: int = 15) -> float:
@@ -67,6 +98,17 @@ def fit_report(logits: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
         "nll_before": round(nll(logits, labels), 5),
         "nll_after": round(nll(logits, labels, t), 5),
     }
+
+
+def fold_bias(model: Any, bias: np.ndarray) -> None:
+    """Add ``bias`` to the output bias of a Hugging Face sequence classifier (in place), so its
+    logits become ``z + bias`` for every caller, plain ``from_pretrained`` included."""
+    import torch
+
+    head = model.classifier
+    layer = head.out_proj if hasattr(head, "out_proj") else head  # RoBERTa-style heads nest it
+    with torch.no_grad():
+        layer.bias += torch.as_tensor(np.asarray(bias), dtype=layer.bias.dtype)
 
 
 def save(folder: str | Path, report: dict[str, Any]) -> None:
