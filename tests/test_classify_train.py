@@ -119,6 +119,21 @@ def test_training_smoke_writes_a_loadable_folder(tmp_path, capsys):
 
 
 @pytest.mark.slow
+def test_a_run_folder_keeps_its_recipe_with_what_it_inherits(tmp_path, capsys):
+    base, recipe = tiny_recipe(tmp_path)
+    (tmp_path / "recipes").mkdir()
+    parent = tmp_path / "recipes" / "parent.json"
+    parent.write_text(recipe.read_text())
+    child = tmp_path / "recipes" / "child.json"
+    child.write_text(json.dumps({"extends": "parent.json", "name": "child", "seed": 7}))
+    out = tmp_path / "runs" / "child"
+    assert main(["train", "--config", str(child), "--out", str(out), "--base", str(base), "--max-steps", "1"]) == 0
+    kept = json.loads((out / "train_config.json").read_text())
+    assert "extends" not in kept and kept["seed"] == 7 and kept["name"] == "child"
+    assert TrainConfig.load(out / "train_config.json") == TrainConfig.load(child)
+
+
+@pytest.mark.slow
 def test_a_killed_run_resumes_to_the_same_weights(tmp_path, monkeypatch, capsys):
     """Saved every 2 steps, killed after the save at step 4, resumed: the model equals that of
     the same run never interrupted (two epochs, so the resume crosses an epoch boundary too)."""

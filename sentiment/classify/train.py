@@ -327,7 +327,8 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
           checkpoint_dir: str | Path | None = None, save_every: int | None = None,
           resume: bool = False) -> dict[str, Any]:
     """Fine-tune per ``config`` and write the model folder to ``out_dir``; returns the log.
-    ``recipe_file`` (the file ``config`` came from) is copied into the folder as is;
+    ``recipe_file`` (the file ``config`` came from) is copied into the folder as JSON with
+    the keys it inherits through ``"extends"`` written out, so the copy loads on its own;
     ``checkpoint_dir`` receives the best epoch's weights as soon as they are found.
     ``save_every`` N steps (and after each epoch) the whole training state goes to
     ``out_dir/resume.pt``; ``resume`` continues from that file (same recipe), ending with the
@@ -559,7 +560,9 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     if recipe_file is None:
         target.write_text(json.dumps(config.to_dict(), indent=2) + "\n", encoding="utf-8")
     elif not (target.exists() and target.resolve() == Path(recipe_file).resolve()):
-        target.write_text(Path(recipe_file).read_text(encoding="utf-8"), encoding="utf-8")
+        # the recipe with every key it inherits, so the copy loads from any folder
+        recipe = _read_recipe(Path(recipe_file), ())
+        target.write_text(json.dumps(recipe, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     result = {"config": config.to_dict(), "base": str(base or config.base), "train_n": len(train_set), "validation_n": len(val_set),
               "heads": head_of_entry,
               "train_counts": train_set.counts(), "best": best, "history": history,
