@@ -27,23 +27,16 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 
-from sentiment.classify import calibration
-from sentiment.classify.datasets import training_data
-from sentiment.classify.train import TrainConfig, predict_logits
+from sentiment.classify import calibration, train
+from sentiment.classify.train import TrainConfig
 
 
 def validation_logits(folder: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """The model's logits, labels and data-set names of its recipe's validation split."""
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
+    """The model's logits (at its inference length), labels and data-set names of its recipe's
+    validation split."""
     config = TrainConfig.load(folder / "train_config.json")
-    torch.set_num_threads(max(1, int(config.threads)))
-    val = training_data(config.data).validation
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    model = AutoModelForSequenceClassification.from_pretrained(folder).float().eval()
-    ids = tokenizer(val.texts, truncation=True, max_length=config.inference_max_length)["input_ids"]
-    return predict_logits(model, ids, tokenizer.pad_token_id or 0), np.asarray(val.labels), list(val.sources)
+    logits, val = train.validation_logits(folder, config, max_length=config.inference_max_length)
+    return logits, np.asarray(val.labels), list(val.sources)
 
 
 def crossfit(logits: np.ndarray, labels: np.ndarray, sources: list[str], repeats: int) -> dict:

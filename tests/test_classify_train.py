@@ -134,6 +134,21 @@ def test_a_run_folder_keeps_its_recipe_with_what_it_inherits(tmp_path, capsys):
 
 
 @pytest.mark.slow
+def test_a_run_folder_is_scored_and_recalibrated_on_its_recipes_validation_split(tmp_path, capsys):
+    from sentiment.classify.train import calibrate_folder, validation_logits
+
+    base, recipe = tiny_recipe(tmp_path)
+    out = tmp_path / "m"
+    assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "1"]) == 0
+    config = TrainConfig.load(out / "train_config.json")
+    logits, val = validation_logits(out, config)
+    assert logits.shape == (4, 3) and len(val) == 4 and np.isfinite(logits).all()
+    (out / "calibration.json").unlink()
+    report = calibrate_folder(out, config)
+    assert json.loads((out / "calibration.json").read_text())["temperature"] == report["temperature"] > 0
+
+
+@pytest.mark.slow
 def test_a_killed_run_resumes_to_the_same_weights(tmp_path, monkeypatch, capsys):
     """Saved every 2 steps, killed after the save at step 4, resumed: the model equals that of
     the same run never interrupted (two epochs, so the resume crosses an epoch boundary too)."""

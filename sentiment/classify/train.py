@@ -832,19 +832,26 @@ def batch_loss(logits: Any, gold: Any, loss_fn: Any, soft: Any | None = None,
     return (1 - alpha) * loss + alpha * distillation_loss(logits, soft, temperature)
 
 
-def calibrate_folder(model_dir: str | Path, config: TrainConfig, root: Path | None = None) -> dict[str, Any]:
-    """Fit and store the temperature of an existing model folder on the recipe's validation
-    split (for a folder written by an interrupted run, or a model trained elsewhere)."""
+def validation_logits(model_dir: str | Path, config: TrainConfig, root: Path | None = None,
+                      max_length: int | None = None) -> tuple[np.ndarray, LabelledTexts]:
+    """A model folder's logits on its recipe's validation split (texts cut at ``max_length``,
+    the recipe's training length unless given), and that split."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     torch.set_num_threads(max(1, int(config.threads)))
     val = training_data(config.data, root).validation
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = load_pretrained(AutoModelForSequenceClassification, model_dir)
-    ids = tokenizer(val.texts, truncation=True, max_length=config.max_length)["input_ids"]
-    report = calibration.fit_report(predict_logits(model, ids, tokenizer.pad_token_id or 0),
-                                    np.asarray(val.labels))
+    model = load_pretrained(AutoModelForSequenceClassification, model_dir).float().eval()
+    ids = tokenizer(val.texts, truncation=True, max_length=max_length or config.max_length)["input_ids"]
+    return predict_logits(model, ids, tokenizer.pad_token_id or 0), val
+
+
+def calibrate_folder(model_dir: str | Path, config: TrainConfig, root: Path | None = None) -> dict[str, Any]:
+    """Fit and store the temperature of an existing model folder on the recipe's validation
+    split (for a folder written by an interrupted run, or a model trained elsewhere)."""
+    logits, val = validation_logits(model_dir, config, root)
+    report = calibration.fit_report(logits, np.asarray(val.labels))
     calibration.save(model_dir, report)
     return report
 
