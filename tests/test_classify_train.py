@@ -148,6 +148,49 @@ def test_a_run_folder_is_scored_and_recalibrated_on_its_recipes_validation_split
     assert json.loads((out / "calibration.json").read_text())["temperature"] == report["temperature"] > 0
 
 
+def _weight_average():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "weight_average.py"
+    spec = importlib.util.spec_from_file_location("weight_average", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_greedy_soup_keeps_a_member_only_if_the_average_does_not_fall():
+    greedy_soup = _weight_average().greedy_soup
+    f = frozenset
+    scores = {f([0]): 0.80, f([1]): 0.82, f([2]): 0.81, f([0, 1]): 0.83, f([1, 2]): 0.815,
+              f([0, 2]): 0.9, f([0, 1, 2]): 0.84}
+    # 1 first (best alone); 2 next lowers it (0.815 < 0.82), dropped; 0 raises it (0.83): kept
+    assert greedy_soup(scores, 3) == [1, 0]
+    assert greedy_soup({f([0]): 0.5, f([1]): 0.6, f([0, 1]): 0.55}, 2) == [1]
+
+
+@pytest.mark.slow
+def test_weight_averages_are_scored_as_training_scores_its_epochs(tmp_path, capsys):
+    from sentiment.classify.train import macro_f1, validation_logits
+
+    base, recipe = tiny_recipe(tmp_path)
+    runs = [tmp_path / "a", tmp_path / "b"]
+    for seed, out in zip((1, 2), runs):
+        seeded = tmp_path / f"seed{seed}.json"
+        seeded.write_text(json.dumps({"extends": recipe.name, "seed": seed}))
+        assert main(["train", "--config", str(seeded), "--out", str(out), "--base", str(base),
+                     "--max-steps", "2"]) == 0
+    report = _weight_average().main(["--model", str(runs[0]), "--model", str(runs[1]),
+                                     "--config", str(runs[0] / "train_config.json")])
+    assert report["validation_n"] == 4 and len(report["results"]) == 3
+    logits, val = validation_logits(runs[0], TrainConfig.load(runs[0] / "train_config.json"))
+    alone = report["results"][0]
+    assert alone["models"] == [str(runs[0])]
+    assert alone["val_macro_f1"] == round(macro_f1(np.asarray(val.labels), logits.argmax(1)), 4)
+    assert report["greedy_soup"]["models"][0] in map(str, runs)
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["greedy_soup"] == report["greedy_soup"]
+
+
 @pytest.mark.slow
 def test_a_killed_run_resumes_to_the_same_weights(tmp_path, monkeypatch, capsys):
     """Saved every 2 steps, killed after the save at step 4, resumed: the model equals that of

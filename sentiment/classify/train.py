@@ -840,11 +840,20 @@ def validation_logits(model_dir: str | Path, config: TrainConfig, root: Path | N
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     torch.set_num_threads(max(1, int(config.threads)))
-    val = training_data(config.data, root).validation
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = load_pretrained(AutoModelForSequenceClassification, model_dir).float().eval()
-    ids = tokenizer(val.texts, truncation=True, max_length=max_length or config.max_length)["input_ids"]
+    ids, val = validation_inputs(config, tokenizer, root, max_length)
     return predict_logits(model, ids, tokenizer.pad_token_id or 0), val
+
+
+def validation_inputs(config: TrainConfig, tokenizer: Any, root: Path | None = None,
+                      max_length: int | None = None) -> tuple[list[list[int]], LabelledTexts]:
+    """The recipe's validation split and its token ids, cut as training cuts them (at
+    ``max_length``, the recipe's training length unless given): what every scorer of a
+    candidate model on validation feeds it, so their figures agree with ``sentiment train``'s."""
+    val = training_data(config.data, root).validation
+    ids = tokenizer(val.texts, truncation=True, max_length=max_length or config.max_length)["input_ids"]
+    return ids, val
 
 
 def calibrate_folder(model_dir: str | Path, config: TrainConfig, root: Path | None = None) -> dict[str, Any]:
