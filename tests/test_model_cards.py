@@ -79,3 +79,29 @@ def test_bias_crossfit_finds_a_held_out_gain_only_where_the_priors_are_off():
     assert skewed["macro_f1"]["mean"] > 0.02 and skewed["accuracy"]["share_above_0"] == 1.0
     assert abs(plain["macro_f1"]["mean"]) < 0.01 and set(plain) >= {"accuracy_fpb", "accuracy_tfns"}
 
+
+
+def test_ensemble_validation_scores_each_model_and_their_mean_on_the_recipes_split(tmp_path, capsys):
+    import numpy as np
+
+    from sentiment.classify.evaluate import load_classifier
+    from sentiment.classify.train import TrainConfig, training_data
+    from sentiment.schema import LABELS
+
+    if not (default_model_path() / "config.json").exists() or not shipped_model_path(FAST_NAME).exists():
+        pytest.skip("the shipped default and fast models are not present")
+    words = {0: "plunges after a hack", 1: "holds its annual meeting", 2: "soars to a record high"}
+    rows = [{"text": f"Token {i} {words[i % 3]}", "label": LABELS[i % 3]} for i in range(40)]
+    (tmp_path / "train.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"data": [{"name": "tiny", "path": str(tmp_path / "train.jsonl")}]}))
+    module = _benchmark("ensemble_validation")
+    printed = module.main(["--model", str(default_model_path()), "--model", "fast", "--config", str(recipe)])
+    assert [r["model"] for r in printed] == [str(default_model_path()), "fast", f"{default_model_path()} + fast"]
+    assert all(r["validation_n"] == 4 for r in map(json.loads, capsys.readouterr().out.splitlines()))
+    val = training_data(TrainConfig.load(recipe).data).validation
+    mean = np.mean([load_classifier(m, backend="torch").predict_proba(val.texts)
+                    for m in (str(default_model_path()), "fast")], axis=0)
+    assert printed[-1] == {"model": printed[-1]["model"],
+                           **module.figures(mean, np.asarray(val.labels), val.sources)}
+    assert set(printed[0]) >= {"val_accuracy", "val_macro_f1", "val_accuracy_tiny"}
