@@ -7,9 +7,13 @@ epochs (argmax of the logits, accuracy and macro-F1). One cost of one model at i
 an ensemble. Prints a line per subset, then one JSON line with every figure and the **greedy
 soup**: the members in order of their own validation macro-F1, each kept only if the average
 with it does not score lower. The greedy soup is the one candidate to adopt: the best of all
-subsets is chosen on the very split that scores it, so its figure flatters it.
+subsets is chosen on the very split that scores it, so its figure flatters it. With
+``--greedy`` only the subsets the greedy soup needs are scored (n models, then n-1 averages),
+so nothing else is even seen. ``--out DIR`` writes the greedy soup as a model folder: the
+first member's files, the averaged weights in their stored dtype, a temperature fitted anew on
+the recipe's validation split and ``soup.json`` naming the members.
 
-usage: python benchmarks/weight_average.py --model runs/a --model runs/b [--model …]
+usage: python benchmarks/weight_average.py --model runs/a --model runs/b [--model …] [--greedy] [--out DIR]
                                            [--config models/crypto-minilm-sentiment/train_config.json]
 """
 from __future__ import annotations
@@ -18,6 +22,7 @@ import argparse
 import itertools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,14 +33,14 @@ sys.path.insert(0, str(ROOT))
 from sentiment.classify.train import TrainConfig, macro_f1, predict_logits, validation_inputs
 
 
-def greedy_soup(scores: dict[frozenset[int], float], n: int) -> list[int]:
-    """Members (indices) of the greedy soup, from each subset's validation score: start from
+def greedy_soup(score: Callable[[frozenset[int]], float], n: int) -> list[int]:
+    """Members (indices) of the greedy soup, given the validation score of a subset: start from
     the best single model, add the others in order of their own score, keep one only if the
     average with it scores at least as high as the soup without it."""
-    order = sorted(range(n), key=lambda i: -scores[frozenset([i])])
+    order = sorted(range(n), key=lambda i: -score(frozenset([i])))
     soup = [order[0]]
     for i in order[1:]:
-        if scores[frozenset(soup + [i])] >= scores[frozenset(soup)]:
+        if score(frozenset(soup + [i])) >= score(frozenset(soup)):
             soup.append(i)
     return soup
 
@@ -45,6 +50,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--model", action="append", required=True, help="a model folder (repeat)")
     parser.add_argument("--config", default=str(ROOT / "models" / "crypto-minilm-sentiment" / "train_config.json"),
                         help="the recipe whose validation split scores the averages")
+    parser.add_argument("--greedy", action="store_true", help="score only what the greedy soup needs")
+    parser.add_argument("--out", help="write the greedy soup as a model folder here")
     args = parser.parse_args(argv)
     if len(args.model) < 2:
         parser.error("give at least two --model folders")
@@ -63,22 +70,64 @@ def main(argv: list[str] | None = None) -> dict:
         sys.exit("the models differ in their weights' names: only fine-tunes of one base average")
     net = AutoModelForSequenceClassification.from_pretrained(args.model[0], dtype=torch.float32)
 
-    results, scores = [], {}
-    for size in range(1, len(states) + 1):
-        for subset in itertools.combinations(range(len(states)), size):
-            net.load_state_dict({k: sum(states[i][k] for i in subset) / size for k in states[0]}, strict=False)
+    results: list[dict] = []
+    scores: dict[frozenset[int], float] = {}
+
+    def score(subset: frozenset[int]) -> float:
+        """Validation macro-F1 of the subset's average, scored once and printed."""
+        if subset not in scores:
+            members = sorted(subset)
+            net.load_state_dict({k: sum(states[i][k] for i in members) / len(members) for k in states[0]},
+                                strict=False)
             pred = predict_logits(net, ids, tokenizer.pad_token_id or 0).argmax(1)
-            row = {"models": [args.model[i] for i in subset], "val_accuracy": round(float((pred == y).mean()), 4),
+            row = {"models": [args.model[i] for i in members], "val_accuracy": round(float((pred == y).mean()), 4),
                    "val_macro_f1": round(macro_f1(y, pred), 4)}
             results.append(row)
-            scores[frozenset(subset)] = row["val_macro_f1"]
+            scores[subset] = row["val_macro_f1"]
             print(f"{' + '.join(row['models']):70s} acc {row['val_accuracy']:.4f}  macro-F1 {row['val_macro_f1']:.4f}",
                   flush=True)
-    soup = greedy_soup(scores, len(states))
+        return scores[subset]
+
+    if not args.greedy:
+        for size in range(1, len(states) + 1):
+            for subset in itertools.combinations(range(len(states)), size):
+                score(frozenset(subset))
+    soup = greedy_soup(score, len(states))
     report = {"validation_n": len(val), "config": args.config, "results": results,
               "greedy_soup": {"models": [args.model[i] for i in soup], "val_macro_f1": scores[frozenset(soup)]}}
+    if args.out:
+        write_soup([args.model[i] for i in soup], args.out, config)
+        report["greedy_soup"]["out"] = args.out
     print(json.dumps(report))
     return report
+
+
+def write_soup(members: list[str], out: str | Path, config: TrainConfig) -> None:
+    """The uniform average of ``members``' weights as a model folder loadable like any other:
+    the first member's files, the averaged weights in the dtype they were stored in, the
+    temperature fitted anew, ``soup.json`` naming the members."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from sentiment.classify.train import calibrate_folder
+
+    out = Path(out)
+    if out.exists():
+        sys.exit(f"{out} exists: give a new folder")
+    shutil.copytree(members[0], out)
+    states = [load_file(str(Path(m) / "model.safetensors")) for m in members]
+    averaged = {k: (sum(s[k].float() for s in states) / len(states)).to(t.dtype).contiguous()
+                for k, t in states[0].items()}
+    save_file(averaged, str(out / "model.safetensors"), metadata={"format": "pt"})
+    (out / "soup.json").write_text(json.dumps({"members": members, "weights": "uniform average"}, indent=1) + "\n")
+    for stale in ("metrics.json", "onnx"):
+        target = out / stale
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+    calibrate_folder(out, config)
 
 
 if __name__ == "__main__":

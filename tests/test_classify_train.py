@@ -165,8 +165,8 @@ def test_the_greedy_soup_keeps_a_member_only_if_the_average_does_not_fall():
     scores = {f([0]): 0.80, f([1]): 0.82, f([2]): 0.81, f([0, 1]): 0.83, f([1, 2]): 0.815,
               f([0, 2]): 0.9, f([0, 1, 2]): 0.84}
     # 1 first (best alone); 2 next lowers it (0.815 < 0.82), dropped; 0 raises it (0.83): kept
-    assert greedy_soup(scores, 3) == [1, 0]
-    assert greedy_soup({f([0]): 0.5, f([1]): 0.6, f([0, 1]): 0.55}, 2) == [1]
+    assert greedy_soup(scores.__getitem__, 3) == [1, 0]
+    assert greedy_soup({f([0]): 0.5, f([1]): 0.6, f([0, 1]): 0.55}.__getitem__, 2) == [1]
 
 
 @pytest.mark.slow
@@ -189,6 +189,15 @@ def test_weight_averages_are_scored_as_training_scores_its_epochs(tmp_path, caps
     assert alone["val_macro_f1"] == round(macro_f1(np.asarray(val.labels), logits.argmax(1)), 4)
     assert report["greedy_soup"]["models"][0] in map(str, runs)
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["greedy_soup"] == report["greedy_soup"]
+    # --greedy scores only the two models and their average; --out writes the soup as a folder
+    soup_dir = tmp_path / "soup"
+    greedy = _weight_average().main(["--model", str(runs[0]), "--model", str(runs[1]), "--greedy",
+                                     "--config", str(runs[0] / "train_config.json"), "--out", str(soup_dir)])
+    assert len(greedy["results"]) == 3 and greedy["greedy_soup"]["models"] == report["greedy_soup"]["models"]
+    assert json.loads((soup_dir / "soup.json").read_text())["members"] == greedy["greedy_soup"]["models"]
+    logits, _ = validation_logits(soup_dir, TrainConfig.load(soup_dir / "train_config.json"))
+    assert round(macro_f1(np.asarray(val.labels), logits.argmax(1)), 4) == greedy["greedy_soup"]["val_macro_f1"]
+    assert SentimentModel.load(soup_dir, backend="torch").predict_proba(["Token soars"]).shape == (1, 3)
 
 
 @pytest.mark.slow
