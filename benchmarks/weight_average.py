@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> dict:
     tokenizer = AutoTokenizer.from_pretrained(args.model[0])
     ids, val = validation_inputs(config, tokenizer)
     y = np.asarray(val.labels)
-    states = [{k: t.float() for k, t in load_file(str(Path(m) / "model.safetensors")).items()} for m in args.model]
+    states = [load_file(str(Path(m) / "model.safetensors")) for m in args.model]
     if any(set(s) != set(states[0]) for s in states):
         sys.exit("the models differ in their weights' names: only fine-tunes of one base average")
     net = AutoModelForSequenceClassification.from_pretrained(args.model[0], dtype=torch.float32)
@@ -77,8 +77,7 @@ def main(argv: list[str] | None = None) -> dict:
         """Validation macro-F1 of the subset's average, scored once and printed."""
         if subset not in scores:
             members = sorted(subset)
-            net.load_state_dict({k: sum(states[i][k] for i in members) / len(members) for k in states[0]},
-                                strict=False)
+            net.load_state_dict(average([states[i] for i in members]), strict=False)
             pred = predict_logits(net, ids, tokenizer.pad_token_id or 0).argmax(1)
             row = {"models": [args.model[i] for i in members], "val_accuracy": round(float((pred == y).mean()), 4),
                    "val_macro_f1": round(macro_f1(y, pred), 4)}
@@ -96,19 +95,24 @@ def main(argv: list[str] | None = None) -> dict:
     report = {"validation_n": len(val), "config": args.config, "results": results,
               "greedy_soup": {"models": [args.model[i] for i in soup], "val_macro_f1": scores[frozenset(soup)]}}
     if args.out:
-        write_soup([args.model[i] for i in soup], args.out, config)
+        write_soup([args.model[i] for i in soup], [states[i] for i in soup], args.out, config)
         report["greedy_soup"]["out"] = args.out
     print(json.dumps(report))
     return report
 
 
-def write_soup(members: list[str], out: str | Path, config: TrainConfig) -> None:
-    """The uniform average of ``members``' weights as a model folder loadable like any other:
-    the first member's files, the averaged weights in the dtype they were stored in, the
-    temperature fitted anew, ``soup.json`` naming the members."""
+def average(states: list[dict]) -> dict:
+    """The uniform average of several state dicts, in float32."""
+    return {k: sum(state[k].float() for state in states) / len(states) for k in states[0]}
+
+
+def write_soup(members: list[str], states: list[dict], out: str | Path, config: TrainConfig) -> None:
+    """The uniform average of ``members``' weights (their ``states``) as a model folder loadable
+    like any other: the first member's files, the averaged weights in the dtype they were
+    stored in, the temperature fitted anew, ``soup.json`` naming the members."""
     import shutil
 
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import save_file
 
     from sentiment.classify.train import calibrate_folder
 
@@ -116,17 +120,11 @@ def write_soup(members: list[str], out: str | Path, config: TrainConfig) -> None
     if out.exists():
         sys.exit(f"{out} exists: give a new folder")
     shutil.copytree(members[0], out)
-    states = [load_file(str(Path(m) / "model.safetensors")) for m in members]
-    averaged = {k: (sum(s[k].float() for s in states) / len(states)).to(t.dtype).contiguous()
-                for k, t in states[0].items()}
-    save_file(averaged, str(out / "model.safetensors"), metadata={"format": "pt"})
+    (out / "metrics.json").unlink(missing_ok=True)  # measured on the first member, not on the soup
+    stored = {k: t.dtype for k, t in states[0].items()}
+    save_file({k: t.to(stored[k]).contiguous() for k, t in average(states).items()}, str(out / "model.safetensors"),
+              metadata={"format": "pt"})
     (out / "soup.json").write_text(json.dumps({"members": members, "weights": "uniform average"}, indent=1) + "\n")
-    for stale in ("metrics.json", "onnx"):
-        target = out / stale
-        if target.is_dir():
-            shutil.rmtree(target)
-        elif target.exists():
-            target.unlink()
     calibrate_folder(out, config)
 
 
