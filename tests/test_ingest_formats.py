@@ -67,6 +67,21 @@ def test_atom_10():
     assert b.published == utc(2025, 6, 1, 18, 0)  # only <updated>
 
 
+def test_a_feed_entry_with_a_broken_date_has_none_and_leans_on_no_deprecated_feedparser_fallback(tmp_path):
+    import warnings
+
+    feed = tmp_path / "undated.xml"
+    feed.write_text('<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+                    "<item><title>Solana jumps 12% on ETF hopes</title><link>https://x.example/sol</link>"
+                    "<pubDate>sometime on Tuesday</pubDate><description>SOL rose 12% to $180.</description>"
+                    "</item></channel></rss>")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        (a,) = articles(feed)
+    assert a.published is None and a.title == "Solana jumps 12% on ETF hopes"
+    assert not [w for w in caught if issubclass(w.category, DeprecationWarning)], [str(w.message) for w in caught]
+
+
 def test_html_file_main_text_and_metadata():
     (a,) = articles(DATA / "article.html")
     assert a.title == "Bitcoin drops 5% as ETF outflows mount"

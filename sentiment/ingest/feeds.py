@@ -130,7 +130,9 @@ def _entry_article(entry: Any, number: int, *, input: str, options: IngestOption
         meta["author"] = clean_line(entry.get("author"))
     published = None
     for key in ("published_parsed", "updated_parsed", "created_parsed", "published", "updated"):
-        published = parse_date(entry.get(key))
+        # dict.get: only the dates the entry has; feedparser's own get maps a missing
+        # "updated" to "published" (deprecated, with a warning, and slated for removal)
+        published = parse_date(dict.get(entry, key))
         if published:
             break
     return Article(text=text, title=title, url=link, source=host_of(link) or fallback_source,
