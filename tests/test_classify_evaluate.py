@@ -88,6 +88,31 @@ def test_metrics_known_values():
     assert m["ece"] == 0.25  # all confidences 1.0, accuracy 0.75
 
 
+def test_scores_from_a_confusion_matrix_match_scikit_learn():
+    from sklearn.metrics import confusion_matrix, f1_score
+
+    rng = np.random.default_rng(3)
+    y, pred = rng.integers(0, 3, 200), rng.integers(0, 3, 200)
+    pred[y == 2] = 0  # a class never predicted: its F1 is 0, not an error
+    accuracy, f1 = evaluate.scores_from_confusion(confusion_matrix(y, pred, labels=[0, 1, 2]))
+    assert accuracy == pytest.approx((y == pred).mean())
+    assert f1 == pytest.approx(f1_score(y, pred, labels=[0, 1, 2], average=None, zero_division=0))
+
+
+def test_the_bootstrap_interval_brackets_the_figure_and_narrows_with_more_rows():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 4000)
+    pred = np.where(rng.random(4000) < 0.85, y, (y + 1) % 3)  # 85% right
+    small, large = (evaluate.metrics(y[:n], np.eye(3)[pred[:n]]) for n in (400, 4000))
+    for m in (small, large):
+        lo, hi = m["interval"]["accuracy"]
+        assert lo < m["accuracy"] < hi and m["interval"]["macro_f1"][0] < m["macro_f1"] < m["interval"]["macro_f1"][1]
+    width = {n: m["interval"]["accuracy"][1] - m["interval"]["accuracy"][0] for n, m in ((400, small), (4000, large))}
+    # the binomial 95% width, 2 * 1.96 * sqrt(p(1-p)/n): about 0.07 at 400 rows, 0.022 at 4,000
+    assert width[400] == pytest.approx(0.07, abs=0.015) and width[4000] == pytest.approx(0.022, abs=0.005)
+    assert evaluate.bootstrap_interval(y[:400], pred[:400]) == small["interval"]  # fixed seed
+
+
 @pytest.mark.parametrize("model", ["lexicon", "tfidf"])
 def test_evaluate_cli_json(tiny, capsys, model):
     code = main(["evaluate", str(tiny / "test.jsonl"), "--format", "jsonl", "--split", "test",
@@ -95,7 +120,7 @@ def test_evaluate_cli_json(tiny, capsys, model):
     assert code == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["n"] == 6
-    for key in ("accuracy", "macro_f1", "per_class", "confusion_matrix", "ece"):
+    for key in ("accuracy", "macro_f1", "per_class", "confusion_matrix", "ece", "interval"):
         assert key in result
     assert set(result["per_class"]) == set(LABELS)
     assert sum(map(sum, result["confusion_matrix"]["matrix"])) == 6

@@ -2,7 +2,8 @@
 
 ``evaluate(...)`` returns one flat JSON-able dict: ``n``, ``accuracy``, ``macro_f1``,
 per-class precision/recall/F1/support, the confusion matrix with its label order, ``ece``
-(calibration error of the probabilities) and, for the PhraseBank 50Agree file with
+(calibration error of the probabilities), ``interval`` (95% percentile-bootstrap bounds of
+accuracy and macro-F1) and, for the PhraseBank 50Agree file with
 ``Sentences_AllAgree.txt`` beside it, ``allagree_accuracy`` on the test sentences that all
 annotators agreed on (the FinBERT paper's second column); with the 66Agree and 75Agree files
 there too, ``agreement``: the accuracy at each level of annotator agreement (``100``,
@@ -61,7 +62,39 @@ def metrics(labels: Sequence[int], probs: np.ndarray) -> dict[str, Any]:
         "confusion_matrix": {"labels": list(LABELS), "rows": "true", "columns": "predicted",
                              "matrix": confusion_matrix(y, pred, labels=idx).tolist()},
         "ece": round(calibration.ece(probs, y), 4),
+        "interval": bootstrap_interval(y, pred),
     }
+
+
+def bootstrap_interval(labels: Sequence[int] | np.ndarray, predicted: Sequence[int] | np.ndarray, *,
+                       resamples: int = 1000, level: float = 0.95, seed: int = 0) -> dict[str, Any]:
+    """Percentile-bootstrap interval of accuracy and macro-F1 (rows resampled with replacement,
+    fixed seed, so the same predictions always give the same interval). A test set of a few
+    thousand sentences leaves a point or two of chance either way; the interval says how much,
+    so a gap between two figures can be read against it."""
+    y, pred = np.asarray(labels, dtype=int), np.asarray(predicted, dtype=int)
+    k, n = len(LABELS), len(y)
+    rows = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+    cells = (y * k + pred)[rows] + (np.arange(resamples) * k * k)[:, None]
+    cm = np.bincount(cells.ravel(), minlength=resamples * k * k).reshape(resamples, k, k)
+    accuracy, f1 = scores_from_confusion(cm)
+    tail = (1 - level) / 2 * 100
+
+    def bounds(values: np.ndarray) -> list[float]:
+        return [round(float(v), 4) for v in np.percentile(values, [tail, 100 - tail])]
+
+    return {"level": level, "resamples": resamples, "accuracy": bounds(accuracy), "macro_f1": bounds(f1.mean(-1))}
+
+
+def scores_from_confusion(cm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Accuracy and per-class F1 from confusion matrices (``[..., true, predicted]``); a class
+    neither present nor predicted scores F1 0, as scikit-learn's ``zero_division=0`` does."""
+    tp = np.diagonal(cm, axis1=-2, axis2=-1)
+    support, predicted = cm.sum(-1), cm.sum(-2)
+    accuracy = tp.sum(-1) / cm.sum((-2, -1))
+    denominator = support + predicted
+    f1 = np.divide(2 * tp, denominator, out=np.zeros(tp.shape), where=denominator > 0)
+    return accuracy, f1
 
 
 def select(data_path: str | Path, fmt: str = "auto", split: str = "test") -> LabelledTexts:
@@ -220,6 +253,7 @@ __all__ = [
     "BASELINES",
     "agreement_levels",
     "allagree_file",
+    "bootstrap_interval",
     "evaluate",
     "load_classifier",
     "metrics",
