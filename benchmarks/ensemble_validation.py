@@ -24,17 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sentiment.classify.evaluate import load_classifier
-from sentiment.classify.train import TrainConfig, macro_f1, training_data
-
-
-def figures(probs: np.ndarray, labels: np.ndarray, sources: list[str]) -> dict[str, float]:
-    """Accuracy and macro-F1 of argmax predictions, and accuracy per source data set."""
-    pred = probs.argmax(1)
-    out = {"val_accuracy": round(float((pred == labels).mean()), 4), "val_macro_f1": round(macro_f1(labels, pred), 4)}
-    for source in sorted(set(sources)):
-        own = np.array([s == source for s in sources])
-        out[f"val_accuracy_{source}"] = round(float((pred[own] == labels[own]).mean()), 4)
-    return out
+from sentiment.classify.train import TrainConfig, training_data, validation_scores
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -46,11 +36,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     args = parser.parse_args(argv)
 
     val = training_data(TrainConfig.load(args.config).data).validation
-    labels = np.asarray(val.labels)
     probs = [load_classifier(m, backend=args.backend).predict_proba(val.texts) for m in args.model]
-    rows = [{"model": m, **figures(p, labels, val.sources)} for m, p in zip(args.model, probs)]
+    rows = [{"model": m, **validation_scores(p.argmax(1), val)} for m, p in zip(args.model, probs)]
     if len(probs) > 1:
-        rows.append({"model": " + ".join(args.model), **figures(np.mean(probs, axis=0), labels, val.sources)})
+        rows.append({"model": " + ".join(args.model), **validation_scores(np.mean(probs, axis=0).argmax(1), val)})
     for row in rows:
         print(json.dumps({"validation_n": len(val), **row}))
     return rows

@@ -85,7 +85,7 @@ def test_ensemble_validation_scores_each_model_and_their_mean_on_the_recipes_spl
     import numpy as np
 
     from sentiment.classify.evaluate import load_classifier
-    from sentiment.classify.train import TrainConfig, training_data
+    from sentiment.classify.train import TrainConfig, training_data, validation_scores
     from sentiment.schema import LABELS
 
     if not (default_model_path() / "config.json").exists() or not shipped_model_path(FAST_NAME).exists():
@@ -102,6 +102,5 @@ def test_ensemble_validation_scores_each_model_and_their_mean_on_the_recipes_spl
     val = training_data(TrainConfig.load(recipe).data).validation
     mean = np.mean([load_classifier(m, backend="torch").predict_proba(val.texts)
                     for m in (str(default_model_path()), "fast")], axis=0)
-    assert printed[-1] == {"model": printed[-1]["model"],
-                           **module.figures(mean, np.asarray(val.labels), val.sources)}
+    assert printed[-1] == {"model": printed[-1]["model"], **validation_scores(mean.argmax(1), val)}
     assert set(printed[0]) >= {"val_accuracy", "val_macro_f1", "val_accuracy_tiny"}

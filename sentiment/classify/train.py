@@ -295,7 +295,6 @@ def _validate(model: Any, val_ids: list[list[int]], val_set: LabelledTexts, pad_
     per-dataset ``heads``, also (keys ending ``_routed``) with each source's rows through its own head."""
     import torch
 
-    y = np.asarray(val_set.labels)
     if heads is not None and val_heads is not None:  # one pass gives both: shipped head | routed
         n = model.config.num_labels
         both = _predict(model, val_ids, pad_id, 128, lambda out, idx: torch.cat(
@@ -305,12 +304,19 @@ def _validate(model: Any, val_ids: list[list[int]], val_set: LabelledTexts, pad_
         runs = [("", predict_logits(model, val_ids, pad_id))]
     scores: dict[str, float] = {}
     for suffix, logits in runs:
-        pred = logits.argmax(1)
-        scores[f"val_accuracy{suffix}"] = round(float((pred == y).mean()), 5)
-        scores[f"val_macro_f1{suffix}"] = round(macro_f1(y, pred), 5)
-        for name in sorted(set(val_set.sources)):
-            sel = np.asarray([s == name for s in val_set.sources])
-            scores[f"val_accuracy_{name}{suffix}"] = round(float((pred[sel] == y[sel]).mean()), 5)
+        scores.update(validation_scores(logits.argmax(1), val_set, suffix))
+    return scores
+
+
+def validation_scores(pred: np.ndarray, val_set: LabelledTexts, suffix: str = "") -> dict[str, float]:
+    """Accuracy and macro-F1 of predicted labels on a validation split, overall and per source:
+    the ``val_*`` figures of ``train_log.json``, whoever scores the split."""
+    y = np.asarray(val_set.labels)
+    scores = {f"val_accuracy{suffix}": round(float((pred == y).mean()), 5),
+              f"val_macro_f1{suffix}": round(macro_f1(y, pred), 5)}
+    for name in sorted(set(val_set.sources)):
+        sel = np.asarray([s == name for s in val_set.sources])
+        scores[f"val_accuracy_{name}{suffix}"] = round(float((pred[sel] == y[sel]).mean()), 5)
     return scores
 
 
