@@ -119,6 +119,24 @@ def test_training_smoke_writes_a_loadable_folder(tmp_path, capsys):
 
 
 @pytest.mark.slow
+def test_keep_epochs_writes_each_epochs_raw_weights(tmp_path, capsys):
+    from safetensors.torch import load_file
+
+    base, recipe = tiny_recipe(tmp_path, epochs=2)
+    out = tmp_path / "m"
+    assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--keep-epochs"]) == 0
+    log = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert sorted(p.name for p in out.glob("epoch-*")) == ["epoch-1", "epoch-2"]
+    epochs = {n: load_file(str(out / f"epoch-{n}" / "model.safetensors")) for n in (1, 2)}
+    assert any(not np.array_equal(epochs[1][k].numpy(), epochs[2][k].numpy()) for k in epochs[1])
+    # no EMA here, so the kept model is one of the epochs' raw weights, to the bit
+    final = load_file(str(out / "model.safetensors"))
+    kept = epochs[log["best"]["epoch"]]
+    assert set(kept) == set(final) and all(np.array_equal(kept[k].numpy(), final[k].numpy()) for k in kept)
+    assert SentimentModel.load(out / "epoch-1", backend="torch").predict_proba(["Token soars"]).shape == (1, 3)
+
+
+@pytest.mark.slow
 def test_a_run_folder_keeps_its_recipe_with_what_it_inherits(tmp_path, capsys):
     base, recipe = tiny_recipe(tmp_path)
     (tmp_path / "recipes").mkdir()

@@ -331,14 +331,16 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
           root: Path | None = None, log: Callable[[str], None] | None = None,
           data: TrainingData | None = None, recipe_file: str | Path | None = None,
           checkpoint_dir: str | Path | None = None, save_every: int | None = None,
-          resume: bool = False) -> dict[str, Any]:
+          resume: bool = False, keep_epochs: bool = False) -> dict[str, Any]:
     """Fine-tune per ``config`` and write the model folder to ``out_dir``; returns the log.
     ``recipe_file`` (the file ``config`` came from) is copied into the folder as JSON with
     the keys it inherits through ``"extends"`` written out, so the copy loads on its own;
     ``checkpoint_dir`` receives the best epoch's weights as soon as they are found.
     ``save_every`` N steps (and after each epoch) the whole training state goes to
     ``out_dir/resume.pt``; ``resume`` continues from that file (same recipe), ending with the
-    weights an uninterrupted run would have. The file is removed when the run completes."""
+    weights an uninterrupted run would have. The file is removed when the run completes.
+    ``keep_epochs`` writes each epoch's raw weights to ``out_dir/epoch-N`` once it is scored
+    (float16, loadable like the model): the material for weight averages across runs."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -541,6 +543,10 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
                     tokenizer.save_pretrained(Path(checkpoint_dir))
             if raw_state is not None:
                 model.load_state_dict(raw_state)
+        if keep_epochs:
+            with quiet_transformers():
+                copy.deepcopy(model).half().save_pretrained(Path(out_dir) / f"epoch-{epoch}")
+            tokenizer.save_pretrained(Path(out_dir) / f"epoch-{epoch}")
         batches = None
         if save_every and step < total_steps:  # the epoch is scored: go on with the next one
             save_state(0)
