@@ -74,9 +74,14 @@ def bootstrap_interval(labels: Sequence[int] | np.ndarray, predicted: Sequence[i
     so a gap between two figures can be read against it."""
     y, pred = np.asarray(labels, dtype=int), np.asarray(predicted, dtype=int)
     k, n = len(LABELS), len(y)
-    rows = np.random.default_rng(seed).integers(0, n, size=(resamples, n))
-    cells = (y * k + pred)[rows] + (np.arange(resamples) * k * k)[:, None]
-    cm = np.bincount(cells.ravel(), minlength=resamples * k * k).reshape(resamples, k, k)
+    cell = y * k + pred
+    rng = np.random.default_rng(seed)
+    block = max(1, 4_000_000 // n)  # resamples drawn per pass: memory stays flat on a large --split all
+    cm = np.zeros((resamples, k, k), dtype=np.int64)
+    for start in range(0, resamples, block):
+        size = min(block, resamples - start)
+        cells = cell[rng.integers(0, n, size=(size, n))] + (np.arange(size) * k * k)[:, None]
+        cm[start:start + size] = np.bincount(cells.ravel(), minlength=size * k * k).reshape(size, k, k)
     accuracy, f1 = scores_from_confusion(cm)
     tail = (1 - level) / 2 * 100
 

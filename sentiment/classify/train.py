@@ -538,15 +538,11 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
                 best = {"macro_f1": score, "epoch": epoch, "weights": kind}
                 best_state = copy.deepcopy(model.state_dict())
                 if checkpoint_dir:  # a usable model survives an interrupted run
-                    with quiet_transformers():
-                        copy.deepcopy(model).half().save_pretrained(Path(checkpoint_dir))
-                    tokenizer.save_pretrained(Path(checkpoint_dir))
+                    _save_half(model, tokenizer, Path(checkpoint_dir))
             if raw_state is not None:
                 model.load_state_dict(raw_state)
         if keep_epochs:
-            with quiet_transformers():
-                copy.deepcopy(model).half().save_pretrained(Path(out_dir) / f"epoch-{epoch}")
-            tokenizer.save_pretrained(Path(out_dir) / f"epoch-{epoch}")
+            _save_half(model, tokenizer, Path(out_dir) / f"epoch-{epoch}")
         batches = None
         if save_every and step < total_steps:  # the epoch is scored: go on with the next one
             save_state(0)
@@ -842,6 +838,13 @@ def batch_loss(logits: Any, gold: Any, loss_fn: Any, soft: Any | None = None,
     if soft is None:
         return loss
     return (1 - alpha) * loss + alpha * distillation_loss(logits, soft, temperature)
+
+
+def _save_half(model: Any, tokenizer: Any, folder: Path) -> None:
+    """The model's current weights as a loadable float16 folder (the training copy stays float32)."""
+    with quiet_transformers():
+        copy.deepcopy(model).half().save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
 
 
 def validation_logits(model_dir: str | Path, config: TrainConfig, root: Path | None = None,
