@@ -9,11 +9,13 @@ soup**: the members in order of their own validation macro-F1, each kept only if
 with it does not score lower. The greedy soup is the one candidate to adopt: the best of all
 subsets is chosen on the very split that scores it, so its figure flatters it. With
 ``--greedy`` only the subsets the greedy soup needs are scored (n models, then n-1 averages),
-so nothing else is even seen. ``--out DIR`` writes the greedy soup as a model folder: the
-first member's files, the averaged weights in their stored dtype, a temperature fitted anew on
+so nothing else is even seen. ``--all`` scores only the average of every given folder, a
+candidate fixed in advance (e.g. one run's epoch weights, tail averaging), and nothing else.
+``--out DIR`` writes the candidate (the greedy soup, or with ``--all`` the average of all) as
+a model folder: the first member's files, the averaged weights in their stored dtype, a temperature fitted anew on
 the recipe's validation split and ``soup.json`` naming the members.
 
-usage: python benchmarks/weight_average.py --model runs/a --model runs/b [--model …] [--greedy] [--out DIR]
+usage: python benchmarks/weight_average.py --model runs/a --model runs/b [--model …] [--greedy | --all] [--out DIR]
                                            [--config models/crypto-minilm-sentiment/train_config.json]
 """
 from __future__ import annotations
@@ -50,8 +52,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--model", action="append", required=True, help="a model folder (repeat)")
     parser.add_argument("--config", default=str(ROOT / "models" / "crypto-minilm-sentiment" / "train_config.json"),
                         help="the recipe whose validation split scores the averages")
-    parser.add_argument("--greedy", action="store_true", help="score only what the greedy soup needs")
-    parser.add_argument("--out", help="write the greedy soup as a model folder here")
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument("--greedy", action="store_true", help="score only what the greedy soup needs")
+    choice.add_argument("--all", action="store_true", help="score only the average of all the given models")
+    parser.add_argument("--out", help="write the candidate (greedy soup, or with --all the average) as a model folder")
     args = parser.parse_args(argv)
     if len(args.model) < 2:
         parser.error("give at least two --model folders")
@@ -87,16 +91,16 @@ def main(argv: list[str] | None = None) -> dict:
                   flush=True)
         return scores[subset]
 
-    if not args.greedy:
+    if not (args.greedy or args.all):
         for size in range(1, len(states) + 1):
             for subset in itertools.combinations(range(len(states)), size):
                 score(frozenset(subset))
-    soup = greedy_soup(score, len(states))
+    key, soup = ("average", list(range(len(states)))) if args.all else ("greedy_soup", greedy_soup(score, len(states)))
     report = {"validation_n": len(val), "config": args.config, "results": results,
-              "greedy_soup": {"models": [args.model[i] for i in soup], "val_macro_f1": scores[frozenset(soup)]}}
+              key: {"models": [args.model[i] for i in soup], "val_macro_f1": score(frozenset(soup))}}
     if args.out:
         write_soup([args.model[i] for i in soup], [states[i] for i in soup], args.out, config)
-        report["greedy_soup"]["out"] = args.out
+        report[key]["out"] = args.out
     print(json.dumps(report))
     return report
 

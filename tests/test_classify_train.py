@@ -216,6 +216,14 @@ def test_weight_averages_are_scored_as_training_scores_its_epochs(tmp_path, caps
     logits, _ = validation_logits(soup_dir, TrainConfig.load(soup_dir / "train_config.json"))
     assert round(macro_f1(np.asarray(val.labels), logits.argmax(1)), 4) == greedy["greedy_soup"]["val_macro_f1"]
     assert SentimentModel.load(soup_dir, backend="torch").predict_proba(["Token soars"]).shape == (1, 3)
+    # --all scores only the average of every model given (a fixed candidate) and --out writes it
+    both = next(r for r in report["results"] if len(r["models"]) == 2)
+    average_dir = tmp_path / "average"
+    fixed = _weight_average().main(["--model", str(runs[0]), "--model", str(runs[1]), "--all",
+                                    "--config", str(runs[0] / "train_config.json"), "--out", str(average_dir)])
+    assert fixed["results"] == [both] and "greedy_soup" not in fixed
+    assert fixed["average"] == {"models": both["models"], "val_macro_f1": both["val_macro_f1"], "out": str(average_dir)}
+    assert json.loads((average_dir / "soup.json").read_text())["members"] == both["models"]
 
 
 @pytest.mark.slow
