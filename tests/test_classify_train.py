@@ -413,6 +413,49 @@ def test_distillation_loss_is_zero_when_student_matches_teacher():
     assert float(distillation_loss(logits, other, 2.0)) > 0.1
 
 
+def test_mse_distillation_matches_centred_logits_and_is_the_high_temperature_limit_of_kl():
+    import torch
+
+    from sentiment.classify.train import distillation_loss
+
+    teacher = torch.tensor([[2.0, 0.1, -1.0], [-0.5, 0.3, 1.5]])
+    probs = torch.softmax(teacher / 2.0, dim=-1)
+    # logits count only up to a constant per row: a shifted copy of the teacher's costs nothing
+    assert float(distillation_loss(teacher + torch.tensor([[3.0], [-7.0]]), probs, 2.0, "mse")) == pytest.approx(0, abs=1e-5)
+    student = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, -1.0]])
+    centred = lambda z: z - z.mean(-1, keepdim=True)
+    expected = ((centred(student) - centred(teacher)) ** 2).mean()
+    assert float(distillation_loss(student, probs, 2.0, "mse")) == pytest.approx(float(expected), rel=1e-4)
+    # Hinton et al.: as T grows, KL·T² tends to the squared distance of the centred logits
+    # summed over the N classes, divided by 2N: half the MSE loss, which is its mean over them
+    hot = torch.softmax(teacher / 100.0, dim=-1)
+    kl = float(distillation_loss(student, hot, 100.0))
+    assert kl == pytest.approx(0.5 * float(distillation_loss(student, hot, 100.0, "mse")), rel=1e-2)
+
+
+def test_distill_loss_must_be_kl_or_mse(tmp_path):
+    recipe = tmp_path / "r.json"
+    recipe.write_text(json.dumps({"data": [], "distill_loss": "l2"}))
+    with pytest.raises(ValueError, match="distill_loss 'l2'"):
+        TrainConfig.load(recipe)
+
+
+@pytest.mark.slow
+def test_a_student_run_with_mse_distillation_learns_other_weights_than_with_kl(tmp_path):
+    from safetensors.torch import load_file
+
+    weights = {}
+    for kind in ("kl", "mse"):
+        (tmp_path / kind).mkdir()
+        base, recipe = tiny_recipe(tmp_path / kind, teacher=str(base_or_skip()), distill_alpha=0.7,
+                                   distill_loss=kind)
+        out = tmp_path / kind / "out"
+        assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "2"]) == 0
+        assert json.loads((out / "train_config.json").read_text())["distill_loss"] == kind
+        weights[kind] = load_file(str(out / "model.safetensors"))["classifier.weight"].float()
+    assert not np.allclose(weights["kl"].numpy(), weights["mse"].numpy())
+
+
 def test_rdrop_loss_is_symmetric_and_zero_only_when_the_passes_agree():
     import torch
 

