@@ -12,8 +12,8 @@ subsets is chosen on the very split that scores it, so its figure flatters it. W
 so nothing else is even seen. ``--all`` scores only the average of every given folder, a
 candidate fixed in advance (e.g. one run's epoch weights, tail averaging), and nothing else.
 ``--out DIR`` writes the candidate (the greedy soup, or with ``--all`` the average of all) as
-a model folder: the first member's files, the averaged weights in their stored dtype, a temperature fitted anew on
-the recipe's validation split and ``soup.json`` naming the members.
+a model folder: the first member's files, the averaged weights in their stored dtype, a
+temperature fitted anew on the recipe's validation split and ``soup.json`` naming the members.
 
 usage: python benchmarks/weight_average.py --model runs/a --model runs/b [--model …] [--greedy | --all] [--out DIR]
                                            [--config models/crypto-minilm-sentiment/train_config.json]

@@ -10,10 +10,11 @@ loop is plain torch so it is easy to read and fast on a CPU:
 * optionally an exponential moving average of the weights (``ema``), a cheap ensemble over steps;
 * optionally a smaller, faster student: ``layers`` keeps only some encoder layers of the base,
   and ``teacher`` (a trained classifier folder, a ``.npz`` file of its logits, or a list of them:
-  an ensemble whose softened probabilities are averaged) adds knowledge distillation: the loss mixes the teacher's softened
-  probabilities (weight ``distill_alpha``, temperature ``distill_temperature``) with the gold
-  labels (``"distill_loss": "mse"`` matches the teacher's logits instead, the T → ∞ limit); unlabelled ``"split": "transfer"`` entries (a transfer set, e.g. headlines of the
-  user's own domain) learn from the teacher alone; ``augment`` (``augment.py``) adds perturbed,
+  an ensemble whose softened probabilities are averaged) adds knowledge distillation: the loss
+  mixes the teacher's softened probabilities (weight ``distill_alpha``, temperature
+  ``distill_temperature``) with the gold labels (``"distill_loss": "mse"`` matches the
+  teacher's logits instead, the T → ∞ limit); unlabelled ``"split": "transfer"`` entries (a
+  transfer set, e.g. headlines of the user's own domain) learn from the teacher alone; ``augment`` (``augment.py``) adds perturbed,
   unlabelled copies of the training sentences for the teacher to label; ``distill_features``
   (a weight) also pulls a linear map of the student's CLS state towards the teacher's;
 * optionally ``rdrop`` (a weight): R-Drop (Liang et al. 2021), each batch passes twice with
