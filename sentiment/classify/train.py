@@ -14,9 +14,10 @@ loop is plain torch so it is easy to read and fast on a CPU:
   mixes the teacher's softened probabilities (weight ``distill_alpha``, temperature
   ``distill_temperature``) with the gold labels (``"distill_loss": "mse"`` matches the
   teacher's logits instead, the T → ∞ limit); unlabelled ``"split": "transfer"`` entries (a
-  transfer set, e.g. headlines of the user's own domain) learn from the teacher alone; ``augment`` (``augment.py``) adds perturbed,
-  unlabelled copies of the training sentences for the teacher to label; ``distill_features``
-  (a weight) also pulls a linear map of the student's CLS state towards the teacher's;
+  transfer set, e.g. headlines of the user's own domain) learn from the teacher alone;
+  ``augment`` (``augment.py``) adds perturbed, unlabelled copies of the training sentences for
+  the teacher to label; ``distill_features`` (a weight) also pulls a linear map of the
+  student's CLS state towards the teacher's;
 * optionally ``rdrop`` (a weight): R-Drop (Liang et al. 2021), each batch passes twice with
   different dropout masks and the two predictions are pulled together (symmetric KL), a
   regulariser for small labelled sets; a step takes about 1.5 times as long;
