@@ -248,7 +248,7 @@ def train_cmd(
     save_every: int | None = typer.Option(None, "--save-every", min=1, help="Every N steps and after each epoch, save the whole training state to OUT/resume.pt (four to five times the model's float32 size), so a killed run can go on with --resume."),
     resume: bool = typer.Option(False, "--resume", help="Go on with the run whose state OUT/resume.pt holds (same recipe and options); the result is that of an uninterrupted run."),
     checkpoint: Path | None = typer.Option(None, "--checkpoint", help="Write the best epoch's model so far to this folder as soon as it is found: a usable model (uncalibrated) while a long run goes on."),
-    keep_epochs: bool = typer.Option(False, "--keep-epochs", help="Also write each epoch's raw weights to OUT/epoch-N (float16), e.g. to average runs' weights later."),
+    keep_epochs: bool = typer.Option(False, "--keep-epochs", help="Also write each epoch's raw weights to OUT/epoch-N (float16), e.g. to average weights later, across runs or of one run's epochs."),
 ) -> None:
     """Fine-tune the bearish/neutral/bullish classifier from a recipe; prints the run log as JSON."""
     import json

@@ -346,7 +346,8 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     ``out_dir/resume.pt``; ``resume`` continues from that file (same recipe), ending with the
     weights an uninterrupted run would have. The file is removed when the run completes.
     ``keep_epochs`` writes each epoch's raw weights to ``out_dir/epoch-N`` once it is scored
-    (float16, loadable like the model): the material for weight averages across runs."""
+    (float16, loadable like the model): the material for weight averages, across runs or of
+    one run's epochs (``benchmarks/weight_average.py``)."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
