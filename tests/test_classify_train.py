@@ -1018,3 +1018,81 @@ def test_a_run_with_a_dataset_head_ships_only_its_own_head_and_resumes(tmp_path,
                  "--resume"]) == 0
     a, b = load_file(str(whole / "model.safetensors")), load_file(str(cut / "model.safetensors"))
     assert set(a) == set(b) and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_identity_norm_gives_back_what_a_layer_norm_can_reproduce():
+    import torch
+
+    from sentiment.classify.train import _identity_norm
+
+    g = torch.Generator().manual_seed(0)
+    normed = torch.nn.functional.layer_norm(torch.randn(400, 16, generator=g), (16,))
+    x = 3.0 * normed + 0.5  # one scale and offset for every dimension: exactly reproducible
+    gain, bias = _identity_norm(x, 1e-12)
+    assert torch.allclose(torch.nn.functional.layer_norm(x, (16,), gain, bias, 1e-12), x, atol=1e-4)
+    # a gain and bias per dimension: no exact answer, but far closer than a plain layer norm
+    y = normed * torch.linspace(0.5, 2.0, 16) + torch.linspace(-1.0, 1.0, 16)
+    gain, bias = _identity_norm(y, 1e-12)
+    fitted = (torch.nn.functional.layer_norm(y, (16,), gain, bias, 1e-12) - y).norm() / y.norm()
+    plain = (torch.nn.functional.layer_norm(y, (16,)) - y).norm() / y.norm()
+    assert fitted < 0.5 * plain
+
+
+def test_grow_layers_inserts_near_no_op_layers_and_saves_as_plain_bert(tmp_path):
+    import copy
+
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from sentiment.classify.train import grow_layers
+
+    base, _ = tiny_recipe(tmp_path)
+    model = AutoModelForSequenceClassification.from_pretrained(base, dtype=torch.float32).eval()
+    tokenizer = AutoTokenizer.from_pretrained(base)
+    sample = tokenizer([f"Bitcoin {w} {i}% as liquidations mount" for i, w in enumerate(["falls", "rises"] * 40)],
+                       truncation=True, max_length=32)["input_ids"]
+    batch = tokenizer(["Ether slides 8% after the exchange hack", "ETF inflows hit a record"], padding=True,
+                      return_tensors="pt")
+    with torch.no_grad():
+        before = model.base_model(**batch).last_hidden_state[:, 0]
+    layer3 = {k: v.clone() for k, v in model.base_model.encoder.layer[3].state_dict().items()}
+    stacked = copy.deepcopy(model)  # the naive alternative: a plain copy of the layer below
+    for at in (4, 1):  # after layers 3 and 0, as below
+        stacked.base_model.encoder.layer.insert(at, copy.deepcopy(stacked.base_model.encoder.layer[at - 1]))
+    grow_layers(model, [0, 3], sample, tokenizer.pad_token_id)
+    encoder = model.base_model.encoder
+    assert model.config.num_hidden_layers == 8 and len(encoder.layer) == 8
+    assert all(torch.equal(v, encoder.layer[4].state_dict()[k]) for k, v in layer3.items())  # 3 moved to 4
+    assert not encoder.layer[1].output.dense.weight.any() and not encoder.layer[5].attention.output.dense.weight.any()
+    with torch.no_grad():
+        grown = model.base_model(**batch).last_hidden_state[:, 0]
+        naive = stacked.base_model(**batch).last_hidden_state[:, 0]
+    cosine = torch.nn.functional.cosine_similarity
+    assert cosine(grown, before).min() > 0.99 > cosine(naive, before).min()
+    model.save_pretrained(tmp_path / "grown")
+    again = AutoModelForSequenceClassification.from_pretrained(tmp_path / "grown").eval()
+    assert again.config.num_hidden_layers == 8
+    with torch.no_grad():
+        assert torch.allclose(again(**batch).logits, model(**batch).logits, atol=1e-5)
+    for bad in ([], [2, 1], [0, 0], [0, 8], [-1]):
+        with pytest.raises(ValueError, match="grow_after"):
+            grow_layers(again, bad, sample, tokenizer.pad_token_id)
+
+
+def test_recipe_rejects_a_bad_grow_after(tmp_path):
+    recipe = tmp_path / "recipe.json"
+    for bad in ([], [2, 1], [0, 0], [-1], ["a"]):
+        recipe.write_text(json.dumps({"grow_after": bad}))
+        with pytest.raises(ValueError, match="grow_after"):
+            TrainConfig.load(recipe)
+
+
+@pytest.mark.slow
+def test_student_run_with_grown_layers_writes_a_deeper_plain_model(tmp_path, capsys):
+    base, recipe = tiny_recipe(tmp_path, grow_after=[0, 5])
+    out = tmp_path / "grown"
+    assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "2"]) == 0
+    assert "a new layer after each of layers [0, 5], 8 in all" in capsys.readouterr().err
+    assert json.loads((out / "config.json").read_text())["num_hidden_layers"] == 8
+    p = SentimentModel.load(out, backend="torch").predict_proba(["Token soars"])
+    assert p.shape == (1, 3) and np.allclose(p.sum(1), 1)

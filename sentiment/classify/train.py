@@ -627,7 +627,6 @@ def keep_layers(model: Any, layers: list[int]) -> None:
     """Keep only the encoder layers ``layers`` (indices into the base's layers, in order) of a
     BERT-family model: fewer layers, proportionally faster inference. The config follows, so
     the saved folder loads as an ordinary smaller model."""
-    import torch
 
     encoder = model.base_model.encoder
     total = len(encoder.layer)
