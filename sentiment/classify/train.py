@@ -627,7 +627,6 @@ def keep_layers(model: Any, layers: list[int]) -> None:
     """Keep only the encoder layers ``layers`` (indices into the base's layers, in order) of a
     BERT-family model: fewer layers, proportionally faster inference. The config follows, so
     the saved folder loads as an ordinary smaller model."""
-
     encoder = model.base_model.encoder
     total = len(encoder.layer)
     if not layers or any(not 0 <= i < total for i in layers) or list(layers) != sorted(set(layers)):
@@ -642,10 +641,10 @@ def grow_layers(model: Any, after: list[int], encoded: list[list[int]], pad_id: 
     model's layers) of a BERT-family classifier: a deeper student from a pretrained shallow
     base. A new layer starts as a copy of the layer below it with both residual branches
     silenced (zero output projections, the usual start of a new residual branch) and its two
-    layer norms set to give back their input: gain and bias are the average scale and offset
-    of that layer's output over the real tokens of ``encoded`` (a sample of training texts),
-    so the grown model starts out computing nearly what the base computed and training decides
-    what the new layers add. The folder stays a plain BERT of more layers."""
+    layer norms fitted to give back their input (:func:`_identity_norm`, on that layer's
+    output at the real tokens of ``encoded``, a sample of training texts), so the grown model
+    starts out computing nearly what the base computed and training decides what the new
+    layers add. The folder stays a plain BERT of more layers."""
     import torch
 
     encoder: Any = getattr(model.base_model, "encoder", None)
