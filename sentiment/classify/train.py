@@ -734,11 +734,8 @@ def add_mean_pooling_layer(model: Any, generator: Any | None = None) -> None:
         layer.intermediate.dense.bias.zero_()
         layer.output.dense.weight.zero_()
         layer.output.dense.bias.zero_()
-    encoder.layer.append(layer)
-    model.config.num_hidden_layers = len(encoder.layer)
+    _set_layers(model, [*encoder.layer, layer])
     model.config.pooling_layer = True
-    if hasattr(attention, "layer_idx"):
-        attention.layer_idx = len(encoder.layer) - 1
 
 
 def teacher_logits(teacher: str | Path, texts: list[str], max_length: int,
