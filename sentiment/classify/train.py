@@ -391,6 +391,10 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     log(f"base {base_dir}; train {len(train_set)} {train_set.counts()}; validation {len(val_set)}")
 
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
+
+    def encode(texts: list[str]) -> list[list[int]]:
+        return tokenizer(texts, truncation=True, max_length=config.max_length)["input_ids"]
+
     id2label = dict(enumerate(LABELS))
     extra: dict[str, Any] = {} if config.dropout is None else {"hidden_dropout_prob": config.dropout}
     model = load_pretrained(AutoModelForSequenceClassification, base_dir, log, num_labels=len(LABELS),
@@ -402,8 +406,7 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     if config.grow_after:  # measured on a fixed sample of the training texts
         texts = [t for t in train_set.texts if t]
         sample = random.Random(config.seed).sample(texts, min(GROW_SAMPLE, len(texts)))
-        grow_layers(model, config.grow_after, tokenizer(sample, truncation=True, max_length=config.max_length)
-                    ["input_ids"], tokenizer.pad_token_id or 0)
+        grow_layers(model, config.grow_after, encode(sample), tokenizer.pad_token_id or 0)
         log(f"student: a new layer after each of layers {list(config.grow_after)}, "
             f"{model.config.num_hidden_layers} in all")
     if config.pooling == "mean":
@@ -415,9 +418,6 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     heads = DatasetHeads(model, sorted(set(head_of_entry.values()))) if head_of_entry else None
     if heads is not None:
         log(f"heads of their own (training only): {head_of_entry}")
-
-    def encode(texts: list[str]) -> list[list[int]]:
-        return tokenizer(texts, truncation=True, max_length=config.max_length)["input_ids"]
 
     train_ids = encode(train_set.texts)
     val_ids = encode(val_set.texts) if len(val_set) else []
@@ -629,8 +629,7 @@ def keep_layers(model: Any, layers: list[int]) -> None:
     the saved folder loads as an ordinary smaller model."""
     encoder = model.base_model.encoder
     total = len(encoder.layer)
-    if not layers or any(not 0 <= i < total for i in layers) or list(layers) != sorted(set(layers)):
-        raise ValueError(f"layers {layers}: need distinct increasing indices in 0..{total - 1}")
+    _check_layer_indices("layers", layers, total)
     _set_layers(model, [encoder.layer[i] for i in layers])
     if getattr(model.config, "pooling_layer", False) and layers[-1] != total - 1:
         model.config.pooling_layer = False  # the mean-pooling layer on top was left out
@@ -651,8 +650,7 @@ def grow_layers(model: Any, after: list[int], encoded: list[list[int]], pad_id: 
     old = list(getattr(encoder, "layer", []))
     if not old or not hasattr(getattr(old[0], "attention", None), "output"):
         raise ValueError(f'"grow_after" needs a BERT-family encoder, not {type(model).__name__}')
-    if not after or any(not 0 <= i < len(old) for i in after) or list(after) != sorted(set(after)):
-        raise ValueError(f"grow_after {after}: need distinct increasing indices in 0..{len(old) - 1}")
+    _check_layer_indices("grow_after", after, len(old))
     if not encoded:
         raise ValueError("grow_after: no texts to measure the layers' outputs on")
     ids, mask = _pad(encoded, pad_id)
@@ -688,6 +686,11 @@ def _identity_norm(x: Any, eps: float) -> tuple[Any, Any]:
     centred = normed - normed.mean(0)
     gain = (centred * (x - x.mean(0))).mean(0) / centred.pow(2).mean(0).clamp_min(1e-12)
     return gain, x.mean(0) - gain * normed.mean(0)
+
+
+def _check_layer_indices(name: str, indices: list[int], total: int) -> None:
+    if not indices or any(not 0 <= i < total for i in indices) or list(indices) != sorted(set(indices)):
+        raise ValueError(f"{name} {indices}: need distinct increasing indices in 0..{total - 1}")
 
 
 def _set_layers(model: Any, layers: list[Any]) -> None:
