@@ -1096,3 +1096,20 @@ def test_student_run_with_grown_layers_writes_a_deeper_plain_model(tmp_path, cap
     assert json.loads((out / "config.json").read_text())["num_hidden_layers"] == 8
     p = SentimentModel.load(out, backend="torch").predict_proba(["Token soars"])
     assert p.shape == (1, 3) and np.allclose(p.sum(1), 1)
+
+
+def test_recipe_rejects_a_dropout_that_is_not_a_probability(tmp_path):
+    recipe = tmp_path / "r.json"
+    for bad in (-0.1, 1.0, 2):
+        recipe.write_text(json.dumps({"dropout": bad}))
+        with pytest.raises(ValueError, match="dropout"):
+            TrainConfig.load(recipe)
+
+
+@pytest.mark.slow
+def test_a_recipes_dropout_is_the_trained_models_hidden_dropout(tmp_path, capsys):
+    base, recipe = tiny_recipe(tmp_path, dropout=0.0)
+    out = tmp_path / "no-dropout"
+    assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "1"]) == 0
+    assert json.loads((out / "config.json").read_text())["hidden_dropout_prob"] == 0.0
+    assert json.loads((base / "config.json").read_text())["hidden_dropout_prob"] > 0  # the base's own is replaced

@@ -144,6 +144,8 @@ class TrainConfig:
         if config.pretrain is not None:
             Pretrain.from_dict(config.pretrain)
         entry_heads(config.data)
+        if config.dropout is not None and not 0 <= config.dropout < 1:
+            raise ValueError(f"{path}: dropout {config.dropout!r}: a probability, 0 or more and under 1")
         if not config.rdrop >= 0:
             raise ValueError(f"{path}: rdrop {config.rdrop!r}: a weight, 0 (off) or more")
         if config.distill_loss not in DISTILL_LOSSES:
