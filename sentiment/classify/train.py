@@ -152,10 +152,8 @@ class TrainConfig:
             raise ValueError(f"{path}: distill_loss {config.distill_loss!r}: choose one of {', '.join(DISTILL_LOSSES)}")
         if config.pooling not in POOLINGS:
             raise ValueError(f"{path}: pooling {config.pooling!r}: choose one of {', '.join(POOLINGS)}")
-        grow = config.grow_after
-        if grow is not None and (not grow or not all(isinstance(i, int) and i >= 0 for i in grow)
-                                 or list(grow) != sorted(set(grow))):
-            raise ValueError(f"{path}: grow_after {grow!r}: distinct increasing layer indices (0 is the first)")
+        if config.grow_after is not None:  # the base's depth is checked when it is loaded
+            _check_layer_indices(f"{path}: grow_after", config.grow_after)
         return config
 
     def to_dict(self) -> dict[str, Any]:
@@ -690,9 +688,12 @@ def _identity_norm(x: Any, eps: float) -> tuple[Any, Any]:
     return gain, x.mean(0) - gain * normed.mean(0)
 
 
-def _check_layer_indices(name: str, indices: list[int], total: int) -> None:
-    if not indices or any(not 0 <= i < total for i in indices) or list(indices) != sorted(set(indices)):
-        raise ValueError(f"{name} {indices}: need distinct increasing indices in 0..{total - 1}")
+def _check_layer_indices(name: str, indices: list[int], total: int | None = None) -> None:
+    """Distinct increasing layer indices, each under ``total`` where the depth is known."""
+    if (not indices or not all(isinstance(i, int) and i >= 0 for i in indices)
+            or (total is not None and max(indices) >= total) or list(indices) != sorted(set(indices))):
+        where = "0 is the first" if total is None else f"0..{total - 1}"
+        raise ValueError(f"{name} {indices!r}: need distinct increasing layer indices ({where})")
 
 
 def _set_layers(model: Any, layers: list[Any]) -> None:
