@@ -91,6 +91,20 @@ def test_positives(ex: Extractor, text: str, expected: list[str]) -> None:
     assert sorted(symbols(ex, text)) == sorted(expected)
 
 
+# Seen in real feeds (rss_feeds_real, 2026-10): a wire lead-in and a company that share a
+# word-like ticker. Upper case alone is no evidence for these strict forms; a ticker in
+# parentheses or a move still is.
+@pytest.mark.parametrize("text, expected", [
+    ("JUST IN: Bitcoin jumps to $87,000 after the jobs report.", ["BTC"]),
+    ("Frank Holmes, executive chairman of HIVE Digital Technologies, explains why he bought Bitcoin.", ["BTC"]),
+    ("GPUs that once mined Ethereum led HIVE into AI.", ["ETH"]),
+    ("JUST (JST) rallied 8% on the day.", ["JST"]),
+    ("Hive (HIVE) rose 12% on the day.", ["HIVE"]),
+])
+def test_strict_word_like_tickers_need_more_than_upper_case(ex: Extractor, text: str, expected: list[str]) -> None:
+    assert sorted(symbols(ex, text)) == sorted(expected)
+
+
 def test_a_numeric_move_is_evidence_for_a_word_like_name(ex: Extractor) -> None:
     e = ex("Memecoins lagged as Bonk lost 6% on the day.")
     assert [(m.asset, m.change_pct) for m in e.moves] == [("BONK", -6.0)]
