@@ -87,6 +87,9 @@ def test_rule_file_covers_the_taxonomy() -> None:
     ("hack_exploit", "The DeFi protocol suffered a hack on Sunday."),
     ("hack_exploit", "An exploit drained the bridge of its reserves."),
     ("hack_exploit", "Investors lost everything in a rug pull."),
+    ("hack_exploit", "Attackers stole $40 million in tokens from the bridge."),
+    ("hack_exploit", "Core Lightning warns attackers are targeting unpatched nodes"),
+    ("fed_dovish", "Powell said the Fed is ready for further easing."),
     ("etf_outflow", "Bitcoin ETFs saw redemptions of $946 million."),
     ("etf_outflow", "Crypto funds recorded outflows for a third week."),
     ("etf_inflow", "Spot Ether ETFs recorded net inflows of $310 million."),
@@ -134,6 +137,12 @@ def test_causes(ex: Extractor, cause: str, text: str) -> None:
     ("technical_breakout", "The chipmaker's shares hit a record high on Friday."),
     ("institutional_buying", "Startups can rent servers instead of buying the hardware, the company said."),
     ("holder_selling", "Hedge funds buy Treasury bonds and sell futures against them."),
+    # seen in real feeds (rss_feeds_real, 2026-10): easing that is not policy, an attack that is
+    # not on crypto, and hikes that investors moved away from
+    ("fed_dovish", "Short-term selling pressure is easing, which could allow a bounce toward $1,320."),
+    ("hack_exploit", "The agency did not name the vessel or the attacker."),
+    ("fed_hawkish", "A weaker-than-expected US jobs report pushed investors away from expectations for "
+                    "another near-term Federal Reserve rate hike."),
 ])
 def test_cause_not_found(ex: Extractor, cause: str, text: str) -> None:
     assert cause not in {c.type for c in ex(text).causes}
