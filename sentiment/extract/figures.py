@@ -29,7 +29,10 @@ _CLAUSE_SPLIT = re.compile(r"[,;:—–]|\bwhile\b|\bwhereas\b|\bbut\b")
 _YEARISH = re.compile(r"^(19|20)\d\d$")
 _APPROX = r"(?:(?:about|around|nearly|roughly|almost|over|under|some|just|a|an)\s+)*"
 _FROM = re.compile(r"\bfrom\s+" + _APPROX + r"$")
-_LEVEL_BEFORE = re.compile(r"\b(?:to|at|from|of)\s+" + _APPROX + r"$")  # "shed $110B to $3.2T": a level
+# "shed $110B to $3.2T", "market cap surpasses $100B", "holdings reach 402,100 BTC": a level or
+# a total, not a change
+_LEVEL_BEFORE = re.compile(r"\b(?:to|at|from|of|reach\w*|past|surpass\w*|exceed\w*|tops?|hits?|holds|above)\s+"
+                           + _APPROX + r"$")
 
 
 def keyword_regex(words: list[str]) -> re.Pattern[str]:
@@ -70,7 +73,7 @@ class _Rules:
         self.fng_window = int(fng["window"])
 
 
-_NEGATED = re.compile(r"(?:\bnot|n't|\bwithout|\bno|\bnever)\s+(?:\w+\s+)?$")
+_NEGATED = re.compile(r"(?:\bnot|n['’]t|\bwithout|\bno|\bnever)\s+(?:\w+\s+)?$")
 
 
 def _nearest_sign(text: str, pos: int, neg: re.Pattern[str], pos_re: re.Pattern[str]) -> int:
@@ -219,6 +222,8 @@ class FigureTagger:
             sign = _nearest_sign(text, pos, r.mcap_neg, r.mcap_pos)
             if sign:
                 return "market_cap_change", sign * value
+        if _LEVEL_BEFORE.search(before):
+            return None, 0.0  # holdings or market cap "reach", "surpass" or "hold" a total
         if r.hold.search(text) and (is_asset or money and has_asset):
             sign = _nearest_sign(text, pos, r.hold_neg, r.hold_pos)
             if sign:

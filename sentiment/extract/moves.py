@@ -46,7 +46,7 @@ for _name in ("moves", "sector_moves", "levels"):
 
 _GROUP_GLUE = {",", "and", "or", "&", "as", "well", "(", ")", "the", "both", "also", "plus", "along", "with"}
 _BREAKS = {";", "while", "whereas", "but", "although", "though", "meanwhile"}
-_NEG = {"not", "n't", "never", "no"}
+_NEG = {"not", "n't", "n’t", "never", "no"}
 
 
 @dataclass
