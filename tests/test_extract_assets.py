@@ -143,3 +143,21 @@ def test_component_on_a_users_own_nlp() -> None:
     doc = nlp("Cardano (ADA) and $SOL gained while a ton of traders watched Bitcoin.")
     assert [m["symbol"] for m in doc._.asset_mentions] == ["ADA", "ADA", "SOL", "BTC"]
     assert all(m["strength"] == "strong" for m in doc._.asset_mentions)
+
+
+# Reviewed against real feeds and headlines on 2026-12-06: companies, products and words that share
+# a ticker, and assets once missed.
+@pytest.mark.parametrize("text, expected", [
+    ("Strategy proposed moving STRC, STRF, STRK and STRD to daily dividends.", []),
+    ("Starknet (STRK) rose 12% after the upgrade.", ["STRK"]),
+    ("ALT 5 Pay Welcomes BMW as a customer", []),
+    ("How to tether your Mac to your phone", []),
+    ("Tether minted another $1 billion of USDT.", ["USDT"]),
+    ("ETPs From ETC Group saw steady demand.", []),
+    ("Aave founder says V3 is unaffected by the bug.", ["AAVE"]),
+    ("Near Intents Hacked for $3.8M", ["NEAR"]),
+    ("The Ethereum layer-2 network Blast is shutting down.", ["BLAST", "ETH"]),
+    ("XRP\u200c \u200cprice plunges\u200c \u200c21% in a day", ["XRP"]),
+])
+def test_real_feed_cases(ex: Extractor, text: str, expected: list[str]) -> None:
+    assert sorted(symbols(ex, text)) == sorted(expected)

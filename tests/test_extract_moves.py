@@ -156,3 +156,54 @@ def test_sector_aliases(ex: Extractor, text: str, name: str) -> None:
 
 def test_weak_sector_words_need_context(ex: Extractor) -> None:
     assert ex("AI is changing how traders read the news; an NFT was sold.").sectors == []
+
+
+# ------------------------------------------------------------------ real headlines once misread
+# (rss_feeds_real, CryptoPanic and DS4A headlines, reviewed 2026-12-06)
+@pytest.mark.parametrize("text", [
+    "The U.S. Unemployment Rate comes in at 4.2% as Bitcoin waits",        # a ratio's reading
+    "Bitcoin dominance is closing in on 60% while USDT's has slipped to 6.3%",
+    "ChainLink (LINK) Drops 58% in Volume as traders wait",                # a metric, not the price
+    "Stellar (XLM), XRP Rallies Are Ending: 160% in Exchange Deposits",
+    "Will Cardano fall by 20% soon?",                                       # questions and forecasts
+    "Bitcoin Risks 20% Drop as miners sell",
+    "Cardano (ADA) Set for 42% Rally",
+    "ETH held in accumulation wallets jumps 65%",                           # the holdings move
+    "Bitcoin, Ethereum and Tether witness drop in whale transactions",
+])
+def test_real_headlines_that_are_not_price_moves(ex: Extractor, text: str) -> None:
+    assert ex(text).moves == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Ethereum Price Drop By 15%, While Bitgert Price Has Risen 60%", {("ETH", -15.0)}),
+    ("Near Protocol has slipped about 15% this month after a 200%+ August surge", {("NEAR", -15.0)}),
+    ("Cardano Midnight (NIGHT) Rallies 86%", {("NIGHT", 86.0)}),
+    ("Santiment tied SKY's 14% weekly gain to whale buying", {("SKY", 14.0)}),
+    ("Cardano (ADA) Skyrockets 8% on the day", {("ADA", 8.0)}),
+])
+def test_real_headlines_whose_move_belongs_to_the_right_asset(ex: Extractor, text: str, expected: set) -> None:
+    assert {(m.asset, m.change_pct) for m in ex(text).moves if m.change_pct is not None} == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Bitcoin briefly tops $86,000 after the jobs report", ("BTC", 86000.0, "price")),
+    ("Analysts expect XRP to hit $9 next year", ("XRP", 9.0, "target")),
+    ("Cardano Bulls Aim For $1.26", ("ADA", 1.26, "target")),
+])
+def test_real_headline_levels(ex: Extractor, text: str, expected: tuple) -> None:
+    assert expected in {(lv.asset, lv.price, lv.kind) for lv in ex(text).levels}
+
+
+@pytest.mark.parametrize("text", [
+    "Near fell from its $5.58 local high to $4.78 on Friday",                # 4.78 is not a high
+    "Top cryptocurrency prices today: Bitcoin near $44,000",
+])
+def test_a_level_kind_comes_from_its_own_phrase(ex: Extractor, text: str) -> None:
+    kinds = {(lv.price, lv.kind) for lv in ex(text).levels}
+    assert not any(kind == "high" and price in (4.78, 44000.0) for price, kind in kinds)
+
+
+def test_a_level_is_not_carried_into_an_unrelated_sentence(ex: Extractor) -> None:
+    e = ex("Bitcoin rose 2% on Monday. Nvidia said demand is strong. B300 prices climbed toward $69,000.")
+    assert not [lv for lv in e.levels if lv.price == 69000.0 and lv.asset == "BTC"]

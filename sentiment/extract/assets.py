@@ -26,6 +26,8 @@ from .resources import guarded, read_text
 # Words after a form that show a crypto asset is meant ("NEAR Protocol", "Render token").
 _EVIDENCE_FOLLOWERS = {"token", "tokens", "coin", "coins", "protocol", "network", "price", "prices",
                        "blockchain", "mainnet", "chain", "holders", "ecosystem", "meme", "memecoin"}
+_EVIDENCE_PRECEDERS = ("layer-2", "layer2", "l2", "network", "protocol", "blockchain", "memecoin", "rollup")
+_COMPANY_SUFFIX = {"inc", "corp", "group", "ltd", "llc", "plc"}
 _NOT_A_MENTION_SUFFIX = {"style", "like", "esque", "type", "inspired", "themed", "sized"}
 _PAIR_RE = re.compile(r"(?<![\w$])\$?([A-Za-z0-9]{2,10})\s?[-/]\s?([A-Z0-9]{2,10})\b(?!-)")
 _QUOTES = {"USD", "USDT", "USDC", "EUR", "KRW", "JPY", "GBP", "PERP", "BUSD", "FDUSD", "TRY", "BRL"}
@@ -41,6 +43,7 @@ class Asset:
     aliases: tuple[str, ...] = ()
     ambiguous: frozenset[str] = field(default_factory=frozenset)  # lower-cased forms
     strict: frozenset[str] = field(default_factory=frozenset)  # lower-cased forms
+    lower_only: frozenset[str] = field(default_factory=frozenset)  # only the lower-case form is a word
     kind: str = "coin"
 
 
@@ -84,7 +87,8 @@ class Gazetteer:
             amb = [f for f in ambiguous.split("|") if f]
             assets.append(Asset(symbol=symbol.upper(), name=name,
                                 aliases=tuple(a for a in aliases.split("|") if a),
-                                ambiguous=frozenset(f.lstrip("!").lower() for f in amb),
+                                ambiguous=frozenset(f.lstrip("!~").lower() for f in amb),
+                                lower_only=frozenset(f[1:].lower() for f in amb if f.startswith("~")),
                                 strict=frozenset(f[1:].lower() for f in amb if f.startswith("!")),
                                 kind=kind or "coin"))
         return cls(assets)
@@ -157,8 +161,12 @@ class AssetTagger:
         if nxt is not None and nxt.text in ("-", "–") and span.end + 1 < len(doc) \
                 and doc[span.end + 1].lower_ in _NOT_A_MENTION_SUFFIX:
             return None  # "Polkadot-style dots"
+        if nxt is not None and nxt.text.rstrip(".").lower() in _COMPANY_SUFFIX:
+            return None  # "BTC Inc.", "ETC Group": a company
         if form not in asset.ambiguous:
             return "strong"
+        if form in asset.lower_only:
+            return None if text.islower() else "strong"
         if text.islower():
             return None  # "a ton of", "link to", "near 0.01%": lower-case words are words
         if nxt is not None and nxt.lower_ in _EVIDENCE_FOLLOWERS:
@@ -170,6 +178,10 @@ class AssetTagger:
                 return "strong"
         if form in asset.strict:
             return None
+        # "Ethereum layer-2 network Blast", "Ethereum L2 Blast", "the Drift protocol": a kind noun before it
+        before3 = doc[max(0, span.start - 3):span.start].text.lower().replace(" ", "")
+        if before3.endswith(_EVIDENCE_PRECEDERS):
+            return "strong"
         # an amount right next to it: "SOL 5%", "SOL rose 5%" (upper case), "Render +12%" (any case);
         # not "near $100K" (a preposition) nor "Stacks Launch $165M" (a headline)
         reach = 3 if text.isupper() else 1

@@ -47,6 +47,7 @@ for _name in ("moves", "sector_moves", "levels"):
 _GROUP_GLUE = {",", "and", "or", "&", "as", "well", "(", ")", "the", "both", "also", "plus", "along", "with"}
 _BREAKS = {";", "while", "whereas", "but", "although", "though", "meanwhile"}
 _NEG = {"not", "n't", "n’t", "never", "no"}
+_PCT_SKIP = {"weekly", "daily", "monthly", "intraday", "price", "token"}
 
 
 @dataclass
@@ -166,9 +167,16 @@ class MoveTagger:
         nxt = doc[end] if end < len(doc) else None
         if nxt is not None and nxt.lower_ in ("'s", "’s") and end + 1 < len(doc):
             nxt = doc[end + 1]  # "XRP Ledger's", "Bitcoin's hashrate"
+            if nxt.lower_ in ("has", "had", "is", "was", "have"):
+                return False  # "USDT's has slipped to 6.3%": USDT's (dominance), an elided noun
         # "Ethereum dapp volume rises", "Tether's stablecoin dominance drops": the asset only
         # modifies the noun that moves
+        if nxt is not None and nxt.lower_ in ("held", "locked", "staked", "deposited", "stored") \
+                and end + 1 < len(doc) and doc[end + 1].lower_ in ("in", "on", "at", "by"):
+            return False  # "ETH held in accumulation wallets jumps 65%": the holdings move
         j = nxt.i if nxt is not None else len(doc)
+        if nxt is not None and nxt.like_num and "." in nxt.text:
+            j += 1  # "Ethereum 2.0 node count"
         while j < min(len(doc), end + 4):
             if doc[j].lower_ in self.lex.non_subject:
                 return False
@@ -233,6 +241,14 @@ class MoveTagger:
             sent_moves: list[dict[str, Any]] = []
             key = (sent.start_char, sent.end_char)
             st = _State()
+            question_toks: set[int] = set()
+            # a question is a forecast ("Will Cardano fall by 20%?"), unless it asks why or how
+            for qm in [t.i for t in sent if t.text == "?"]:
+                qs = qm
+                while qs > sent.start and doc[qs - 1].text not in (":", ",", "–", "—", "-", ".", "!"):
+                    qs -= 1
+                if doc[qs].lower_ not in ("why", "how", "what", "here", "here's", "where"):
+                    question_toks.update(range(qs, qm))
             i = sent.start
             while i < sent.end:
                 tok = doc[i]
@@ -251,7 +267,9 @@ class MoveTagger:
                     continue
                 if tok.lower_ in _BREAKS or tok.text == ";":
                     st.modal = False
-                if tok.lower_ in lex.modal:
+                    st.subject, st.dir_since_subject = [], False  # "…, while Bitgert has risen 60%"
+                if tok.lower_ in lex.modal or i in question_toks or (
+                        tok.lower_ == "set" and i + 1 < sent.end and doc[i + 1].lower_ == "for"):
                     st.modal = True
                 q = quant_at.get(i)
                 if q is None:
@@ -270,7 +288,8 @@ class MoveTagger:
                         and st.subject and st.dir_since_subject and not st.modal:
                     self._money(doc, sent, st, q, sent_moves, consumed, key)
                 i = end
-            sent_moves += self._verb_moves(doc, sent, mentions, sent_moves, key)
+            sent_moves += [mv for mv in self._verb_moves(doc, sent, mentions, sent_moves, key, subjects_at)
+                           if mv["_tok"] not in question_toks]
             moves += sent_moves
             # a price move next to a weak mention ("Bonk lost 6%") is the evidence it lacked
             moved = {mv["asset"] for mv in sent_moves if mv["change_pct"] is not None or mv["to_price"]
@@ -303,18 +322,40 @@ class MoveTagger:
         if not subject or st.modal:
             return
         nxt = doc[end] if end < sent.end else None
+        skip = 0  # "14% weekly gain", "68% price drop", "7.5% token drop"
+        while end + skip < sent.end - 1 and skip < 2 and doc[end + skip].lower_ in _PCT_SKIP:
+            skip += 1
+        if skip and lex.direction(doc[end + skip]) is not None:
+            nxt = doc[end + skip]
+            end2 = end + skip
+        else:
+            end2 = end
         if nxt is not None and (nxt.tag_.startswith("NN") or nxt.tag_ == "JJ") \
                 and nxt.lower_ not in lex.pct_time_words and lex.direction(nxt) is None:
             return  # "7.5% inflation", "a 5% stake": the percentage of something else
         prev = doc[q["tok_start"] - 1] if q["tok_start"] > sent.start else None
         if prev is not None and prev.lower_ in ("below", "above", "under", "beneath") and not q["signed"]:
             return  # "dominance drops below 80%": a level of a ratio, not a change
+        j0 = q["tok_start"] - 1
+        while j0 > sent.start and doc[j0].lower_ in ("about", "around", "roughly", "nearly", "just", "some"):
+            j0 -= 1
+        if j0 >= sent.start and doc[j0].lower_ in ("to", "at") and not q["signed"] \
+                and not (j0 > sent.start and doc[j0 - 1].lower_ == "up"):
+            return  # "slipped to 6.3%", "comes in at 4.2%": a reading of a ratio, not a change
+        if nxt is not None and nxt.lower_ in ("below", "above", "under"):
+            return  # "10% below its record": a distance from a level
+        if nxt is not None and nxt.lower_ == "in" and end + 1 < sent.end:
+            n2 = doc[end + 1]
+            n3 = doc[end + 2] if end + 2 < sent.end else None
+            if n2.lower_ in lex.non_subject or (n3 is not None and n2.tag_.startswith(("NN", "JJ"))
+                                                and n3.lower_ in lex.non_subject):
+                return  # "drops 58% in volume", "160% in exchange deposits"
         # direction: explicit sign, a word right after ("9% drop", "5% higher"), the last word
         direction = None
         if q["signed"]:
             direction = "down" if q["value"] < 0 else "up"
         if direction is None:
-            for j in range(end, min(sent.end, end + 1)):
+            for j in range(end2, min(sent.end, end2 + 1)):
                 t = doc[j]
                 if t.lower_ in ("of", "in", "from", "at", "on") or t.is_punct or t.lower_ in _BREAKS \
                         or j in subjects_at or t.tag_.startswith(("VB", "MD", "CC", "IN")):
@@ -329,6 +370,8 @@ class MoveTagger:
         if direction is None:
             return
         value = abs(q["value"])
+        if direction == "down" and value > 100:
+            return  # "slipped 15% … after a 200%+ surge": no price falls more than 100%
         pct = 0.0 if direction == "flat" else (-value if direction == "down" else value)
         # "down about 25% from its high of $4,885"
         from_price = None
@@ -352,6 +395,8 @@ class MoveTagger:
     def _money(self, doc: Doc, sent: Span, st: _State, q: dict[str, Any], out: list[dict[str, Any]],
                consumed: set[int], key: tuple[int, int]) -> None:
         lex = self.lex
+        if q["scaled"] and q["value"] >= 1e6:
+            return  # "XRP sales fall to $1.75M": not a price
         j = self._skip_back(doc, q["tok_start"], sent, frozenset({"below", "above", "under", "over"}))
         prev = doc[j].lower_ if j >= sent.start else ""
         if prev in lex.from_words:
@@ -395,13 +440,16 @@ class MoveTagger:
             consumed.add(q["tok_start"])
 
     def _verb_moves(self, doc: Doc, sent: Span, mentions: list[dict[str, Any]],
-                    have: list[dict[str, Any]], key: tuple[int, int]) -> list[dict[str, Any]]:
+                    have: list[dict[str, Any]], key: tuple[int, int],
+                    subjects_at: dict[int, tuple[str, str, int]] | None = None) -> list[dict[str, Any]]:
         """Direction-only moves: "Solana tumbled", "Bitcoin and Ether rallied", "ETH was flat"."""
         out: list[dict[str, Any]] = []
         seen = {m["asset"] for m in have}
         for m in mentions:
             if not (sent.start <= m["start"] < sent.end) or m["symbol"] in seen or m["strength"] != "strong":
                 continue
+            if subjects_at is not None and m["start"] not in subjects_at:
+                continue  # "Ethereum 2.0 node count drops", "ETH held in wallets jumps"
             tok = doc[m["end"] - 1]
             while tok.dep_ == "conj" and tok.head.i != tok.i:
                 tok = tok.head
@@ -410,8 +458,11 @@ class MoveTagger:
             head = tok.head
             objects = [c for c in head.children if c.dep_ in ("dobj", "dative")]
             if head.lower_ in self.lex.report_verbs:
-                # "Ethereum saw significant losses", "Solana posted gains"
-                direction = next((self.lex.words.get(o.lower_) for o in objects if o.lower_ in self.lex.words), None)
+                # "Ethereum saw significant losses", "Solana posted gains"; not "saw a surge in volume"
+                direction = next((self.lex.words.get(o.lower_) for o in objects if o.lower_ in self.lex.words
+                                  and not any(c.lower_ == "in" and any(g.lower_ in self.lex.non_subject for g in c.children)
+                                              or c.dep_ == "compound" and c.lower_ in self.lex.non_subject
+                                              for c in o.children)), None)
             elif objects:
                 continue  # "Ripple adds $765 million to…", "Dogecoin gains ground"
             else:
@@ -420,6 +471,9 @@ class MoveTagger:
                 direction = next((d for c in cands if (d := self.lex.direction(c)) is not None), None)
             if direction is None or not head.tag_.startswith("VB"):
                 continue
+            if any(c.lower_ == "in" and any(g.dep_ == "pobj" and g.lower_ in self.lex.non_subject for g in c.children)
+                   for c in head.children):
+                continue  # "drop in whale transactions": a metric's move
             children = {c.lower_ for c in head.children}
             if children & _NEG or children & self.lex.modal or head.dep_ in ("xcomp", "relcl"):
                 continue
@@ -442,6 +496,8 @@ class MoveTagger:
                 continue  # "falling over $5,000" is a change, not a price
             if q["scaled"] and q["value"] >= 1e6:
                 continue
+            if q["tok_end"] < sent.end and lex.direction(doc[q["tok_end"]]) is not None:
+                continue  # "a $800 correction": a change, not a price
             kind = self._level_kind(doc, sent, q, low)
             if kind is None:
                 # "a break below it would open the way to $2,650": a destination under a modal
@@ -451,13 +507,16 @@ class MoveTagger:
                     kind = "target"
             if kind is None:
                 continue
+            if kind == "price" and (any(t.lower_ in lex.modal for t in doc[sent.start:q["tok_start"]])
+                                    or q["tok_start"] >= 2 and low[q["tok_start"] - 2] == "to"):
+                kind = "target"  # "Will XRP hit $5?", "could reach $10": a forecast
             before = [m for m in sent_assets if m["end"] <= q["tok_start"] and m["start"] in subjects_at]
             after = [m for m in sent_assets if m["start"] >= q["tok_end"] and m["start"] in subjects_at]
             asset = before[-1]["symbol"] if before else (after[0]["symbol"] if after else carry)
             out.append({"asset": asset, "price": q["value"], "kind": kind, "sent": key,
                         "_carried": not (before or after)})
         subs = [m for m in sent_assets if m["start"] in subjects_at]
-        return subs[-1]["symbol"] if subs else carry
+        return subs[-1]["symbol"] if subs else (carry if sent_assets else None)
 
     def _level_kind(self, doc: Doc, sent: Span, q: dict[str, Any], low: list[str]) -> str | None:
         lex = self.lex
@@ -478,6 +537,8 @@ class MoveTagger:
                         best = (dist, kind)
             if best is not None and dist >= 3:
                 break
+            if low[j] in lex.to_words:
+                break  # "from its $5.58 high to $4.78": "to" starts the amount's own phrase
         # keywords right after the amount ("the $105,000 key support level")
         for dist, j in enumerate(range(q["tok_end"], min(sent.end, q["tok_end"] + lex.window_right))):
             if doc[j].is_punct:

@@ -52,6 +52,7 @@ DEFAULT_EXCLUDE = ("lemmatizer", "attribute_ruler")
 COMPONENTS = ("crypto_numbers", "crypto_assets", "crypto_sectors", "crypto_moves", "crypto_figures",
               "crypto_causes", "crypto_entities")
 CHUNK_CHARS = 20_000
+_ZERO_WIDTH = {0x200B: " ", 0x200C: " ", 0x200D: " ", 0xFEFF: " "}  # same length: offsets stay valid
 
 
 @Language.component("crypto_sentence_breaks")
@@ -176,6 +177,7 @@ class Extractor:
             """(text, (item index, "title"|"body", offset in the article)) for every piece."""
             for idx, item in enumerate(items):
                 title, text = _coerce(item)
+                title, text = (title or "").translate(_ZERO_WIDTH), text.translate(_ZERO_WIDTH)
                 yield (title or ""), (idx, "title", 0)
                 for start, end in chunk_text(text):
                     yield text[start:end], (idx, "body", start)
