@@ -111,6 +111,8 @@ def test_rule_file_covers_the_taxonomy() -> None:
     ("etf_outflow", "The $3 billion inflow streak comes to an end as $149 million exits the funds."),
     ("etf_inflow", "Bitcoin ETFs Face $1.2B Outflows, Ethereum Sees $130M Inflows"),
     ("technical_breakout", "Ethereum Hits 3-Year High Against the Dollar"),
+    ("regulation", "SEC suit against Ripple drags on"),
+    ("regulation", "Binance Investigated by US Justice Department"),
     ("etf_outflow", "Bitcoin ETFs saw redemptions of $946 million."),
     ("etf_outflow", "Crypto funds recorded outflows for a third week."),
     ("etf_inflow", "Spot Ether ETFs recorded net inflows of $310 million."),
@@ -180,6 +182,9 @@ def test_causes(ex: Extractor, cause: str, text: str) -> None:
     ("institutional_buying", "MicroStrategy Halts Bitcoin Buying Streak"),
     ("holder_selling", "Fewer Bitcoin Holders Willing to Sell"),
     ("inflation_data", "Ethereum turns deflationary again as fees rise."),
+    ("technical_breakout", "Ethereum Fees Climb to 2-Year High"),                # a high of something else
+    ("technical_breakout", "US Inflation Jumps to 40-Year High as Solana and XRP tumble"),
+    ("technical_breakout", "XRP price prepares to breakout to $1"),               # not yet
 ])
 def test_cause_not_found(ex: Extractor, cause: str, text: str) -> None:
     assert cause not in {c.type for c in ex(text).causes}
