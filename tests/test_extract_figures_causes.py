@@ -113,6 +113,7 @@ def test_rule_file_covers_the_taxonomy() -> None:
     ("technical_breakout", "Ethereum Hits 3-Year High Against the Dollar"),
     ("regulation", "SEC suit against Ripple drags on"),
     ("regulation", "Binance Investigated by US Justice Department"),
+    ("regulation", "G7 finance officials back need to regulate digital currencies"),
     ("etf_outflow", "Bitcoin ETFs saw redemptions of $946 million."),
     ("etf_outflow", "Crypto funds recorded outflows for a third week."),
     ("etf_inflow", "Spot Ether ETFs recorded net inflows of $310 million."),
