@@ -114,6 +114,7 @@ def test_rule_file_covers_the_taxonomy() -> None:
     ("regulation", "SEC suit against Ripple drags on"),
     ("regulation", "Binance Investigated by US Justice Department"),
     ("regulation", "G7 finance officials back need to regulate digital currencies"),
+    ("hack_exploit", "Why did Ether fall after the bridge hack?"),               # a why-question states it
     ("etf_outflow", "Bitcoin ETFs saw redemptions of $946 million."),
     ("etf_outflow", "Crypto funds recorded outflows for a third week."),
     ("etf_inflow", "Spot Ether ETFs recorded net inflows of $310 million."),
@@ -186,6 +187,8 @@ def test_causes(ex: Extractor, cause: str, text: str) -> None:
     ("technical_breakout", "Ethereum Fees Climb to 2-Year High"),                # a high of something else
     ("technical_breakout", "US Inflation Jumps to 40-Year High as Solana and XRP tumble"),
     ("technical_breakout", "XRP price prepares to breakout to $1"),               # not yet
+    ("leverage_liquidation", "Could This Bitcoin Miner Be In For A Short Squeeze?"),  # asked, not stated
+    ("regulation", "Will the SEC approve a Solana ETF this year?"),
 ])
 def test_cause_not_found(ex: Extractor, cause: str, text: str) -> None:
     assert cause not in {c.type for c in ex(text).causes}

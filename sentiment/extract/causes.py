@@ -7,7 +7,8 @@ its ``none`` phrases does ("inflows" near "ETF" is an inflow, unless the sentenc
 sentence. Phrases are matched by :class:`resources.PhraseSet`, a prefix index over lower-cased
 tokens: spaCy's ``Matcher`` with ``REGEX`` predicates for the ``word*`` stems cost about 75 ms per
 700-word article here, the index about 10. A phrase right after a negation ("no", "not",
-"without") does not count. The ``crypto_causes`` component stores ``doc._.causes`` as a list of
+"without") does not count, and a yes/no question ("Could this be a short squeeze?") states no
+cause. The ``crypto_causes`` component stores ``doc._.causes`` as a list of
 ``{"type", "sent"}`` dicts (``sent`` = the sentence's character offsets), one per type and
 sentence, in text order.
 """
@@ -17,7 +18,7 @@ from collections import defaultdict
 from typing import Any
 
 from spacy.language import Language
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from .resources import PhraseSet, guarded, load_json, phrase_words
 
@@ -44,6 +45,7 @@ class CauseTagger:
         self.phrases = PhraseSet()
         self.rules: list[tuple[str, int, int, bool]] = []  # (type, rule index, groups, needs_asset)
         self.negations: frozenset[str] = frozenset()
+        self.question_starts: frozenset[str] = frozenset()
         self.negating_keys: set[str] = set()
         self.initialize(nlp=nlp)
 
@@ -53,6 +55,7 @@ class CauseTagger:
             return
         data = load_json(self.data_file)
         self.negations = frozenset(data["negations"])
+        self.question_starts = frozenset(data.get("question_starts", []))
         self.phrases = PhraseSet()
         self.rules = []
         self.negating_keys = set()
@@ -67,6 +70,12 @@ class CauseTagger:
                     self.phrases.add(f"{ctype}|{r}|none", rule["none"])
                 self.rules.append((ctype, r, len(rule["all"]), bool(rule.get("needs_asset"))))
         self.phrases.add("|asset_words", data.get("asset_words", []))
+
+    def _yes_no_question(self, sent: Span) -> bool:
+        """"Could this be a short squeeze?", "Will the SEC approve it?": asked, not stated."""
+        words = [t for t in sent if not (t.is_punct or t.is_space)]
+        ends = [t for t in sent if not t.is_space]
+        return bool(words and ends) and ends[-1].text == "?" and words[0].lower_ in self.question_starts
 
     def _negated(self, doc: Doc, start: int, sent_start: int) -> bool:
         return any(doc[j].lower_ in self.negations for j in range(max(sent_start, start - 3), start))
@@ -89,6 +98,8 @@ class CauseTagger:
             hits[n].add(key)
         found: list[dict[str, Any]] = []
         for n in sorted(hits):
+            if self._yes_no_question(sents[n]):
+                continue
             keys = hits[n]
             types: list[str] = []
             for ctype, r, groups, needs_asset in self.rules:
