@@ -158,6 +158,11 @@ def test_component_on_a_users_own_nlp() -> None:
     ("Near Intents Hacked for $3.8M", ["NEAR"]),
     ("The Ethereum layer-2 network Blast is shutting down.", ["BLAST", "ETH"]),
     ("XRP\u200c \u200cprice plunges\u200c \u200c21% in a day", ["XRP"]),
+    ("Crypto Exchange Binance Plans US IPO in 3 Years, CEO Says – Bitcoin News", []),   # publisher tags
+    ("Peter Brandt Warns Price Corrections Can Be Lengthy – Markets and Prices Bitcoin News", []),
+    ("Staking is a Marketing Ploy - Bitfinex Whale - Ethereum World News", []),
+    ("Bitcoin News: BTC price rises 5% on the day", ["BTC"]),
+    ("Traders react to Ethereum news", ["ETH"]),
 ])
 def test_real_feed_cases(ex: Extractor, text: str, expected: list[str]) -> None:
     assert sorted(symbols(ex, text)) == sorted(expected)

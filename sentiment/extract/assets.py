@@ -151,6 +151,19 @@ class AssetTagger:
                 break
         return start - 1 in amounts and not doc[start - 1].like_num
 
+    @staticmethod
+    def _publisher_tag(doc: Doc, span: Span) -> bool:
+        """A name in a headline's trailing publisher tag: "… – Bitcoin News", "- Ethereum World
+        News": after the last dash, a few capitalised words ending the text in "News"."""
+        tail = doc[span.end:span.end + 3]
+        end = next((t.i for t in tail if t.text == "News"), None)
+        if end is None or any(not t.is_space for t in doc[end + 1:]):
+            return False
+        for i in range(span.start - 1, max(-1, span.start - 6), -1):
+            if doc[i].text in ("-", "–", "—", "|"):
+                return all(t.text[:1].isupper() or t.is_space or t.text == "and" for t in doc[i + 1:span.start])
+        return False
+
     def _strength(self, doc: Doc, span: Span, asset: Asset, amounts: set[int],
                   cashtag_or_pair: bool) -> str | None:
         text = span.text
@@ -163,6 +176,8 @@ class AssetTagger:
             return None  # "Polkadot-style dots"
         if nxt is not None and nxt.text.rstrip(".").lower() in _COMPANY_SUFFIX:
             return None  # "BTC Inc.", "ETC Group": a company
+        if self._publisher_tag(doc, span):
+            return None  # "… – Markets and Prices Bitcoin News": the publisher, not the coin
         if form not in asset.ambiguous:
             return "strong"
         if form in asset.lower_only:
