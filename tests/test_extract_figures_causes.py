@@ -115,6 +115,7 @@ def test_rule_file_covers_the_taxonomy() -> None:
     ("regulation", "Binance Investigated by US Justice Department"),
     ("regulation", "G7 finance officials back need to regulate digital currencies"),
     ("hack_exploit", "Why did Ether fall after the bridge hack?"),               # a why-question states it
+    ("fed_hawkish", "Bitcoin slid as traders expect the Fed to keep rates higher for longer."),  # an expectation
     ("etf_outflow", "Bitcoin ETFs saw redemptions of $946 million."),
     ("etf_outflow", "Crypto funds recorded outflows for a third week."),
     ("etf_inflow", "Spot Ether ETFs recorded net inflows of $310 million."),
@@ -189,6 +190,10 @@ def test_causes(ex: Extractor, cause: str, text: str) -> None:
     ("technical_breakout", "XRP price prepares to breakout to $1"),               # not yet
     ("leverage_liquidation", "Could This Bitcoin Miner Be In For A Short Squeeze?"),  # asked, not stated
     ("regulation", "Will the SEC approve a Solana ETF this year?"),
+    ("hack_exploit", "Binance Adds $1 Billion To Its SAFU Funds to Back Users In Case Of Hack"),  # hypothetical
+    ("institutional_buying", "Most institutional investors expect to buy digital assets, study finds"),
+    ("technical_breakout", "Bitcoin Price Ready to Push Above Key Resistance to Hit $10,000"),
+    ("regulation", "Stablecoins Like Tether Should Face Regulators' Scrutiny"),
 ])
 def test_cause_not_found(ex: Extractor, cause: str, text: str) -> None:
     assert cause not in {c.type for c in ex(text).causes}

@@ -46,6 +46,8 @@ class CauseTagger:
         self.rules: list[tuple[str, int, int, bool]] = []  # (type, rule index, groups, needs_asset)
         self.negations: frozenset[str] = frozenset()
         self.question_starts: frozenset[str] = frozenset()
+        self.hypotheticals: frozenset[str] = frozenset()
+        self.events: frozenset[str] = frozenset()
         self.negating_keys: set[str] = set()
         self.initialize(nlp=nlp)
 
@@ -56,6 +58,8 @@ class CauseTagger:
         data = load_json(self.data_file)
         self.negations = frozenset(data["negations"])
         self.question_starts = frozenset(data.get("question_starts", []))
+        self.hypotheticals = frozenset(data.get("hypotheticals", []))
+        self.events = frozenset(data.get("events", []))
         self.phrases = PhraseSet()
         self.rules = []
         self.negating_keys = set()
@@ -77,6 +81,15 @@ class CauseTagger:
         ends = [t for t in sent if not t.is_space]
         return bool(words and ends) and ends[-1].text == "?" and words[0].lower_ in self.question_starts
 
+    def _hypothetical(self, doc: Doc, start: int, sent_start: int) -> bool:
+        """"could help", "expect to buy", "in case of a hack": within three tokens of the clause."""
+        for j in range(start - 1, max(sent_start, start - 4) - 1, -1):
+            if doc[j].is_punct:
+                return False
+            if doc[j].lower_ in self.hypotheticals:
+                return True
+        return False
+
     def _negated(self, doc: Doc, start: int, sent_start: int) -> bool:
         return any(doc[j].lower_ in self.negations for j in range(max(sent_start, start - 3), start))
 
@@ -94,6 +107,9 @@ class CauseTagger:
             n = sent_of[start]
             if not key.endswith("|none") and key not in self.negating_keys \
                     and self._negated(doc, start, sents[n].start):
+                continue
+            if not key.endswith("|none") and key.split("|", 1)[0] in self.events \
+                    and self._hypothetical(doc, start, sents[n].start):
                 continue
             hits[n].add(key)
         found: list[dict[str, Any]] = []
