@@ -170,6 +170,11 @@ def test_weak_sector_words_need_context(ex: Extractor) -> None:
     "Cardano (ADA) Set for 42% Rally",
     "ETH held in accumulation wallets jumps 65%",                           # the holdings move
     "Bitcoin, Ethereum and Tether witness drop in whale transactions",
+    "Why a Bitcoin Crash May Be Imminent",                                   # headline nouns and modals
+    "Bitcoin Rally Fades as Traders Take Profit",
+    "MakerDAO's DAI Fell Behind Terra's UST Months Ago",
+    "The Bitcoin crash of 2018 taught traders a lesson.",
+    "Dogecoin Gains More US Ground: Fully Regulated Perps Now Live",
 ])
 def test_real_headlines_that_are_not_price_moves(ex: Extractor, text: str) -> None:
     assert ex(text).moves == []
@@ -184,6 +189,18 @@ def test_real_headlines_that_are_not_price_moves(ex: Extractor, text: str) -> No
 ])
 def test_real_headlines_whose_move_belongs_to_the_right_asset(ex: Extractor, text: str, expected: set) -> None:
     assert {(m.asset, m.change_pct) for m in ex(text).moves if m.change_pct is not None} == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    # direction-only moves in headlines the parse misses (title case, lists, "(TICKER)", "Price")
+    ("Cardano, Dogecoin and XRP Surge Overnight", {("ADA", "up"), ("DOGE", "up"), ("XRP", "up")}),
+    ("Ripple Partners with Bhutan's Central Bank, XRP Jumps", {("XRP", "up")}),
+    ("XRP tumbles despite former Amazon exec joining Ripple as engineering lead", {("XRP", "down")}),
+    ("Chainlink (LINK) Rallies as Market Cap Surpasses Litecoin", {("LINK", "up")}),
+    ("Bitcoin (BTC) Price Spikes As Elon Musk Changes Twitter Bio", {("BTC", "up")}),
+])
+def test_headline_direction_moves(ex: Extractor, text: str, expected: set) -> None:
+    assert {(m.asset, m.direction) for m in ex(text).moves} == expected
 
 
 @pytest.mark.parametrize("text, expected", [

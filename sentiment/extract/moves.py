@@ -62,6 +62,7 @@ class _Lexicon:
     needs_amount: frozenset[str]
     pct_time_words: frozenset[str]
     report_verbs: frozenset[str]
+    fading: frozenset[str]
     crossing_words: frozenset[str]
     non_subject: frozenset[str]
     level_kinds: dict[tuple[str, ...], str]
@@ -93,6 +94,7 @@ class _Lexicon:
                    fillers=frozenset(d["amount_fillers"]), change_fillers=frozenset(d["change_fillers"]),
                    needs_amount=frozenset(d["needs_amount"]), pct_time_words=frozenset(d["pct_time_words"]),
                    crossing_words=frozenset(d["crossing_words"]), report_verbs=frozenset(d["report_verbs"]),
+                   fading=frozenset(d.get("fading_words", [])),
                    non_subject=frozenset(d["non_subject_followers"]), level_kinds=kinds,
                    window_left=int(lv["window_left"]), window_right=int(lv["window_right"]),
                    max_price=float(lv["max_price"]))
@@ -290,6 +292,8 @@ class MoveTagger:
                 i = end
             sent_moves += [mv for mv in self._verb_moves(doc, sent, mentions, sent_moves, key, subjects_at)
                            if mv["_tok"] not in question_toks]
+            sent_moves += [mv for mv in self._adjacent_moves(doc, sent, mentions, sent_moves, key, subjects_at)
+                           if mv["_tok"] not in question_toks]
             moves += sent_moves
             # a price move next to a weak mention ("Bonk lost 6%") is the evidence it lacked
             moved = {mv["asset"] for mv in sent_moves if mv["change_pct"] is not None or mv["to_price"]
@@ -481,6 +485,74 @@ class MoveTagger:
             out.append({"asset": m["symbol"], "direction": direction, "change_pct": 0.0 if direction == "flat" else None,
                         "from_price": None, "to_price": None, "change_abs": None, "sent": key,
                         "_tok": head.i})
+        return out
+
+    @staticmethod
+    def _title_case(sent: Span) -> bool:
+        """A headline written in title case: most words of four letters or more capitalised."""
+        words = [t for t in sent if t.is_alpha and len(t) > 3]
+        return len(words) >= 2 and sum(t.text[0].isupper() for t in words) >= 0.7 * len(words)
+
+    def _adjacent_moves(self, doc: Doc, sent: Span, mentions: list[dict[str, Any]],
+                        have: list[dict[str, Any]], key: tuple[int, int],
+                        subjects_at: dict[int, tuple[str, str, int]]) -> list[dict[str, Any]]:
+        """Direction-only moves the parse misses in headlines ("XRP Jumps", "Cardano, Dogecoin and
+        XRP Surge Overnight", "XRP tumbles despite…"): a direction word right after the asset, or
+        after a list of assets, past "price" and a "(TICKER)"."""
+        lex = self.lex
+        out: list[dict[str, Any]] = []
+        seen = {m["asset"] for m in have}
+        starts = {m["start"]: m for m in mentions if sent.start <= m["start"] < sent.end}
+        group: list[dict[str, Any]] = []
+        j = sent.start
+        while j < sent.end:
+            m = starts.get(j)
+            if m is None:
+                if doc[j].lower_ not in _GROUP_GLUE or doc[j].text == "(":
+                    group = []
+                j += 1
+                continue
+            if m["strength"] == "strong" and m["start"] in subjects_at:
+                group.append(m)
+            j = m["end"]
+            if j < sent.end and doc[j].text == "(":  # "Bitcoin (BTC)"
+                close = next((k for k in range(j, min(sent.end, j + 4)) if doc[k].text == ")"), None)
+                j = close + 1 if close is not None else j
+            while j < sent.end and doc[j].lower_ in ("price", "prices"):
+                j += 1
+            if j >= sent.end or doc[j].lower_ in _GROUP_GLUE or j in starts:
+                continue  # the list goes on
+            word = doc[j]
+            direction = lex.direction(word)
+            nxt = doc[j + 1] if j + 1 < sent.end else None
+            clause = doc[max(sent.start, group[0]["start"] - 4) if group else j:j]
+            # a verb, a capitalised headline word, or a lower-case "tumbles"/"dived" the tagger took
+            # for a noun; not "the Bitcoin crash of 2018"
+            verb_like = word.tag_.startswith("VB") or word.text[:1].isupper() and self._title_case(sent) \
+                or word.lower_.endswith(("s", "ed")) and word.tag_ in ("NNS", "NN")
+            if direction is None or not verb_like or word.lower_ in lex.needs_amount or word.dep_ == "amod" \
+                    or any(c.dep_ in ("dobj", "dative") for c in word.children) \
+                    or any(t.lower_ in _NEG or t.lower_ in lex.modal for t in clause) \
+                    or nxt is not None and (nxt.lower_ == "in"  # "Surge in Trading Activity"
+                                            or nxt.lower_ in lex.fading  # "Bitcoin Rally Fades"
+                                            or nxt.lower_ in lex.modal  # "a Bitcoin Crash May Be Imminent"
+                                            or nxt.lower_ in ("is", "are", "was", "were", "has", "have")
+                                            or nxt.like_num or nxt.text in ("$", "€", "£", "+", "-")):
+                # an amount after it was the amount's to judge ("Drops 58% in Volume")
+                group = []
+                continue
+            if word.lower_.startswith("gain") and nxt is not None and nxt.is_alpha \
+                    and nxt.lower_ not in ("as", "after", "on", "amid", "while", "despite", "today", "again"):
+                # "Dogecoin Gains More US Ground", "gains traction": not a price move
+                group = []
+                continue
+            for g in group:
+                if g["symbol"] not in seen:
+                    seen.add(g["symbol"])
+                    out.append({"asset": g["symbol"], "direction": direction,
+                                "change_pct": 0.0 if direction == "flat" else None, "from_price": None,
+                                "to_price": None, "change_abs": None, "sent": key, "_tok": j})
+            group = []
         return out
 
     def _levels(self, doc: Doc, sent: Span, quants: list[dict[str, Any]], mentions: list[dict[str, Any]],
