@@ -7,7 +7,9 @@ An *ambiguous* form counts only with evidence: a cashtag, a trading pair (``BTC-
 case in a sentence that is not all capitals, an amount right next to it, a following "token",
 "coin", "protocol"…; a capitalised ambiguous form mid-sentence is kept as *weak* and counts only
 when the article names the same asset with evidence elsewhere (decided by the Extractor).
-*Strict* forms (``!ath``, ``!not``, ``!trump``…) need more than upper case.
+*Strict* forms (``!ath``, ``!not``, ``!trump``…) need more than upper case; ``~tether`` is a word
+only in lower case. A name followed by Inc/Corp/Group… is a company, and one inside a headline's
+trailing publisher tag ("… – Bitcoin News") is the publisher.
 """
 from __future__ import annotations
 

@@ -7,8 +7,9 @@ its ``none`` phrases does ("inflows" near "ETF" is an inflow, unless the sentenc
 sentence. Phrases are matched by :class:`resources.PhraseSet`, a prefix index over lower-cased
 tokens: spaCy's ``Matcher`` with ``REGEX`` predicates for the ``word*`` stems cost about 75 ms per
 700-word article here, the index about 10. A phrase right after a negation ("no", "not",
-"without") does not count, and a yes/no question ("Could this be a short squeeze?") states no
-cause. The ``crypto_causes`` component stores ``doc._.causes`` as a list of
+"without") does not count, nor does an event's phrase after a hypothetical ("could help", "in
+case of a hack"), and a yes/no question ("Could this be a short squeeze?") states no cause (the
+word lists are in the rule file). The ``crypto_causes`` component stores ``doc._.causes`` as a list of
 ``{"type", "sent"}`` dicts (``sent`` = the sentence's character offsets), one per type and
 sentence, in text order.
 """
