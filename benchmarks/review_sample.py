@@ -1,7 +1,8 @@
 """Measure extraction precision by reading: draw a fixed random sample of headlines, write a review
 sheet listing everything the extractor found in each, mark each item by hand, then tally.
 
-    # 1. a sheet for 400 DS4A headlines (seeded; the trailing " - Publisher" is stripped)
+    # 1. a sheet for 400 DS4A headlines (seeded; the trailing " - Publisher" is stripped);
+    #    --exclude earlier sheets to draw a sample none of them has read
     python benchmarks/review_sample.py draw ../shared/data/crypto_news_dated/ds4a_crypto_news_2020-01_2022-04.csv \\
         --column title --strip-suffix " - " --n 400 --seed 20261206 --out review.md
     # 2. mark each "- [ ]" line: [x] correct, [-] wrong, [?] debatable; leave [ ] for unread
@@ -29,14 +30,22 @@ _ITEM = re.compile(r"^- \[(.)\] (\w+): ")
 _MARKS = {"x": "correct", "-": "wrong", "?": "debatable", " ": "unread"}
 
 
-def draw(path: Path, column: str, n: int, seed: int, strip_suffix: str | None = None) -> list[str]:
-    """``n`` distinct texts of ``column``, drawn with ``random.Random(seed)`` in the file's order."""
+def draw(path: Path, column: str, n: int, seed: int, strip_suffix: str | None = None,
+         exclude: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    """``n`` distinct texts of ``column``, not in ``exclude``: the file's texts shuffled with
+    ``random.Random(seed)``, the first ``n`` kept, so a later sample can skip an earlier one's."""
     with path.open(encoding="utf-8", newline="") as fh:
         texts = [(row.get(column) or "").strip() for row in csv.DictReader(fh)]
     if strip_suffix:
         texts = [t.rsplit(strip_suffix, 1)[0] if strip_suffix in t else t for t in texts]
     unique = list(dict.fromkeys(t for t in texts if t))
-    return random.Random(seed).sample(unique, min(n, len(unique)))
+    order = random.Random(seed).sample(unique, len(unique))
+    return [t for t in order if t not in exclude][:n]
+
+
+def sheet_texts(text: str) -> set[str]:
+    """The headlines of a review sheet (its "## N. headline" lines)."""
+    return {m.group(1).strip() for m in re.finditer(r"^## \d+\. (.*)$", text, re.MULTILINE)}
 
 
 def items(extraction: Extraction) -> Iterable[tuple[str, str]]:
@@ -93,13 +102,16 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--n", type=int, default=400)
     d.add_argument("--seed", type=int, default=20261206)
     d.add_argument("--out", type=Path, required=True)
+    d.add_argument("--exclude", type=Path, nargs="*", default=[], help="earlier sheets whose headlines to skip")
     t = sub.add_parser("tally", help="precision per field from a marked sheet")
     t.add_argument("sheet", type=Path)
     args = parser.parse_args(argv)
     if args.command == "draw":
-        if not args.csv.is_file():
-            parser.error(f"{args.csv}: no such file")
-        texts = draw(args.csv, args.column, args.n, args.seed, args.strip_suffix)
+        missing = [f for f in [args.csv, *args.exclude] if not f.is_file()]
+        if missing:
+            parser.error(f"{missing[0]}: no such file")
+        seen = set().union(*(sheet_texts(f.read_text(encoding="utf-8")) for f in args.exclude))
+        texts = draw(args.csv, args.column, args.n, args.seed, args.strip_suffix, seen)
         if not texts:
             parser.error(f"{args.csv}: no text in column {args.column!r}")
         args.out.write_text(sheet(texts), encoding="utf-8")

@@ -24,6 +24,10 @@ def test_draw_is_seeded_distinct_and_strips_the_publisher(tmp_path):
     assert len(set(first)) == 10 and all(t.startswith("Headline ") and " - " not in t for t in first)
     assert first != rs.draw(tmp_path / "news.csv", "title", 10, seed=8, strip_suffix=" - ")
     assert len(rs.draw(tmp_path / "news.csv", "title", 100, seed=7)) == 30   # no more than there are
+    later = rs.draw(tmp_path / "news.csv", "title", 10, seed=7, strip_suffix=" - ", exclude=set(first[:4]))
+    assert later[:6] == first[4:] and not set(later) & set(first[:4])       # the same order, minus those read
+    sheet = "# Extraction review\n\n## 1. Headline 3\n\n(nothing found)\n\n## 2. Headline 12\n"
+    assert rs.sheet_texts(sheet) == {"Headline 3", "Headline 12"}
 
 
 def test_sheet_lists_what_the_extractor_found_and_tally_counts_the_marks(tmp_path, capsys):
