@@ -243,14 +243,7 @@ class MoveTagger:
             sent_moves: list[dict[str, Any]] = []
             key = (sent.start_char, sent.end_char)
             st = _State()
-            question_toks: set[int] = set()
-            # a question is a forecast ("Will Cardano fall by 20%?"), unless it asks why or how
-            for qm in [t.i for t in sent if t.text == "?"]:
-                qs = qm
-                while qs > sent.start and doc[qs - 1].text not in (":", ",", "–", "—", "-", ".", "!"):
-                    qs -= 1
-                if doc[qs].lower_ not in ("why", "how", "what", "here", "here's", "where"):
-                    question_toks.update(range(qs, qm))
+            question_toks = self._question_tokens(doc, sent)
             i = sent.start
             while i < sent.end:
                 tok = doc[i]
@@ -492,6 +485,19 @@ class MoveTagger:
         """A headline written in title case: most words of four letters or more capitalised."""
         words = [t for t in sent if t.is_alpha and len(t) > 3]
         return len(words) >= 2 and sum(t.text[0].isupper() for t in words) >= 0.7 * len(words)
+
+    @staticmethod
+    def _question_tokens(doc: Doc, sent: Span) -> set[int]:
+        """Tokens of a clause that ends in "?": a forecast ("Will Cardano fall by 20%?"), unless it
+        asks why or how ("Why Is Bitcoin Up 5% Today?" states the move)."""
+        out: set[int] = set()
+        for qm in [t.i for t in sent if t.text == "?"]:
+            qs = qm
+            while qs > sent.start and doc[qs - 1].text not in (":", ",", "–", "—", "-", ".", "!"):
+                qs -= 1
+            if doc[qs].lower_ not in ("why", "how", "what", "here", "here's", "where"):
+                out.update(range(qs, qm))
+        return out
 
     def _adjacent_moves(self, doc: Doc, sent: Span, mentions: list[dict[str, Any]],
                         have: list[dict[str, Any]], key: tuple[int, int],
