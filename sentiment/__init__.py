@@ -28,9 +28,9 @@ _API = {
     "ingest": "sentiment.ingest",
     "iter_inputs": "sentiment.ingest",
     "Store": "sentiment.store",
-    "read_tags": "sentiment.sinks",
-    "write_tables": "sentiment.sinks",
-    "export": "sentiment.sinks",
+    "read_tags": "sentiment.tagfiles",
+    "write_tables": "sentiment.tagfiles",
+    "export": "sentiment.tagfiles",
     "to_frames": "sentiment.frames",
     "to_frame": "sentiment.frames",
     "link": "sentiment.market",
@@ -48,8 +48,8 @@ if TYPE_CHECKING:  # pragma: no cover  (names for type checkers; loaded lazily b
     from sentiment.market.link import link  # noqa: F401
     from sentiment.market.prices import load_prices  # noqa: F401
     from sentiment.schema import Article, Extraction, Score, TaggedArticle  # noqa: F401
-    from sentiment.sinks import export, read_tags, write_tables  # noqa: F401
     from sentiment.store import Store  # noqa: F401
+    from sentiment.tagfiles import export, read_tags, write_tables  # noqa: F401
     from sentiment.tagging import TagReport, tag_files  # noqa: F401
 
 

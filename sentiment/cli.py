@@ -121,7 +121,7 @@ def tag(
     Exit code 0 when every input was tagged, 1 when some failed (all others are written)."""
     from sentiment.analyzer import Analyzer
     from sentiment.ingest import IngestOptions
-    from sentiment.sinks import format_for
+    from sentiment.tagfiles import format_for
     from sentiment.tagging import tag_files
 
     if not sources and not from_store:
@@ -178,7 +178,7 @@ def show(
     """Print a readable table of tagged articles: sentiment, assets, moves and causes."""
     from rich.table import Table
 
-    from sentiment.sinks import read_tags
+    from sentiment.tagfiles import read_tags
 
     if not tags.exists():
         raise UsageError(f"no such file: {tags}")
@@ -222,8 +222,8 @@ def export(
 ) -> None:
     """Copy tag records into another format; CSV and Parquet get <name>.assets and <name>.causes
     tables beside them, a store is added to. Prints the files written."""
-    from sentiment.sinks import export as export_api
     from sentiment.store import StoreError
+    from sentiment.tagfiles import export as export_api
 
     if not tags.exists():
         raise UsageError(f"no such file: {tags}")

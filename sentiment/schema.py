@@ -351,15 +351,15 @@ class TaggedArticle:
         """This article as one table of :mod:`sentiment.frames`: ``articles`` (one row),
         ``assets``, ``causes``, ``sentences``, ``moves``, ``levels``, ``figures``, ``sectors``
         or ``entities``."""
-        from sentiment.frames import to_frame
+        from sentiment.tables import record_frames
 
-        return to_frame(self, kind)
+        return record_frames([self.to_dict()], [kind])[kind]
 
     def to_frames(self) -> dict[str, pd.DataFrame]:
         """All the tables of :mod:`sentiment.frames` for this article, by kind."""
-        from sentiment.frames import to_frames
+        from sentiment.tables import record_frames
 
-        return to_frames(self)
+        return record_frames([self.to_dict()])
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], text: str = "") -> TaggedArticle:

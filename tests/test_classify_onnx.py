@@ -305,7 +305,7 @@ def test_tag_command_backend_option(use_cache, tiny_model, tmp_path, capsys):
     from conftest import ROOT
 
     from sentiment.cli import main
-    from sentiment.sinks import read_tags
+    from sentiment.tagfiles import read_tags
 
     article = ROOT / "examples" / "2025-03-10-btc-slide-tariffs.txt"
     out = tmp_path / "tags.jsonl"
@@ -321,7 +321,7 @@ def test_tag_with_two_worker_processes_writes_the_same_records(use_cache, tiny_m
     from conftest import ROOT
 
     from sentiment.cli import main
-    from sentiment.sinks import read_tags
+    from sentiment.tagfiles import read_tags
 
     articles = [str(p) for p in sorted((ROOT / "examples").glob("2025-*.txt"))]
     outs = []
@@ -354,7 +354,7 @@ def test_a_dying_worker_loses_no_article(use_cache, tiny_model, tmp_path, monkey
 
     from sentiment import workers
     from sentiment.analyzer import Analyzer
-    from sentiment.sinks import read_tags
+    from sentiment.tagfiles import read_tags
     from sentiment.tagging import tag_files
 
     monkeypatch.setattr(workers, "_run_batch", _die_in_a_worker)  # the forked workers inherit it

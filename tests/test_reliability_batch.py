@@ -20,8 +20,8 @@ from sentiment.analyzer import Analyzer
 from sentiment.classify.model import default_model_path
 from sentiment.ingest import IngestError, iter_inputs
 from sentiment.schema import Article
-from sentiment.sinks import read_tags, write_table
 from sentiment.store import Store
+from sentiment.tagfiles import read_tags, write_table
 from sentiment.tagging import tag_files
 
 DATA = Path(__file__).parent / "data"

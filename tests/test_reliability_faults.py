@@ -25,8 +25,8 @@ from sentiment.analyzer import Analyzer
 from sentiment.classify.model import default_model_path
 from sentiment.ingest import Fetcher, FetchError, IngestError, IngestOptions, iter_inputs
 from sentiment.schema import Article
-from sentiment.sinks import read_tags
 from sentiment.store import Store
+from sentiment.tagfiles import read_tags
 from sentiment.tagging import tag_files
 
 DATA = Path(__file__).parent / "data"

@@ -15,8 +15,9 @@ from httpserver import LocalServer
 
 from sentiment.ingest import IngestError, IngestOptions, iter_inputs
 from sentiment.schema import Article
-from sentiment.sinks import open_sink, read_tags, write_tables
+from sentiment.sinks import open_sink
 from sentiment.store import Store
+from sentiment.tagfiles import read_tags, write_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = ["'); DROP TABLE articles;--", "x' OR '1'='1", 'quote " and \\ backslash', "Robert'); DELETE FROM tags;--",

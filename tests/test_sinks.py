@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from sentiment.sinks import SinkBusy, format_for, open_sink, read_tags, write_tables
+from sentiment.sinks import SinkBusy, open_sink
+from sentiment.tagfiles import format_for, read_tags, write_tables
 
 
 def record(i: int, label: str = "bearish") -> dict:

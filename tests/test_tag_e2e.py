@@ -14,8 +14,9 @@ from conftest import ROOT, shared_path
 
 from sentiment.analyzer import Analyzer
 from sentiment.cli import main
-from sentiment.sinks import open_sink, read_tags
+from sentiment.sinks import open_sink
 from sentiment.store import Store
+from sentiment.tagfiles import read_tags
 from sentiment.tagging import tag_files
 
 EXAMPLES = ROOT / "examples"

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..schema import parse_iso
-from ..sinks import read_tags
+from ..tagfiles import read_tags
 
 MARKET = "MARKET"
 ARTICLE_COLUMNS = ["id", "date", "published", "target", "score", "label", "causes", "stress"]
@@ -44,7 +44,7 @@ def iter_tags(source: TagsLike) -> Iterator[Mapping[str, Any]]:
     """Tag records from a .jsonl/.csv/.parquet file or from an iterable of dicts.
 
     JSON Lines are read here so that broken lines are reported (as ``{"__error__": …}``) rather
-    than silently dropped; CSV and Parquet go through :func:`sentiment.sinks.read_tags`."""
+    than silently dropped; CSV and Parquet go through :func:`sentiment.tagfiles.read_tags`."""
     if isinstance(source, pd.DataFrame):
         yield from source.to_dict("records")
         return
