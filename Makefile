@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test bench lint typecheck clean teacher-base model-large
+.PHONY: install demo test bench lint typecheck clean teacher-base model-large notebook
 
 $(STAMP): pyproject.toml constraints-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: install
 bench: install
 	$(BIN)/python benchmarks/bench_extract.py
 	$(BIN)/python benchmarks/bench_classify.py
+
+# Run notebooks/quickstart.ipynb from a clean state and store it with its outputs (commit the result).
+notebook: install
+	SENTIMENT_SHARED=$(abspath $(SHARED)) $(BIN)/python scripts/refresh_notebook.py
 
 lint: install
 	$(BIN)/ruff check sentiment tests benchmarks
