@@ -7,6 +7,7 @@ worker processes, :mod:`sentiment.workers`), ``score`` scores bare sentences.
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from itertools import islice
@@ -20,7 +21,7 @@ from sentiment.schema import Article, Extraction, Score, TaggedArticle
 
 if TYPE_CHECKING:
     from sentiment.extract import Extractor
-    from sentiment.workers import WorkerPool
+    from sentiment.workers import BatchFn, WorkerPool
 
 
 class Scorer(Protocol):
@@ -172,11 +173,29 @@ class Analyzer:
         if self.n_process > 1 and fork_available():
             if self._pool is None or self._pool.broken:
                 self.close()
-                self._pool = WorkerPool(self, self.n_process)
+                # Both models load here first: a broken model is one clear error, and the
+                # workers inherit the spaCy pipeline instead of each loading it. The workers
+                # open their own classifier sessions, so the parent's would only take memory
+                # (it is reopened if the parent must take over).
+                _ = self.model, self.extractor
+                if self.owns_model:
+                    self._model = None
+                self._pool = WorkerPool(self._worker, self.analyze_batch, self.n_process)
             yield from self._pool.map(batches)
             return
         for batch in batches:
-            yield batch, analyze_isolated(self, batch)
+            yield batch, analyze_isolated(self.analyze_batch, batch)
+
+    def _worker(self) -> BatchFn:
+        """Runs in each new worker process: a copy of this analyzer with one classifier thread
+        and its own session (a session's threads do not survive fork), no workers of its own."""
+        worker = copy.copy(self)
+        worker.n_process = 1
+        worker.threads = 1
+        worker._pool = None
+        if worker.owns_model:
+            worker._model = None
+        return worker.analyze_batch
 
     def close(self, *, terminate: bool = False) -> None:
         """Stop the worker processes, if any were started (``terminate``: without finishing

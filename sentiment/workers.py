@@ -1,11 +1,13 @@
-"""Whole-article analysis in worker processes: the parallel half of batch tagging.
+"""Batches analysed in worker processes: the parallel half of batch tagging.
 
-Each worker is a forked copy of the parent's :class:`~sentiment.analyzer.Analyzer`: it shares
-the already loaded spaCy pipeline (copy-on-write) and opens its own classifier session with
-one thread, then analyses whole batches (extraction, scoring, aggregation). The parent only
-reads, deduplicates and writes. Two workers on two cores keep both cores busy all the time,
-where splitting each batch into a spaCy stage and a scoring stage left one core waiting at
-every hand-over and shipped every parsed ``Doc`` between processes.
+The pool knows nothing of how an article is analysed. It is given a factory that runs once in
+each new worker and returns the function that analyses a batch there; the
+:class:`~sentiment.analyzer.Analyzer` gives one that copies the parent's analyzer with one
+thread and its own classifier session. Workers are forked, so they share the already loaded
+spaCy pipeline (copy-on-write) and analyse whole batches (extraction, scoring, aggregation);
+the parent only reads, deduplicates and writes. Two workers on two cores keep both cores busy
+all the time, where splitting each batch into a spaCy stage and a scoring stage left one core
+waiting at every hand-over and shipped every parsed ``Doc`` between processes.
 
 Results come back in the order the batches went in, at most ``2 × processes`` batches ahead
 of the writer (constant memory). A worker that dies (killed, out of memory) does not lose its
@@ -13,29 +15,27 @@ batch: that batch and every later one are analysed in the parent instead.
 """
 from __future__ import annotations
 
-import copy
 import ctypes
 import gc
 import logging
 import multiprocessing
 import signal
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sentiment.schema import Article, TaggedArticle
-
-if TYPE_CHECKING:
-    from sentiment.analyzer import Analyzer
 
 log = logging.getLogger(__name__)
 
 Result = list["TaggedArticle | Exception"]
+#: Analyses a batch: one result per article, in order (a failing article may raise for all).
+BatchFn = Callable[[list[Article]], Result]
 
 PR_SET_PDEATHSIG = 1  # prctl(2)
-_WORKER: Analyzer | None = None  # the analyzer of this worker process
+_WORKER: BatchFn | None = None  # what analyses a batch in this worker process
 _LIMITS: Any = None  # keeps the one-thread BLAS limit of this worker alive
 
 
@@ -45,16 +45,16 @@ def fork_available() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def analyze_isolated(analyzer: Analyzer, batch: list[Article]) -> Result:
-    """``analyze_batch``, and when the batch fails as a whole (the classifier choked on one
-    text), the same one article at a time, so only the article at fault fails."""
+def analyze_isolated(analyze_batch: BatchFn, batch: list[Article]) -> Result:
+    """``analyze_batch(batch)``, and when the batch fails as a whole (the classifier choked on
+    one text), the same one article at a time, so only the article at fault fails."""
     try:
-        return analyzer.analyze_batch(batch)
+        return analyze_batch(batch)
     except Exception:  # noqa: BLE001 - isolated below, reported per article
         results: Result = []
         for article in batch:
             try:
-                results.extend(analyzer.analyze_batch([article]))
+                results.extend(analyze_batch([article]))
             except Exception as exc:  # noqa: BLE001 - reported as this article's failure
                 results.append(exc)
         return results
@@ -69,10 +69,10 @@ def _trim_heap() -> None:
         pass
 
 
-def _init_worker(parent: Analyzer) -> None:
-    """Runs once in each new worker: one BLAS thread, one classifier thread, own session.
-    Ctrl-C is the parent's to handle (it stops the workers), and a worker whose parent dies
-    (killed) goes with it instead of waiting for work forever."""
+def _init_worker(make_worker: Callable[[], BatchFn]) -> None:
+    """Runs once in each new worker: one BLAS thread, then ``make_worker`` builds what analyses
+    batches here. Ctrl-C is the parent's to handle (it stops the workers), and a worker whose
+    parent dies (killed) goes with it instead of waiting for work forever."""
     global _WORKER, _LIMITS
     from threadpoolctl import threadpool_limits
 
@@ -82,13 +82,7 @@ def _init_worker(parent: Analyzer) -> None:
     except (OSError, AttributeError):
         pass
     _LIMITS = threadpool_limits(1)
-    worker = copy.copy(parent)
-    worker.n_process = 1
-    worker.threads = 1
-    worker._pool = None
-    if worker.owns_model:
-        worker._model = None  # reopened here: a session's threads do not survive fork
-    _WORKER = worker
+    _WORKER = make_worker()
 
 
 def _run_batch(batch: list[Article]) -> Result:
@@ -97,23 +91,22 @@ def _run_batch(batch: list[Article]) -> Result:
 
 
 class WorkerPool:
-    """``processes`` forked workers analysing batches for ``analyzer`` (see the module doc)."""
+    """``processes`` forked workers analysing batches (see the module doc).
 
-    def __init__(self, analyzer: Analyzer, processes: int) -> None:
-        self.analyzer = analyzer
+    ``make_worker`` runs once in each worker and returns the function that analyses a batch
+    there; ``fallback`` analyses a batch in this process when the workers cannot. Load what the
+    workers should share before starting the pool: they inherit it instead of loading it."""
+
+    def __init__(self, make_worker: Callable[[], BatchFn], fallback: BatchFn, processes: int) -> None:
+        self.fallback = fallback
         self.processes = processes
         self.broken = False
-        # The parent loads both models first: a broken model is one clear error here, and the
-        # workers inherit the spaCy pipeline instead of each loading it.
-        _ = analyzer.model, analyzer.extractor
-        if analyzer.owns_model:  # the workers open their own sessions: the parent's would only
-            analyzer._model = None  # take memory (it is reopened if the parent must take over)
         gc.collect()
         _trim_heap()
         gc.freeze()  # the workers' garbage collector then leaves the inherited objects (and their
         self._frozen = True  # memory pages) alone instead of copying every page it walks
         self._executor = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"),
-                                             initializer=_init_worker, initargs=(analyzer,))
+                                             initializer=_init_worker, initargs=(make_worker,))
 
     def map(self, batches: Iterable[list[Article]]) -> Iterator[tuple[list[Article], Result]]:
         """(batch, results) for every batch, in order, analysed ``processes`` at a time."""
@@ -148,7 +141,7 @@ class WorkerPool:
             except Exception as exc:  # noqa: BLE001 - e.g. a result that could not be pickled
                 log.warning("a worker could not return its batch (%s: %s); analysing it here",
                             type(exc).__name__, exc)
-        return batch, analyze_isolated(self.analyzer, batch)
+        return batch, analyze_isolated(self.fallback, batch)
 
     def _mark_broken(self) -> None:
         if not self.broken:
