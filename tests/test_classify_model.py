@@ -81,22 +81,24 @@ def test_large_profile_not_yet_built_says_how_to_build_it(monkeypatch, tmp_path,
 
 
 def test_large_profile_recipe_is_the_shipped_recipe_on_the_make_target_base():
-    """``make model-large`` trains docs/recipes/mpnet-large.json on the base ``make teacher-base``
-    unpacks, with the shipped model's labelled data (so its test figures compare; the shipped
-    model learns from it as its teacher), and copies its card."""
+    """``make model-large`` trains configs/crypto-mpnet-sentiment.json on the base ``make
+    teacher-base`` unpacks, with the shipped model's labelled data (so its test figures compare;
+    the shipped model learns from it as its teacher), into a folder git ignores but for its card."""
     from conftest import ROOT
 
     from sentiment.classify.train import TrainConfig
 
     make = (ROOT / "Makefile").read_text(encoding="utf-8")
-    large = TrainConfig.load(ROOT / "docs" / "recipes" / "mpnet-large.json")
+    ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    large = TrainConfig.load(ROOT / "configs" / f"{LARGE_NAME}.json")
     shipped = TrainConfig.load(default_model_path() / "train_config.json")
-    assert f"MPNET := {large.base}" in make and "--config docs/recipes/mpnet-large.json" in make
-    assert f"LARGE := models/{LARGE_NAME}" in make and f"/{LARGE_NAME}/" in (ROOT / ".gitignore").read_text()
+    assert f"MPNET := {large.base}" in make and f"--config configs/{LARGE_NAME}.json" in make
+    assert f"LARGE := models/{LARGE_NAME}" in make
+    assert f"models/{LARGE_NAME}/*" in ignored and f"!models/{LARGE_NAME}/README.md" in ignored
     assert large.data == [d for d in shipped.data if d.get("split") != "transfer"]   # its labelled data
     assert large.teacher is None and large.seed == shipped.seed
     assert shipped.teacher == f"models/{LARGE_NAME}"
-    assert (ROOT / "docs" / "models" / f"{LARGE_NAME}.md").is_file()
+    assert (ROOT / "models" / LARGE_NAME / "README.md").is_file()
 
 
 def test_large_profile_when_built_is_a_calibrated_mpnet(monkeypatch):
