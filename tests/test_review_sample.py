@@ -1,4 +1,4 @@
-"""benchmarks/review_sample.py: the seeded sample, the review sheet and the precision tally that the
+"""research/tools/review_sample.py: the seeded sample, the review sheet and the precision tally that the
 README's extraction precision figures come from."""
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from conftest import ROOT
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("review_sample", ROOT / "benchmarks" / "review_sample.py")
+    path = ROOT / "research" / "tools" / "review_sample.py"
+    spec = importlib.util.spec_from_file_location("review_sample", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
