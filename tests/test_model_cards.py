@@ -36,15 +36,15 @@ def test_the_model_card_shows_its_measured_tables(profile):
     assert not missing, f"card rows that differ from the measurements: {missing[:3]}"
 
 
-def _benchmark(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+def _research_tool(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "research" / "tools" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def _run_summary():
-    return _benchmark("run_summary")
+    return _research_tool("run_summary")
 
 
 def test_run_summary_averages_every_scored_epoch(tmp_path, capsys):
@@ -69,7 +69,7 @@ def test_bias_crossfit_finds_a_held_out_gain_only_where_the_priors_are_off():
 
     from sentiment.classify.calibration import probabilities
 
-    crossfit = _benchmark("bias_crossfit").crossfit
+    crossfit = _research_tool("bias_crossfit").crossfit
     rng = np.random.default_rng(0)
     z = rng.normal(0.0, 2.0, size=(1200, 3))
     labels = np.array([rng.choice(3, p=row) for row in probabilities(z)])
@@ -95,7 +95,7 @@ def test_ensemble_validation_scores_each_model_and_their_mean_on_the_recipes_spl
     (tmp_path / "train.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     recipe = tmp_path / "recipe.json"
     recipe.write_text(json.dumps({"data": [{"name": "tiny", "path": str(tmp_path / "train.jsonl")}]}))
-    module = _benchmark("ensemble_validation")
+    module = _research_tool("ensemble_validation")
     printed = module.main(["--model", str(default_model_path()), "--model", "fast", "--config", str(recipe)])
     assert [r["model"] for r in printed] == [str(default_model_path()), "fast", f"{default_model_path()} + fast"]
     assert all(r["validation_n"] == 4 for r in map(json.loads, capsys.readouterr().out.splitlines()))
