@@ -156,7 +156,7 @@ class LinkReport:
         if charts:
             from . import plots
 
-            written += plots.link_charts(self, out)
+            written += plots.link_charts(self.event_study, self.daily, out)
         return written
 
 

@@ -1,19 +1,17 @@
 """PNG charts for the link report and the index (matplotlib, Agg backend, no display needed).
 
 Figures are built with :class:`matplotlib.figure.Figure` on an Agg canvas directly (not
-pyplot), so no global backend is switched and no GUI backend is ever loaded.
+pyplot), so no global backend is switched and no GUI backend is ever loaded. Every chart takes
+DataFrames (the tables of a link report or the index), never the report itself, so the
+modules that compute them call this one and not the other way round.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-
-if TYPE_CHECKING:
-    from .link import LinkReport
 
 BAND_COLOURS = [(0, 25, "#c0392b"), (25, 45, "#e67e22"), (45, 56, "#bdc3c7"), (56, 76, "#7dcea0"),
                 (76, 100, "#1e8449")]
@@ -87,11 +85,12 @@ def plot_sentiment_vs_returns(daily: pd.DataFrame, path: str | Path, asset: str)
     return Path(path)
 
 
-def link_charts(report: LinkReport, out_dir: str | Path) -> list[Path]:
-    """The link report's charts: event studies by cause and by label, sentiment vs returns."""
+def link_charts(event_study: pd.DataFrame, daily: pd.DataFrame, out_dir: str | Path) -> list[Path]:
+    """The link report's charts from its ``event_study`` and ``daily`` tables: event studies by
+    cause and by label, and market sentiment vs returns (when there are daily rows)."""
     out = Path(out_dir)
-    paths = [plot_event_study(report.event_study, out / "event_study_causes.png", "cause"),
-             plot_event_study(report.event_study, out / "event_study_labels.png", "label")]
-    if len(report.daily):
-        paths.append(plot_sentiment_vs_returns(report.daily, out / "sentiment_vs_returns.png", "MARKET"))
+    paths = [plot_event_study(event_study, out / "event_study_causes.png", "cause"),
+             plot_event_study(event_study, out / "event_study_labels.png", "label")]
+    if len(daily):
+        paths.append(plot_sentiment_vs_returns(daily, out / "sentiment_vs_returns.png", "MARKET"))
     return paths
