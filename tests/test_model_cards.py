@@ -1,24 +1,56 @@
 """A model card shows what was measured: every results, per-class and confusion row that
 ``benchmarks/card_tables.py`` prints from the folder's ``metrics.json`` (written by
 ``benchmarks/model_metrics.sh``) and ``train_log.json`` is in its card, to the digit (spacing
-aside). The default and fast models' cards are their READMEs; the large profile's is committed in
-``docs/models/`` (its weights are built locally), checked wherever the model has been built."""
+aside), and so is each of the model's 95% intervals. Every card is its model folder's README
+(the large profile's is committed without its weights, which are built locally), in the Hugging
+Face layout and short enough to read: checked for every card, the figures wherever the model has
+been built."""
 from __future__ import annotations
 
 import importlib.util
 import json
+from pathlib import Path
 
 import pytest
 from conftest import ROOT
 
-from sentiment.classify.model import FAST_NAME, LARGE_NAME, default_model_path, shipped_model_path
+from sentiment.classify.model import (
+    DEFAULT_NAME,
+    FAST_NAME,
+    LARGE_NAME,
+    default_model_path,
+    shipped_model_path,
+)
+
+PROFILES = {"default": DEFAULT_NAME, "fast": FAST_NAME, "large": LARGE_NAME}
+SECTIONS = ["## Model details", "## Uses", "## Results", "## Training", "## Limitations"]
+MAX_LINES = 160
 
 
-@pytest.mark.parametrize("profile", ["default", "fast", "large"])
+def card_path(profile: str) -> Path:
+    """The committed card of a profile: the README of its folder in the repository."""
+    return ROOT / "models" / PROFILES[profile] / "README.md"
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_model_card_follows_the_hugging_face_layout(profile):
+    text = card_path(profile).read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= MAX_LINES, f"{profile} card: {len(text.splitlines())} lines (at most {MAX_LINES})"
+    front, _, body = text.removeprefix("---\n").partition("\n---\n")
+    meta = pytest.importorskip("yaml").safe_load(front)
+    assert {"license", "language", "base_model", "pipeline_tag", "tags", "datasets", "metrics"} <= set(meta)
+    at = [body.find(f"\n{section}\n") for section in SECTIONS]
+    assert -1 not in at and at == sorted(at), f"{profile} card: sections {SECTIONS} in this order"
+    training = body[at[3]:at[4]]
+    assert f"../../configs/{PROFILES[profile]}.json" in training, "the Training section links its recipe"
+    assert "../../research/log.md" in body[at[4]:], "the Limitations link the research log"
+
+
+@pytest.mark.parametrize("profile", PROFILES)
 def test_the_model_card_shows_its_measured_tables(profile):
     folder = {"default": default_model_path(), "fast": shipped_model_path(FAST_NAME),
               "large": shipped_model_path(LARGE_NAME)}[profile]
-    card_file = ROOT / "docs" / "models" / f"{LARGE_NAME}.md" if profile == "large" else folder / "README.md"
+    card_file = card_path(profile)
     if not (folder / "metrics.json").exists():
         pytest.skip(f"the {profile} model folder {folder} has no metrics.json (not built or not measured)")
     spec = importlib.util.spec_from_file_location("card_tables", ROOT / "benchmarks" / "card_tables.py")
@@ -34,6 +66,13 @@ def test_the_model_card_shows_its_measured_tables(profile):
     assert len(lines) > 15
     missing = [line for line in lines if line not in card]
     assert not missing, f"card rows that differ from the measurements: {missing[:3]}"
+    text = card_file.read_text(encoding="utf-8")
+    for row in rows:
+        if Path(row["model"]).name == folder.name and "interval" in row:
+            for metric in ("accuracy", "macro_f1"):
+                low, high = row["interval"][metric]
+                shown = f"{row[metric]:.4f} ({low:.4f} to {high:.4f})"
+                assert shown in text, f"{profile} card: {row['format']} {metric} should read {shown}"
 
 
 def _research_tool(name: str):
