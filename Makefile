@@ -36,6 +36,7 @@ notebook: install
 
 lint: install
 	$(BIN)/ruff check sentiment tests benchmarks research
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
 	$(BIN)/mypy sentiment
