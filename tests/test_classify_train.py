@@ -994,7 +994,7 @@ def test_a_run_with_a_dataset_head_ships_only_its_own_head_and_resumes(tmp_path,
     from transformers import AutoModelForSequenceClassification
 
     from sentiment.classify import train as train_module
-    from sentiment.classify.model import load_pretrained
+    from sentiment.classify.hub import load_pretrained
 
     base, recipe = tiny_recipe(tmp_path, epochs=2, threads=1)
     tweets = [{"text": f"$TOK{i} {w}", "label": LABELS[i % 3]}

@@ -171,7 +171,7 @@ def export_fp32(folder: str | Path, out: str | Path) -> Path:
     import torch
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
-    from sentiment.classify.model import load_pretrained
+    from sentiment.classify.hub import load_pretrained
 
     folder, out = Path(folder), Path(out)
     config = AutoConfig.from_pretrained(folder)

@@ -88,7 +88,7 @@ def pretrain(base_dir: Path, texts: list[str], settings: Pretrain, max_length: i
         DataCollatorForLanguageModeling,
     )
 
-    from sentiment.classify.model import load_pretrained, quiet_transformers
+    from sentiment.classify.hub import load_pretrained, quiet_transformers
     from sentiment.classify.train import length_bucketed_batches, warmup_then_decay
 
     torch.set_num_threads(max(1, threads))

@@ -78,7 +78,8 @@ from sentiment.classify.datasets import (
     training_data,
 )
 from sentiment.classify.heads import DatasetHeads, entry_heads
-from sentiment.classify.model import BUILT_LOCALLY, load_pretrained, quiet_transformers
+from sentiment.classify.hub import load_pretrained, quiet_transformers
+from sentiment.classify.model import BUILT_LOCALLY
 from sentiment.classify.pretrain import Pretrain, adapted_encoder
 from sentiment.schema import LABELS
 
