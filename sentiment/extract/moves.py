@@ -131,14 +131,61 @@ class _Lexicon:
         return word
 
 
+_Record = dict[str, Any]  # a quantity, a mention, a move or a level: plain dicts
+_Subjects = dict[int, tuple[str, str, int]]  # start token → ("asset"|"sector", key, end token)
+
+
 @dataclass
-class _State:
+class _Clause:
+    """The clause being read: its subject (the assets or sectors the next amount belongs to),
+    the last direction word and whether a modal or question makes it a forecast."""
     subject: list[tuple[str, str]] = field(default_factory=list)  # ("asset"|"sector", key)
     subject_end: int = -1
     direction: str | None = None
     dir_since_subject: bool = False
     dir_index: int = -1
     modal: bool = False
+
+
+@dataclass
+class _DocScan:
+    """What the scan of one document shares across its sentences: the inputs read from the
+    earlier components and the results found so far."""
+    doc: Doc
+    quants: list[_Record]
+    mentions: list[_Record]
+    subjects_at: _Subjects
+    quant_at: dict[int, _Record]  # start token → a money or percent amount
+    low: list[str]  # every token, lower-cased
+    moves: list[_Record] = field(default_factory=list)
+    sector_moves: list[_Record] = field(default_factory=list)
+    levels: list[_Record] = field(default_factory=list)
+    consumed: set[int] = field(default_factory=set)  # amounts used as a change ("falling over $5,000")
+    carry_asset: str | None = None  # the last asset subject, for levels in later sentences
+
+
+@dataclass
+class _SentenceScan:
+    """The scan of one sentence: the sentence, its question clauses, the moves found in it so
+    far and the clause state, with the document scan it belongs to."""
+    ctx: _DocScan
+    sent: Span
+    questions: set[int]  # tokens of a question clause: forecasts, not moves
+    moves: list[_Record] = field(default_factory=list)
+    clause: _Clause = field(default_factory=_Clause)
+
+    @property
+    def doc(self) -> Doc:
+        return self.ctx.doc
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """The sentence's character offsets, stored on every result as ``sent``."""
+        return (self.sent.start_char, self.sent.end_char)
+
+    def mentions(self) -> list[_Record]:
+        """The asset mentions that start in this sentence."""
+        return [m for m in self.ctx.mentions if self.sent.start <= m["start"] < self.sent.end]
 
 
 @Language.factory("crypto_moves", default_config={"data_file": "moves.json"})
@@ -161,8 +208,100 @@ class MoveTagger:
         """Reload the lexicon from the data file."""
         self.lex = _Lexicon.load(self.data_file)
 
+    # ---------------------------------------------------------------- main
+    @guarded(("moves", "sector_moves", "levels"))
+    def __call__(self, doc: Doc) -> Doc:
+        scan = self._start(doc)
+        for sent in doc.sents:
+            self._scan_sentence(scan, sent)
+        _fix_carried_levels(scan.levels, scan.moves)
+        doc._.moves = _dedupe(scan.moves, ("asset", "direction", "change_pct", "from_price", "to_price",
+                                           "change_abs", "sent"))
+        doc._.sector_moves = _dedupe(scan.sector_moves, ("name", "change_pct", "sent"))
+        doc._.levels = _dedupe(scan.levels, ("asset", "price", "kind"))
+        return doc
+
+    def _start(self, doc: Doc) -> _DocScan:
+        """Read the earlier components' results: the amounts, and the mentions that can be a subject."""
+        quants = list(doc._.quantities or [])
+        mentions = doc._.asset_mentions or []
+        unit_starts = {q["tok_end"] for q in quants if q["kind"] == "number"}
+        subjects_at: _Subjects = {}
+        for m in mentions:
+            if self._is_subject(doc, m, unit_starts):
+                subjects_at[m["start"]] = ("asset", m["symbol"], m["end"])
+        for s in doc._.sector_mentions or []:
+            if s.get("subject", True):
+                subjects_at.setdefault(s["start"], ("sector", s["name"], s["end"]))
+        quant_at = {q["tok_start"]: q for q in quants if q["kind"] in ("money", "percent")}
+        return _DocScan(doc=doc, quants=quants, mentions=mentions, subjects_at=subjects_at,
+                        quant_at=quant_at, low=[t.lower_ for t in doc])
+
+    def _scan_sentence(self, scan: _DocScan, sent: Span) -> None:
+        """Moves with amounts, then direction-only moves, then the levels of one sentence."""
+        s = _SentenceScan(ctx=scan, sent=sent, questions=self._question_tokens(scan.doc, sent))
+        self._walk(s)
+        s.moves += [mv for mv in self._verb_moves(s) if mv["_tok"] not in s.questions]
+        s.moves += [mv for mv in self._adjacent_moves(s) if mv["_tok"] not in s.questions]
+        scan.moves += s.moves
+        # a price move next to a weak mention ("Bonk lost 6%") is the evidence it lacked
+        moved = {mv["asset"] for mv in s.moves if mv["change_pct"] is not None or mv["to_price"]
+                 or mv["from_price"] or mv["change_abs"]}
+        for m in s.mentions():
+            if m["strength"] == "weak" and m["symbol"] in moved:
+                m["strength"] = "strong"
+        scan.carry_asset = self._levels(s)
+
+    def _walk(self, s: _SentenceScan) -> None:
+        """Left to right over the sentence: subjects, clause breaks, modals, direction words and
+        the amounts they govern."""
+        doc, sent, clause, lex = s.doc, s.sent, s.clause, self.lex
+        i = sent.start
+        while i < sent.end:
+            if i in s.ctx.subjects_at:
+                i = self._take_subject(s, i)
+                continue
+            tok = doc[i]
+            if tok.lower_ in _BREAKS or tok.text == ";":
+                clause.modal = False
+                clause.subject, clause.dir_since_subject = [], False  # "…, while Bitgert has risen 60%"
+            if tok.lower_ in lex.modal or i in s.questions or (
+                    tok.lower_ == "set" and i + 1 < sent.end and doc[i + 1].lower_ == "for"):
+                clause.modal = True
+            q = s.ctx.quant_at.get(i)
+            if q is None:
+                d = lex.direction(tok)
+                if d:
+                    clause.direction, clause.dir_index = d, i
+                    clause.dir_since_subject = bool(clause.subject)
+                i += 1
+                continue
+            if q["kind"] == "percent" and not q["range"]:
+                self._percent(s, q)
+            elif q["kind"] == "money" and not q["range"] and q["value"] <= lex.max_price \
+                    and clause.subject and clause.dir_since_subject and not clause.modal:
+                self._money(s, q)
+            i = q["tok_end"]
+
+    @staticmethod
+    def _take_subject(s: _SentenceScan, i: int) -> int:
+        """A subject starts at ``i``: it joins the current list ("BNB, Cardano, and Dogecoin")
+        or starts a new clause. Returns the token after it."""
+        clause = s.clause
+        kind, k, end = s.ctx.subjects_at[i]
+        glue = all(t.lower_ in _GROUP_GLUE for t in s.doc[clause.subject_end:i]) if clause.subject else False
+        if clause.subject and glue and clause.subject_end >= 0 and not clause.dir_since_subject:
+            if (kind, k) not in clause.subject:
+                clause.subject.append((kind, k))
+        else:
+            clause.subject = [(kind, k)]
+            clause.dir_since_subject = False
+            clause.modal = False
+        clause.subject_end = end
+        return end
+
     # ---------------------------------------------------------------- helpers
-    def _is_subject(self, doc: Doc, m: dict[str, Any], unit_starts: set[int]) -> bool:
+    def _is_subject(self, doc: Doc, m: _Record, unit_starts: set[int]) -> bool:
         """Whether an asset mention can be the subject of a move (not "Bitcoin ETFs",
         "46,000 Bitcoins", "BTC-USDT")."""
         end = m["end"]
@@ -195,7 +334,7 @@ class MoveTagger:
         return not (prev is not None and prev.text in ("-", "/") and m["start"] >= 2 and doc[m["start"] - 2].is_upper)
 
     @staticmethod
-    def _foreign_subject(doc: Doc, word: Token, subjects_at: dict[int, tuple[str, str, int]]) -> bool:
+    def _foreign_subject(doc: Doc, word: Token, subjects_at: _Subjects) -> bool:
         """Whether the verb a direction word belongs to has a grammatical subject that is a noun
         other than an asset or sector ("the consumer price index rose 3.4%"). Needs the parse."""
         verb = word if word.tag_.startswith("VB") else word.head
@@ -208,277 +347,15 @@ class MoveTagger:
                 return not any(i in covered for i in span)
         return False
 
-    def _skip_back(self, doc: Doc, i: int, sent: Span, extra: frozenset[str] = frozenset()) -> int:
+    def _skip_back(self, s: _SentenceScan, i: int, extra: frozenset[str] = frozenset()) -> int:
         """Index of the first token before ``i`` that is not a filler word."""
+        doc, lex = s.doc, self.lex
         j = i - 1
-        while j >= sent.start and (doc[j].lower_ in self.lex.fillers or doc[j].lower_ in extra
-                                   or doc[j].text == "$") and doc[j].lower_ not in self.lex.from_words \
-                and doc[j].lower_ not in self.lex.to_words:
+        while j >= s.sent.start and (doc[j].lower_ in lex.fillers or doc[j].lower_ in extra
+                                     or doc[j].text == "$") and doc[j].lower_ not in lex.from_words \
+                and doc[j].lower_ not in lex.to_words:
             j -= 1
         return j
-
-    # ---------------------------------------------------------------- main
-    @guarded(("moves", "sector_moves", "levels"))
-    def __call__(self, doc: Doc) -> Doc:
-        lex = self.lex
-        quants = [q for q in (doc._.quantities or [])]
-        mentions = doc._.asset_mentions or []
-        sectors = doc._.sector_mentions or []
-        unit_starts = {q["tok_end"] for q in quants if q["kind"] == "number"}
-        subjects_at: dict[int, tuple[str, str, int]] = {}
-        for m in mentions:
-            if self._is_subject(doc, m, unit_starts):
-                subjects_at[m["start"]] = ("asset", m["symbol"], m["end"])
-        for s in sectors:
-            if s.get("subject", True):
-                subjects_at.setdefault(s["start"], ("sector", s["name"], s["end"]))
-        quant_at = {q["tok_start"]: q for q in quants if q["kind"] in ("money", "percent")}
-        moves: list[dict[str, Any]] = []
-        sector_moves: list[dict[str, Any]] = []
-        levels: list[dict[str, Any]] = []
-        consumed: set[int] = set()  # amounts used as a change ("falling over $5,000")
-        low = [t.lower_ for t in doc]
-        carry_asset: str | None = None  # the last asset subject, for levels in later sentences
-        for sent in doc.sents:
-            sent_moves: list[dict[str, Any]] = []
-            key = (sent.start_char, sent.end_char)
-            st = _State()
-            question_toks = self._question_tokens(doc, sent)
-            i = sent.start
-            while i < sent.end:
-                tok = doc[i]
-                if i in subjects_at:
-                    kind, k, end = subjects_at[i]
-                    glue = all(t.lower_ in _GROUP_GLUE for t in doc[st.subject_end:i]) if st.subject else False
-                    if st.subject and glue and st.subject_end >= 0 and not st.dir_since_subject:
-                        if (kind, k) not in st.subject:
-                            st.subject.append((kind, k))
-                    else:
-                        st.subject = [(kind, k)]
-                        st.dir_since_subject = False
-                        st.modal = False
-                    st.subject_end = end
-                    i = end
-                    continue
-                if tok.lower_ in _BREAKS or tok.text == ";":
-                    st.modal = False
-                    st.subject, st.dir_since_subject = [], False  # "…, while Bitgert has risen 60%"
-                if tok.lower_ in lex.modal or i in question_toks or (
-                        tok.lower_ == "set" and i + 1 < sent.end and doc[i + 1].lower_ == "for"):
-                    st.modal = True
-                q = quant_at.get(i)
-                if q is None:
-                    d = lex.direction(tok)
-                    if d:
-                        st.direction, st.dir_index = d, i
-                        st.dir_since_subject = bool(st.subject)
-                    i += 1
-                    continue
-                # ---- an amount
-                end = q["tok_end"]
-                if q["kind"] == "percent" and not q["range"]:
-                    self._percent(doc, sent, st, q, sent_moves, sector_moves, quant_at, subjects_at,
-                                  consumed, key)
-                elif q["kind"] == "money" and not q["range"] and q["value"] <= lex.max_price \
-                        and st.subject and st.dir_since_subject and not st.modal:
-                    self._money(doc, sent, st, q, sent_moves, consumed, key)
-                i = end
-            sent_moves += [mv for mv in self._verb_moves(doc, sent, mentions, sent_moves, key, subjects_at)
-                           if mv["_tok"] not in question_toks]
-            sent_moves += [mv for mv in self._adjacent_moves(doc, sent, mentions, sent_moves, key, subjects_at)
-                           if mv["_tok"] not in question_toks]
-            moves += sent_moves
-            # a price move next to a weak mention ("Bonk lost 6%") is the evidence it lacked
-            moved = {mv["asset"] for mv in sent_moves if mv["change_pct"] is not None or mv["to_price"]
-                     or mv["from_price"] or mv["change_abs"]}
-            for m in mentions:
-                if m["strength"] == "weak" and m["symbol"] in moved and sent.start <= m["start"] < sent.end:
-                    m["strength"] = "strong"
-            carry_asset = self._levels(doc, sent, quants, mentions, subjects_at, consumed, levels,
-                                       carry_asset, key, low)
-        _fix_carried_levels(levels, moves)
-        doc._.moves = _dedupe(moves, ("asset", "direction", "change_pct", "from_price", "to_price",
-                                      "change_abs", "sent"))
-        doc._.sector_moves = _dedupe(sector_moves, ("name", "change_pct", "sent"))
-        doc._.levels = _dedupe(levels, ("asset", "price", "kind"))
-        return doc
-
-    def _percent(self, doc: Doc, sent: Span, st: _State, q: dict[str, Any], out: list[dict[str, Any]],
-                 sector_out: list[dict[str, Any]], quant_at: dict[int, dict[str, Any]],
-                 subjects_at: dict[int, tuple[str, str, int]], consumed: set[int],
-                 key: tuple[int, int]) -> None:
-        lex = self.lex
-        end = q["tok_end"]
-        subject = st.subject
-        # "a 5% drop in Bitcoin": no subject yet, one follows after in/for/of
-        if not subject:
-            for j in range(end, min(sent.end, end + 5)):
-                if j in subjects_at and doc[j - 1].lower_ in ("in", "for", "of", "by"):
-                    subject = [subjects_at[j][:2]]
-                    break
-        if not subject or st.modal:
-            return
-        nxt = doc[end] if end < sent.end else None
-        skip = 0  # "14% weekly gain", "68% price drop", "7.5% token drop"
-        while end + skip < sent.end - 1 and skip < 2 and doc[end + skip].lower_ in _PCT_SKIP:
-            skip += 1
-        if skip and lex.direction(doc[end + skip]) is not None:
-            nxt = doc[end + skip]
-            end2 = end + skip
-        else:
-            end2 = end
-        if nxt is not None and (nxt.tag_.startswith("NN") or nxt.tag_ == "JJ") \
-                and nxt.lower_ not in lex.pct_time_words and lex.direction(nxt) is None:
-            return  # "7.5% inflation", "a 5% stake": the percentage of something else
-        prev = doc[q["tok_start"] - 1] if q["tok_start"] > sent.start else None
-        if prev is not None and prev.lower_ in ("below", "above", "under", "beneath") and not q["signed"]:
-            return  # "dominance drops below 80%": a level of a ratio, not a change
-        j0 = q["tok_start"] - 1
-        while j0 > sent.start and doc[j0].lower_ in ("about", "around", "roughly", "nearly", "just", "some"):
-            j0 -= 1
-        if j0 >= sent.start and doc[j0].lower_ in ("to", "at") and not q["signed"] \
-                and not (j0 > sent.start and doc[j0 - 1].lower_ == "up"):
-            return  # "slipped to 6.3%", "comes in at 4.2%": a reading of a ratio, not a change
-        if nxt is not None and nxt.lower_ in ("below", "above", "under"):
-            return  # "10% below its record": a distance from a level
-        if nxt is not None and nxt.lower_ == "in" and end + 1 < sent.end:
-            n2 = doc[end + 1]
-            n3 = doc[end + 2] if end + 2 < sent.end else None
-            if n2.lower_ in lex.non_subject or (n3 is not None and n2.tag_.startswith(("NN", "JJ"))
-                                                and n3.lower_ in lex.non_subject):
-                return  # "drops 58% in volume", "160% in exchange deposits"
-        # direction: explicit sign, a word right after ("9% drop", "5% higher"), the last word
-        direction = None
-        if q["signed"]:
-            direction = "down" if q["value"] < 0 else "up"
-        if direction is None:
-            for j in range(end2, min(sent.end, end2 + 1)):
-                t = doc[j]
-                if t.lower_ in ("of", "in", "from", "at", "on") or t.is_punct or t.lower_ in _BREAKS \
-                        or j in subjects_at or t.tag_.startswith(("VB", "MD", "CC", "IN")):
-                    break  # only "a 9% drop", "5% higher": not the next clause's verb
-                direction = lex.direction(doc[j]) or direction
-                if direction:
-                    break
-        if direction is None and st.direction is not None and sent.start <= st.dir_index < q["tok_start"]:
-            if self._foreign_subject(doc, doc[st.dir_index], subjects_at):
-                return  # "Bitcoin fell after the consumer price index rose 3.4%": CPI's rise
-            direction = st.direction  # this subject's word, or the sentence's ("BTC fell 3%, ETH 5%")
-        if direction is None:
-            return
-        value = abs(q["value"])
-        if direction == "down" and value > 100:
-            return  # "slipped 15% … after a 200%+ surge": no price falls more than 100%
-        pct = 0.0 if direction == "flat" else (-value if direction == "down" else value)
-        # "down about 25% from its high of $4,885"
-        from_price = None
-        j = end
-        while j < min(sent.end, end + 3) and doc[j].lower_ not in lex.from_words:
-            j += 1
-        if j < sent.end and doc[j].lower_ in lex.from_words:
-            for k in range(j + 1, min(sent.end, j + 7)):
-                mq = quant_at.get(k)
-                if mq is not None and mq["kind"] == "money" and mq["value"] <= lex.max_price:
-                    from_price = mq["value"]
-                    break
-        for kind, name in subject:
-            if kind == "sector":
-                sector_out.append({"name": name, "change_pct": pct, "sent": key})
-            else:
-                out.append({"asset": name, "direction": direction, "change_pct": pct,
-                            "from_price": from_price, "to_price": None, "change_abs": None,
-                            "sent": key, "_tok": q["tok_start"]})
-
-    def _money(self, doc: Doc, sent: Span, st: _State, q: dict[str, Any], out: list[dict[str, Any]],
-               consumed: set[int], key: tuple[int, int]) -> None:
-        lex = self.lex
-        if q["scaled"] and q["value"] >= 1e6:
-            return  # "XRP sales fall to $1.75M": not a price
-        j = self._skip_back(doc, q["tok_start"], sent, frozenset({"below", "above", "under", "over"}))
-        prev = doc[j].lower_ if j >= sent.start else ""
-        if prev in lex.from_words:
-            role = "from_price"
-        elif prev in lex.to_words:
-            role = "to_price"
-        else:
-            # "falling over $5,000": the direction word right before the amount
-            k = q["tok_start"] - 1
-            crossing = False
-            while k > st.dir_index and (doc[k].lower_ in lex.change_fillers or doc[k].text == "$"):
-                crossing = crossing or doc[k].lower_ in lex.crossing_words
-                k -= 1
-            if k != st.dir_index or st.direction == "flat" or q["scaled"] and q["value"] >= 1e6:
-                return
-            if crossing:
-                # "soared over $3,200" crosses a level; "falling over $5,000" (from $110,000) is a
-                # change: only an amount well under a price stated for the asset is a change
-                known = [float(mv[r]) for mv in out for r in ("from_price", "to_price") if mv.get(r)]
-                role = "change_abs" if any(q["value"] < 0.5 * p for p in known) else "to_price"
-            else:
-                role = "change_abs"
-        assets = [k for kind, k in st.subject if kind == "asset"]
-        if not assets or st.direction is None:
-            return
-        value = q["value"]
-        if role == "change_abs":
-            value = -value if st.direction == "down" else value
-        for sym in assets:
-            target = None
-            for mv in reversed(out):
-                if mv["asset"] == sym and mv["direction"] == st.direction and mv.get(role) is None:
-                    target = mv
-                    break
-            if target is None:
-                target = {"asset": sym, "direction": st.direction, "change_pct": None, "from_price": None,
-                          "to_price": None, "change_abs": None, "sent": key, "_tok": q["tok_start"]}
-                out.append(target)
-            target[role] = value
-        if role == "change_abs":
-            consumed.add(q["tok_start"])
-
-    def _verb_moves(self, doc: Doc, sent: Span, mentions: list[dict[str, Any]],
-                    have: list[dict[str, Any]], key: tuple[int, int],
-                    subjects_at: dict[int, tuple[str, str, int]] | None = None) -> list[dict[str, Any]]:
-        """Direction-only moves: "Solana tumbled", "Bitcoin and Ether rallied", "ETH was flat"."""
-        out: list[dict[str, Any]] = []
-        seen = {m["asset"] for m in have}
-        for m in mentions:
-            if not (sent.start <= m["start"] < sent.end) or m["symbol"] in seen or m["strength"] != "strong":
-                continue
-            if subjects_at is not None and m["start"] not in subjects_at:
-                continue  # "Ethereum 2.0 node count drops", "ETH held in wallets jumps"
-            tok = doc[m["end"] - 1]
-            while tok.dep_ == "conj" and tok.head.i != tok.i:
-                tok = tok.head
-            if tok.dep_ not in ("nsubj", "nsubjpass") or not (m["start"] <= tok.i < m["end"]) and tok.i >= m["end"]:
-                continue
-            head = tok.head
-            objects = [c for c in head.children if c.dep_ in ("dobj", "dative")]
-            if head.lower_ in self.lex.report_verbs:
-                # "Ethereum saw significant losses", "Solana posted gains"; not "saw a surge in volume"
-                direction = next((self.lex.words.get(o.lower_) for o in objects if o.lower_ in self.lex.words
-                                  and not any(c.lower_ == "in" and any(g.lower_ in self.lex.non_subject for g in c.children)
-                                              or c.dep_ == "compound" and c.lower_ in self.lex.non_subject
-                                              for c in o.children)), None)
-            elif objects:
-                continue  # "Ripple adds $765 million to…", "Dogecoin gains ground"
-            else:
-                cands = [c for c in [head] + [c for c in head.children if c.dep_ in ("acomp", "advmod", "attr")]
-                         if c.lower_ not in self.lex.needs_amount]
-                direction = next((d for c in cands if (d := self.lex.direction(c)) is not None), None)
-            if direction is None or not head.tag_.startswith("VB"):
-                continue
-            if any(c.lower_ == "in" and any(g.dep_ == "pobj" and g.lower_ in self.lex.non_subject for g in c.children)
-                   for c in head.children):
-                continue  # "drop in whale transactions": a metric's move
-            children = {c.lower_ for c in head.children}
-            if children & _NEG or children & self.lex.modal or head.dep_ in ("xcomp", "relcl"):
-                continue
-            seen.add(m["symbol"])
-            out.append({"asset": m["symbol"], "direction": direction, "change_pct": 0.0 if direction == "flat" else None,
-                        "from_price": None, "to_price": None, "change_abs": None, "sent": key,
-                        "_tok": head.i})
-        return out
 
     @staticmethod
     def _title_case(sent: Span) -> bool:
@@ -499,17 +376,224 @@ class MoveTagger:
                 out.update(range(qs, qm))
         return out
 
-    def _adjacent_moves(self, doc: Doc, sent: Span, mentions: list[dict[str, Any]],
-                        have: list[dict[str, Any]], key: tuple[int, int],
-                        subjects_at: dict[int, tuple[str, str, int]]) -> list[dict[str, Any]]:
+    # ---------------------------------------------------------------- percentages
+    def _percent(self, s: _SentenceScan, q: _Record) -> None:
+        """A percentage: a move of every asset (or sector) of the subject, unless it is the
+        percentage of something else or has no direction."""
+        subject = self._percent_subject(s, q)
+        if not subject or s.clause.modal:
+            return
+        nxt, end2 = self._word_after_percent(s, q)
+        if self._percent_of_other(s, q, nxt):
+            return
+        direction = self._percent_direction(s, q, end2)
+        if direction is None:
+            return
+        value = abs(q["value"])
+        if direction == "down" and value > 100:
+            return  # "slipped 15% … after a 200%+ surge": no price falls more than 100%
+        pct = 0.0 if direction == "flat" else (-value if direction == "down" else value)
+        from_price = self._from_price(s, q)
+        for kind, name in subject:
+            if kind == "sector":
+                s.ctx.sector_moves.append({"name": name, "change_pct": pct, "sent": s.key})
+            else:
+                s.moves.append({"asset": name, "direction": direction, "change_pct": pct,
+                                "from_price": from_price, "to_price": None, "change_abs": None,
+                                "sent": s.key, "_tok": q["tok_start"]})
+
+    @staticmethod
+    def _percent_subject(s: _SentenceScan, q: _Record) -> list[tuple[str, str]]:
+        """The clause's subject, or with none yet one after in/for/of/by ("a 5% drop in Bitcoin")."""
+        if s.clause.subject:
+            return s.clause.subject
+        end = q["tok_end"]
+        for j in range(end, min(s.sent.end, end + 5)):
+            if j in s.ctx.subjects_at and s.doc[j - 1].lower_ in ("in", "for", "of", "by"):
+                return [s.ctx.subjects_at[j][:2]]
+        return []
+
+    def _word_after_percent(self, s: _SentenceScan, q: _Record) -> tuple[Token | None, int]:
+        """The word after the percentage and its index, past "weekly", "price", "token" when a
+        direction word follows them ("14% weekly gain", "68% price drop", "7.5% token drop")."""
+        doc, sent, end = s.doc, s.sent, q["tok_end"]
+        skip = 0
+        while end + skip < sent.end - 1 and skip < 2 and doc[end + skip].lower_ in _PCT_SKIP:
+            skip += 1
+        if skip and self.lex.direction(doc[end + skip]) is not None:
+            return doc[end + skip], end + skip
+        return (doc[end] if end < sent.end else None), end
+
+    def _percent_of_other(self, s: _SentenceScan, q: _Record, nxt: Token | None) -> bool:
+        """Whether the percentage is not a price change: of another noun, a ratio's reading or a
+        distance from a level."""
+        doc, sent, lex, end = s.doc, s.sent, self.lex, q["tok_end"]
+        if nxt is not None and (nxt.tag_.startswith("NN") or nxt.tag_ == "JJ") \
+                and nxt.lower_ not in lex.pct_time_words and lex.direction(nxt) is None:
+            return True  # "7.5% inflation", "a 5% stake": the percentage of something else
+        prev = doc[q["tok_start"] - 1] if q["tok_start"] > sent.start else None
+        if prev is not None and prev.lower_ in ("below", "above", "under", "beneath") and not q["signed"]:
+            return True  # "dominance drops below 80%": a level of a ratio, not a change
+        j0 = q["tok_start"] - 1
+        while j0 > sent.start and doc[j0].lower_ in ("about", "around", "roughly", "nearly", "just", "some"):
+            j0 -= 1
+        if j0 >= sent.start and doc[j0].lower_ in ("to", "at") and not q["signed"] \
+                and not (j0 > sent.start and doc[j0 - 1].lower_ == "up"):
+            return True  # "slipped to 6.3%", "comes in at 4.2%": a reading of a ratio, not a change
+        if nxt is not None and nxt.lower_ in ("below", "above", "under"):
+            return True  # "10% below its record": a distance from a level
+        if nxt is not None and nxt.lower_ == "in" and end + 1 < sent.end:
+            n2 = doc[end + 1]
+            n3 = doc[end + 2] if end + 2 < sent.end else None
+            if n2.lower_ in lex.non_subject or (n3 is not None and n2.tag_.startswith(("NN", "JJ"))
+                                                and n3.lower_ in lex.non_subject):
+                return True  # "drops 58% in volume", "160% in exchange deposits"
+        return False
+
+    def _percent_direction(self, s: _SentenceScan, q: _Record, end2: int) -> str | None:
+        """The direction of a percentage: its sign, a word right after ("9% drop", "5% higher"),
+        else the clause's last direction word unless that word has a subject of its own."""
+        if q["signed"]:
+            return "down" if q["value"] < 0 else "up"
+        doc, sent, clause = s.doc, s.sent, s.clause
+        if end2 < sent.end:
+            t = doc[end2]
+            # only "a 9% drop", "5% higher": not the next clause's verb
+            if not (t.lower_ in ("of", "in", "from", "at", "on") or t.is_punct or t.lower_ in _BREAKS
+                    or end2 in s.ctx.subjects_at or t.tag_.startswith(("VB", "MD", "CC", "IN"))):
+                direction = self.lex.direction(t)
+                if direction:
+                    return direction
+        if clause.direction is not None and sent.start <= clause.dir_index < q["tok_start"]:
+            if self._foreign_subject(doc, doc[clause.dir_index], s.ctx.subjects_at):
+                return None  # "Bitcoin fell after the consumer price index rose 3.4%": CPI's rise
+            return clause.direction  # this subject's word, or the sentence's ("BTC fell 3%, ETH 5%")
+        return None
+
+    def _from_price(self, s: _SentenceScan, q: _Record) -> float | None:
+        """The price a percentage move started from ("down about 25% from its high of $4,885")."""
+        doc, sent, lex, end = s.doc, s.sent, self.lex, q["tok_end"]
+        j = end
+        while j < min(sent.end, end + 3) and doc[j].lower_ not in lex.from_words:
+            j += 1
+        if j < sent.end and doc[j].lower_ in lex.from_words:
+            for k in range(j + 1, min(sent.end, j + 7)):
+                mq = s.ctx.quant_at.get(k)
+                if mq is not None and mq["kind"] == "money" and mq["value"] <= lex.max_price:
+                    return mq["value"]
+        return None
+
+    # ---------------------------------------------------------------- money amounts
+    def _money(self, s: _SentenceScan, q: _Record) -> None:
+        """A money amount after a subject and a direction: the move's from or to price, or its
+        absolute change; merged into the subject's move of this sentence when there is one."""
+        if q["scaled"] and q["value"] >= 1e6:
+            return  # "XRP sales fall to $1.75M": not a price
+        role = self._money_role(s, q)
+        clause = s.clause
+        assets = [k for kind, k in clause.subject if kind == "asset"]
+        if role is None or not assets or clause.direction is None:
+            return
+        value = q["value"]
+        if role == "change_abs":
+            value = -value if clause.direction == "down" else value
+        for sym in assets:
+            target = None
+            for mv in reversed(s.moves):
+                if mv["asset"] == sym and mv["direction"] == clause.direction and mv.get(role) is None:
+                    target = mv
+                    break
+            if target is None:
+                target = {"asset": sym, "direction": clause.direction, "change_pct": None, "from_price": None,
+                          "to_price": None, "change_abs": None, "sent": s.key, "_tok": q["tok_start"]}
+                s.moves.append(target)
+            target[role] = value
+        if role == "change_abs":
+            s.ctx.consumed.add(q["tok_start"])
+
+    def _money_role(self, s: _SentenceScan, q: _Record) -> str | None:
+        """``from_price`` ("from $X"), ``to_price`` ("to $Y", "soared over $3,200"), ``change_abs``
+        ("falling $5,000") or None when the amount does not follow the direction word."""
+        doc, lex, clause = s.doc, self.lex, s.clause
+        j = self._skip_back(s, q["tok_start"], frozenset({"below", "above", "under", "over"}))
+        prev = doc[j].lower_ if j >= s.sent.start else ""
+        if prev in lex.from_words:
+            return "from_price"
+        if prev in lex.to_words:
+            return "to_price"
+        # "falling over $5,000": the direction word right before the amount
+        k = q["tok_start"] - 1
+        crossing = False
+        while k > clause.dir_index and (doc[k].lower_ in lex.change_fillers or doc[k].text == "$"):
+            crossing = crossing or doc[k].lower_ in lex.crossing_words
+            k -= 1
+        if k != clause.dir_index or clause.direction == "flat":
+            return None
+        if crossing:
+            # "soared over $3,200" crosses a level; "falling over $5,000" (from $110,000) is a
+            # change: only an amount well under a price stated for the asset is a change
+            known = [float(mv[r]) for mv in s.moves for r in ("from_price", "to_price") if mv.get(r)]
+            return "change_abs" if any(q["value"] < 0.5 * p for p in known) else "to_price"
+        return "change_abs"
+
+    # ---------------------------------------------------------------- direction-only moves
+    def _verb_moves(self, s: _SentenceScan) -> list[_Record]:
+        """Direction-only moves: "Solana tumbled", "Bitcoin and Ether rallied", "ETH was flat"."""
+        doc = s.doc
+        out: list[_Record] = []
+        seen = {m["asset"] for m in s.moves}
+        for m in s.mentions():
+            if m["symbol"] in seen or m["strength"] != "strong":
+                continue
+            if m["start"] not in s.ctx.subjects_at:
+                continue  # "Ethereum 2.0 node count drops", "ETH held in wallets jumps"
+            tok = doc[m["end"] - 1]
+            while tok.dep_ == "conj" and tok.head.i != tok.i:
+                tok = tok.head
+            if tok.dep_ not in ("nsubj", "nsubjpass") or not (m["start"] <= tok.i < m["end"]) and tok.i >= m["end"]:
+                continue
+            head = tok.head
+            direction = self._verb_direction(head)
+            if direction is None or not head.tag_.startswith("VB"):
+                continue
+            if any(c.lower_ == "in" and any(g.dep_ == "pobj" and g.lower_ in self.lex.non_subject for g in c.children)
+                   for c in head.children):
+                continue  # "drop in whale transactions": a metric's move
+            children = {c.lower_ for c in head.children}
+            if children & _NEG or children & self.lex.modal or head.dep_ in ("xcomp", "relcl"):
+                continue
+            seen.add(m["symbol"])
+            out.append({"asset": m["symbol"], "direction": direction, "change_pct": 0.0 if direction == "flat" else None,
+                        "from_price": None, "to_price": None, "change_abs": None, "sent": s.key,
+                        "_tok": head.i})
+        return out
+
+    def _verb_direction(self, head: Token) -> str | None:
+        """The direction stated by the verb an asset is the subject of: its object after a
+        report verb ("saw significant losses"), else the verb or its complement ("was flat")."""
+        lex = self.lex
+        objects = [c for c in head.children if c.dep_ in ("dobj", "dative")]
+        if head.lower_ in lex.report_verbs:
+            # "Ethereum saw significant losses", "Solana posted gains"; not "saw a surge in volume"
+            return next((lex.words.get(o.lower_) for o in objects if o.lower_ in lex.words
+                         and not any(c.lower_ == "in" and any(g.lower_ in lex.non_subject for g in c.children)
+                                     or c.dep_ == "compound" and c.lower_ in lex.non_subject
+                                     for c in o.children)), None)
+        if objects:
+            return None  # "Ripple adds $765 million to…", "Dogecoin gains ground"
+        cands = [c for c in [head] + [c for c in head.children if c.dep_ in ("acomp", "advmod", "attr")]
+                 if c.lower_ not in lex.needs_amount]
+        return next((d for c in cands if (d := lex.direction(c)) is not None), None)
+
+    def _adjacent_moves(self, s: _SentenceScan) -> list[_Record]:
         """Direction-only moves the parse misses in headlines ("XRP Jumps", "Cardano, Dogecoin and
         XRP Surge Overnight", "XRP tumbles despite…"): a direction word right after the asset, or
         after a list of assets, past "price" and a "(TICKER)"."""
-        lex = self.lex
-        out: list[dict[str, Any]] = []
-        seen = {m["asset"] for m in have}
-        starts = {m["start"]: m for m in mentions if sent.start <= m["start"] < sent.end}
-        group: list[dict[str, Any]] = []
+        doc, sent = s.doc, s.sent
+        out: list[_Record] = []
+        seen = {m["asset"] for m in s.moves}
+        starts = {m["start"]: m for m in s.mentions()}
+        group: list[_Record] = []
         j = sent.start
         while j < sent.end:
             m = starts.get(j)
@@ -518,7 +602,7 @@ class MoveTagger:
                     group = []
                 j += 1
                 continue
-            if m["strength"] == "strong" and m["start"] in subjects_at:
+            if m["strength"] == "strong" and m["start"] in s.ctx.subjects_at:
                 group.append(m)
             j = m["end"]
             if j < sent.end and doc[j].text == "(":  # "Bitcoin (BTC)"
@@ -528,76 +612,89 @@ class MoveTagger:
                 j += 1
             if j >= sent.end or doc[j].lower_ in _GROUP_GLUE or j in starts:
                 continue  # the list goes on
-            word = doc[j]
-            direction = lex.direction(word)
-            nxt = doc[j + 1] if j + 1 < sent.end else None
-            clause = doc[max(sent.start, group[0]["start"] - 4) if group else j:j]
-            # a verb, a capitalised headline word, or a lower-case "tumbles"/"dived" the tagger took
-            # for a noun; not "the Bitcoin crash of 2018"
-            verb_like = word.tag_.startswith("VB") or word.text[:1].isupper() and self._title_case(sent) \
-                or word.lower_.endswith(("s", "ed")) and word.tag_ in ("NNS", "NN")
-            if direction is None or not verb_like or word.lower_ in lex.needs_amount or word.dep_ == "amod" \
-                    or any(c.dep_ in ("dobj", "dative") for c in word.children) \
-                    or any(t.lower_ in _NEG or t.lower_ in lex.modal for t in clause) \
-                    or nxt is not None and (nxt.lower_ == "in"  # "Surge in Trading Activity"
-                                            or nxt.lower_ in lex.fading  # "Bitcoin Rally Fades"
-                                            or nxt.lower_ in lex.modal  # "a Bitcoin Crash May Be Imminent"
-                                            or nxt.lower_ in ("is", "are", "was", "were", "has", "have")
-                                            or nxt.like_num or nxt.text in ("$", "€", "£", "+", "-")):
-                # an amount after it was the amount's to judge ("Drops 58% in Volume")
-                group = []
-                continue
-            if word.lower_.startswith("gain") and nxt is not None and nxt.is_alpha \
-                    and nxt.lower_ not in ("as", "after", "on", "amid", "while", "despite", "today", "again"):
-                # "Dogecoin Gains More US Ground", "gains traction": not a price move
-                group = []
-                continue
-            for g in group:
-                if g["symbol"] not in seen:
-                    seen.add(g["symbol"])
-                    out.append({"asset": g["symbol"], "direction": direction,
-                                "change_pct": 0.0 if direction == "flat" else None, "from_price": None,
-                                "to_price": None, "change_abs": None, "sent": key, "_tok": j})
+            direction = self._headline_direction(s, j, group)
+            if direction is not None:
+                for g in group:
+                    if g["symbol"] not in seen:
+                        seen.add(g["symbol"])
+                        out.append({"asset": g["symbol"], "direction": direction,
+                                    "change_pct": 0.0 if direction == "flat" else None, "from_price": None,
+                                    "to_price": None, "change_abs": None, "sent": s.key, "_tok": j})
             group = []
         return out
 
-    def _levels(self, doc: Doc, sent: Span, quants: list[dict[str, Any]], mentions: list[dict[str, Any]],
-                subjects_at: dict[int, tuple[str, str, int]], consumed: set[int],
-                out: list[dict[str, Any]], carry: str | None, key: tuple[int, int],
-                low: list[str]) -> str | None:
-        lex = self.lex
-        sent_assets = [m for m in mentions if sent.start <= m["start"] < sent.end]
-        for q in quants:
+    def _headline_direction(self, s: _SentenceScan, j: int, group: list[_Record]) -> str | None:
+        """The direction of the word at ``j`` right after a list of assets, when it reads as the
+        list's verb; None when it is not one or a modal, negation, amount or metric makes it no move."""
+        doc, sent, lex = s.doc, s.sent, self.lex
+        word = doc[j]
+        direction = lex.direction(word)
+        nxt = doc[j + 1] if j + 1 < sent.end else None
+        clause = doc[max(sent.start, group[0]["start"] - 4) if group else j:j]
+        # a verb, a capitalised headline word, or a lower-case "tumbles"/"dived" the tagger took
+        # for a noun; not "the Bitcoin crash of 2018"
+        verb_like = word.tag_.startswith("VB") or word.text[:1].isupper() and self._title_case(sent) \
+            or word.lower_.endswith(("s", "ed")) and word.tag_ in ("NNS", "NN")
+        if direction is None or not verb_like or word.lower_ in lex.needs_amount or word.dep_ == "amod" \
+                or any(c.dep_ in ("dobj", "dative") for c in word.children) \
+                or any(t.lower_ in _NEG or t.lower_ in lex.modal for t in clause) \
+                or nxt is not None and (nxt.lower_ == "in"  # "Surge in Trading Activity"
+                                        or nxt.lower_ in lex.fading  # "Bitcoin Rally Fades"
+                                        or nxt.lower_ in lex.modal  # "a Bitcoin Crash May Be Imminent"
+                                        or nxt.lower_ in ("is", "are", "was", "were", "has", "have")
+                                        or nxt.like_num or nxt.text in ("$", "€", "£", "+", "-")):
+            return None  # an amount after it was the amount's to judge ("Drops 58% in Volume")
+        if word.lower_.startswith("gain") and nxt is not None and nxt.is_alpha \
+                and nxt.lower_ not in ("as", "after", "on", "amid", "while", "despite", "today", "again"):
+            return None  # "Dogecoin Gains More US Ground", "gains traction": not a price move
+        return direction
+
+    # ---------------------------------------------------------------- levels
+    def _levels(self, s: _SentenceScan) -> str | None:
+        """The price levels of a sentence, each given the asset nearest before it, else after it,
+        else the one carried from earlier sentences. Returns the asset to carry on."""
+        sent, ctx, lex = s.sent, s.ctx, self.lex
+        sent_assets = s.mentions()
+        for q in ctx.quants:
             if not (sent.start <= q["tok_start"] < sent.end) or q["kind"] != "money" or q["range"]:
                 continue
-            if q["tok_start"] in consumed or q["value"] <= 0 or q["value"] > lex.max_price:
+            if q["tok_start"] in ctx.consumed or q["value"] <= 0 or q["value"] > lex.max_price:
                 continue  # "falling over $5,000" is a change, not a price
             if q["scaled"] and q["value"] >= 1e6:
                 continue
-            if q["tok_end"] < sent.end and lex.direction(doc[q["tok_end"]]) is not None:
+            if q["tok_end"] < sent.end and lex.direction(s.doc[q["tok_end"]]) is not None:
                 continue  # "a $800 correction": a change, not a price
-            kind = self._level_kind(doc, sent, q, low)
-            if kind is None:
-                # "a break below it would open the way to $2,650": a destination under a modal
-                j = self._skip_back(doc, q["tok_start"], sent, frozenset({"below", "above", "under", "over"}))
-                if j >= sent.start and doc[j].lower_ in lex.to_words \
-                        and any(t.lower_ in lex.modal for t in doc[sent.start:j]):
-                    kind = "target"
+            kind = self._level_of(s, q)
             if kind is None:
                 continue
-            if kind == "price" and (any(t.lower_ in lex.modal for t in doc[sent.start:q["tok_start"]])
-                                    or q["tok_start"] >= 2 and low[q["tok_start"] - 2] == "to"):
-                kind = "target"  # "Will XRP hit $5?", "could reach $10": a forecast
-            before = [m for m in sent_assets if m["end"] <= q["tok_start"] and m["start"] in subjects_at]
-            after = [m for m in sent_assets if m["start"] >= q["tok_end"] and m["start"] in subjects_at]
-            asset = before[-1]["symbol"] if before else (after[0]["symbol"] if after else carry)
-            out.append({"asset": asset, "price": q["value"], "kind": kind, "sent": key,
-                        "_carried": not (before or after)})
-        subs = [m for m in sent_assets if m["start"] in subjects_at]
-        return subs[-1]["symbol"] if subs else (carry if sent_assets else None)
+            before = [m for m in sent_assets if m["end"] <= q["tok_start"] and m["start"] in ctx.subjects_at]
+            after = [m for m in sent_assets if m["start"] >= q["tok_end"] and m["start"] in ctx.subjects_at]
+            asset = before[-1]["symbol"] if before else (after[0]["symbol"] if after else ctx.carry_asset)
+            ctx.levels.append({"asset": asset, "price": q["value"], "kind": kind, "sent": s.key,
+                               "_carried": not (before or after)})
+        subs = [m for m in sent_assets if m["start"] in ctx.subjects_at]
+        return subs[-1]["symbol"] if subs else (ctx.carry_asset if sent_assets else None)
 
-    def _level_kind(self, doc: Doc, sent: Span, q: dict[str, Any], low: list[str]) -> str | None:
-        lex = self.lex
+    def _level_of(self, s: _SentenceScan, q: _Record) -> str | None:
+        """The kind of level a price-like amount is, or None when it is none: its keyword, a
+        destination under a modal, and a stated price under a modal is a target."""
+        doc, sent, lex, low = s.doc, s.sent, self.lex, s.ctx.low
+        kind = self._level_kind(s, q)
+        if kind is None:
+            # "a break below it would open the way to $2,650": a destination under a modal
+            j = self._skip_back(s, q["tok_start"], frozenset({"below", "above", "under", "over"}))
+            if j >= sent.start and doc[j].lower_ in lex.to_words \
+                    and any(t.lower_ in lex.modal for t in doc[sent.start:j]):
+                kind = "target"
+        if kind == "price" and (any(t.lower_ in lex.modal for t in doc[sent.start:q["tok_start"]])
+                                or q["tok_start"] >= 2 and low[q["tok_start"] - 2] == "to"):
+            kind = "target"  # "Will XRP hit $5?", "could reach $10": a forecast
+        return kind
+
+    def _level_kind(self, s: _SentenceScan, q: _Record) -> str | None:
+        """The nearest level keyword around the amount ("support level of", "the $105,000 key
+        support level"); a close specific keyword beats the plain price phrase."""
+        doc, sent, lex, low = s.doc, s.sent, self.lex, s.ctx.low
         best: tuple[int, str] | None = None
         cands: list[tuple[int, str]] = []
         # keywords ending before the amount (indexed by their last word)
@@ -632,6 +729,7 @@ class MoveTagger:
             if specific:
                 best = min(specific)
         return best[1] if best else None
+
 
 def _fix_carried_levels(levels: list[dict[str, Any]], moves: list[dict[str, Any]]) -> None:
     """A level whose sentence names no asset took the previous sentence's; if its price is far
