@@ -13,7 +13,6 @@ keys a recipe may hold."""
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import json
 import re
 import shlex
@@ -25,6 +24,7 @@ import typer.main
 from conftest import ROOT, SHARED
 
 from sentiment.classify.model import default_model_path
+from sentiment.classify.training import TrainConfig
 from sentiment.cli import app, main
 
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
@@ -229,18 +229,6 @@ def test_the_schema_page_is_the_shared_contract():
         "docs/schema.md differs from ../shared/design/tag-schema.md: copy it again"
 
 
-def train_config() -> type:
-    """The recipe dataclass, wherever the training code keeps it."""
-    for module in ("sentiment.classify.training", "sentiment.classify.train"):
-        try:
-            found = getattr(importlib.import_module(module), "TrainConfig", None)
-        except ImportError:
-            continue
-        if found is not None:
-            return found
-    raise AssertionError("no TrainConfig in sentiment.classify.training or sentiment.classify.train")
-
-
 def table_keys(page: Path, heading: str) -> set[str]:
     """The backticked names in the first column of the table under a heading."""
     section = page.read_text(encoding="utf-8").split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
@@ -252,12 +240,11 @@ LOADER_KEYS = {"extends", "name", "comment"}
 
 
 def test_the_recipe_key_table_lists_every_recipe_key_and_no_other(tmp_path):
-    config = train_config()
-    fields = {f.name for f in dataclasses.fields(config)}
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
     listed = table_keys(ROOT / "docs" / "training.md", "Recipe keys")
     assert fields - listed == set(), f"recipe keys missing from docs/training.md: {sorted(fields - listed)}"
     assert listed - fields == LOADER_KEYS, f"docs/training.md lists keys no recipe takes: {sorted(listed - fields - LOADER_KEYS)}"
     (tmp_path / "base.json").write_text(json.dumps({"seed": 3}), encoding="utf-8")
     (tmp_path / "variant.json").write_text(json.dumps({"extends": "base.json", "name": "v", "comment": "c"}),
                                            encoding="utf-8")
-    assert config.load(tmp_path / "variant.json").seed == 3  # the loader's own keys are accepted
+    assert TrainConfig.load(tmp_path / "variant.json").seed == 3  # the loader's own keys are accepted
