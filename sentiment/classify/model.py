@@ -40,9 +40,8 @@ BACKENDS = ("auto", "onnx", "torch")
 
 
 def default_model_path() -> Path:
-    """Where the default model lives: ``$SENTIMENT_MODEL`` if set, else the repository's
-    ``models/crypto-minilm-sentiment`` (an editable install), else the same folder inside the
-    installed package."""
+    """Where the default model lives: ``$SENTIMENT_MODEL`` if set, else the shipped
+    ``crypto-minilm-sentiment`` (see :func:`shipped_model_path`)."""
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env).expanduser()
@@ -50,13 +49,15 @@ def default_model_path() -> Path:
 
 
 def shipped_model_path(name: str) -> Path:
-    """The shipped model folder ``models/<name>``: in the repository (an editable install), else
-    inside the installed package."""
-    candidates = [repo_root() / "models" / name, Path(__file__).resolve().parents[1] / "models" / name]
+    """The shipped model folder ``<name>``: ``sentiment/models/<name>`` inside an installed
+    package (the wheel puts the repository's ``models/`` there), else the repository's
+    ``models/<name>`` (an editable install, or a model built locally such as the large one).
+    When neither has a ``config.json``, the repository path, for the error message."""
+    candidates = [Path(__file__).resolve().parents[1] / "models" / name, repo_root() / "models" / name]
     for path in candidates:
         if (path / "config.json").exists():
             return path
-    return candidates[0]
+    return candidates[-1]
 
 
 def resolve_model_path(model: str | Path | None = None) -> Path:
