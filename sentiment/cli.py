@@ -254,7 +254,7 @@ def train_cmd(
     import json
 
     from sentiment.classify.datasets import DataError
-    from sentiment.classify.train import RESUME_FILE, TrainConfig, train
+    from sentiment.classify.training import RESUME_FILE, TrainConfig, train
 
     if not config.is_file():
         raise UsageError(f"{config}: no such recipe file")

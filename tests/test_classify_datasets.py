@@ -239,7 +239,7 @@ def test_recipe_splits_are_disjoint_and_stable():
     shared_path("data", "financial_phrasebank", "Sentences_50Agree.txt")
     shared_path("data", "twitter_financial_news_sentiment")
     from sentiment.classify.model import default_model_path
-    from sentiment.classify.train import TrainConfig
+    from sentiment.classify.training import TrainConfig
 
     recipe = default_model_path() / "train_config.json"
     if not recipe.exists():

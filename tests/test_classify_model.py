@@ -86,7 +86,7 @@ def test_large_profile_recipe_is_the_shipped_recipe_on_the_make_target_base():
     the shipped model learns from it as its teacher), into a folder git ignores but for its card."""
     from conftest import ROOT
 
-    from sentiment.classify.train import TrainConfig
+    from sentiment.classify.training import TrainConfig
 
     make = (ROOT / "Makefile").read_text(encoding="utf-8")
     ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()

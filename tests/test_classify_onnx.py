@@ -36,7 +36,7 @@ def tiny_model(tmp_path_factory):
     """A 2-layer random BERT classifier with the base model's tokenizer, in a temp folder."""
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
-    from sentiment.classify.train import BASE_PACKAGE, resolve_base
+    from sentiment.classify.training import BASE_PACKAGE, resolve_base
 
     try:
         base = resolve_base(BASE_PACKAGE)

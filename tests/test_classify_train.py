@@ -1,4 +1,4 @@
-"""Training smoke test and recipe handling (sentiment.classify.train, `sentiment train`)."""
+"""Training smoke test and recipe handling (sentiment.classify.training, `sentiment train`)."""
 from __future__ import annotations
 
 import json
@@ -7,13 +7,8 @@ import random
 import numpy as np
 import pytest
 
-from sentiment.classify.model import (
-    FAST_NAME,
-    SentimentModel,
-    default_model_path,
-    shipped_model_path,
-)
-from sentiment.classify.train import TrainConfig, length_bucketed_batches, resolve_base
+from sentiment.classify.model import SentimentModel, default_model_path
+from sentiment.classify.training import TrainConfig, length_bucketed_batches, resolve_base
 from sentiment.cli import main
 from sentiment.schema import LABELS
 
@@ -153,7 +148,7 @@ def test_a_run_folder_keeps_its_recipe_with_what_it_inherits(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_a_run_folder_is_scored_and_recalibrated_on_its_recipes_validation_split(tmp_path, capsys):
-    from sentiment.classify.train import calibrate_folder, validation_logits
+    from sentiment.classify.training import calibrate_folder, validation_logits
 
     base, recipe = tiny_recipe(tmp_path)
     out = tmp_path / "m"
@@ -189,7 +184,7 @@ def test_the_greedy_soup_keeps_a_member_only_if_the_average_does_not_fall():
 
 @pytest.mark.slow
 def test_weight_averages_are_scored_as_training_scores_its_epochs(tmp_path, capsys):
-    from sentiment.classify.train import macro_f1, validation_logits
+    from sentiment.classify.training import macro_f1, validation_logits
 
     base, recipe = tiny_recipe(tmp_path)
     runs = [tmp_path / "a", tmp_path / "b"]
@@ -233,7 +228,7 @@ def test_a_killed_run_resumes_to_the_same_weights(tmp_path, monkeypatch, capsys)
     import torch
     from safetensors.torch import load_file
 
-    from sentiment.classify import train as train_module
+    from sentiment.classify import training as train_module
 
     base, recipe = tiny_recipe(tmp_path, ema=0.9, epochs=2, threads=1)
     whole = tmp_path / "whole"
@@ -269,7 +264,7 @@ def test_a_killed_run_resumes_to_the_same_weights(tmp_path, monkeypatch, capsys)
 
 
 def test_ctrl_c_during_a_saving_run_says_how_to_resume(tmp_path, monkeypatch, capsys):
-    from sentiment.classify import train as train_module
+    from sentiment.classify import training as train_module
 
     _, recipe = tiny_recipe(tmp_path)
     out = tmp_path / "out"
@@ -293,7 +288,7 @@ def test_resume_without_a_saved_state_or_with_another_recipe_is_a_usage_error(tm
     assert "no saved training state" in capsys.readouterr().err
     import torch
 
-    from sentiment.classify.train import TrainConfig
+    from sentiment.classify.training import TrainConfig
 
     other = {**TrainConfig.load(recipe).to_dict(), "lr": 1.0}
     out.mkdir()
@@ -301,6 +296,59 @@ def test_resume_without_a_saved_state_or_with_another_recipe_is_a_usage_error(tm
     assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--resume"]) == 2
     err = capsys.readouterr().err
     assert "other settings (lr)" in err and "Traceback" not in err
+
+
+def test_a_training_state_saves_and_loads_itself(tmp_path):
+    import random
+
+    import torch
+
+    from sentiment.classify.training import TrainState
+
+    rng = random.Random(3)
+    state = TrainState({"seed": 3, "lr": 1e-4}, save_every=2)
+    state.start_epoch([[2, 0], [1, 3]])
+    state.next_batch, state.step, state.running, state.seen = 1, 7, 1.25, 2
+    state.history.append({"epoch": 1, "weights": "raw", "val_macro_f1": 0.5})
+    state.best = {"macro_f1": 0.5, "epoch": 1, "weights": "raw"}
+    state.model = {"w": torch.arange(4.0)}
+    state.rng, state.torch_rng = rng.getstate(), torch.get_rng_state()
+    state.save(tmp_path / "resume.pt")
+    again = TrainState.load(tmp_path / "resume.pt")
+    assert again.model is not None and torch.equal(again.model["w"], torch.arange(4.0))
+    assert torch.equal(again.torch_rng, state.torch_rng)
+    again.model = state.model
+    again.torch_rng = state.torch_rng
+    assert again == state and again.epoch == 1 and again.batches == [[2, 0], [1, 3]]
+    restored = random.Random()
+    restored.setstate(again.rng)
+    assert restored.random() == rng.random()  # the batch order goes on where it stopped
+    again.check_config({"seed": 3, "lr": 1e-4}, "resume.pt")
+    from sentiment.classify.datasets import DataError
+
+    with pytest.raises(DataError, match=r"other settings \(lr, threads\)"):
+        again.check_config({"seed": 3, "lr": 1.0, "threads": 1}, "resume.pt")
+    with pytest.raises(DataError, match="no saved training state"):
+        TrainState.load(tmp_path / "absent.pt")
+
+
+def test_training_modules_stay_small_enough_to_read():
+    """No module of the training package over 400 lines, no function over 80."""
+    import ast
+    from pathlib import Path
+
+    import sentiment.classify.training as package
+
+    folder = Path(package.__file__).parent
+    modules = sorted(folder.glob("*.py"))
+    assert len(modules) > 5
+    for module in modules:
+        text = module.read_text(encoding="utf-8")
+        assert len(text.splitlines()) <= 400, module.name
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                assert length <= 80, f"{module.name}: {node.name} has {length} lines"
 
 
 def test_ema_weights_are_scored_beside_the_raw_ones(tmp_path, capsys):
@@ -317,7 +365,7 @@ def test_keep_layers_makes_a_smaller_model_that_saves_and_loads(tmp_path):
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    from sentiment.classify.train import keep_layers
+    from sentiment.classify.training import keep_layers
 
     base, _ = tiny_recipe(tmp_path)
     model = AutoModelForSequenceClassification.from_pretrained(base, dtype=torch.float32)
@@ -334,77 +382,10 @@ def test_keep_layers_makes_a_smaller_model_that_saves_and_loads(tmp_path):
             keep_layers(again, bad)
 
 
-@pytest.mark.slow
-def test_mean_pooling_layer_outputs_the_mean_of_the_tokens_and_saves_as_plain_bert(tmp_path):
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    from sentiment.classify.train import _param_groups, add_mean_pooling_layer, keep_layers
-
-    base, _ = tiny_recipe(tmp_path)
-    model = AutoModelForSequenceClassification.from_pretrained(base, dtype=torch.float32).eval()
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    batch = tokenizer(["Bitcoin plunges 10% as liquidations mount", "ETF inflows"], padding=True,
-                      return_tensors="pt")
-    with torch.no_grad():
-        below = model.base_model(**batch, output_hidden_states=True).hidden_states[-1]
-    layers = model.config.num_hidden_layers
-    add_mean_pooling_layer(model, torch.Generator().manual_seed(0))
-    assert model.config.num_hidden_layers == layers + 1 and model.config.pooling_layer is True
-    with torch.no_grad():
-        pooled = model.base_model(**batch, output_hidden_states=True).hidden_states[-1][:, 0]
-    mask = batch["attention_mask"].unsqueeze(-1).float()
-    mean = (below * mask).sum(1) / mask.sum(1)  # padding excluded, as sentence-transformers pool
-    expected = torch.nn.functional.layer_norm(mean, mean.shape[-1:])
-    assert torch.nn.functional.cosine_similarity(pooled, expected).min() > 0.999
-    # the pooling layer learns at the head's rate; the layers below keep their depths
-    rates = {id(p): g["lr"] for g in _param_groups(model, 1.0, 0.5, 0.01) for p in g["params"]}
-    encoder = model.base_model.encoder
-    assert rates[id(encoder.layer[-1].attention.self.query.weight)] == 1.0
-    assert rates[id(encoder.layer[-2].attention.self.query.weight)] == 0.5
-    # an ordinary BERT folder: plain AutoModelForSequenceClassification loads the same model
-    model.save_pretrained(tmp_path / "pooled")
-    again = AutoModelForSequenceClassification.from_pretrained(tmp_path / "pooled").eval()
-    assert again.config.num_hidden_layers == layers + 1
-    with torch.no_grad():
-        assert torch.allclose(again(**batch).logits, model(**batch).logits, atol=1e-5)
-    # a student that keeps the pooling layer keeps its role; one that leaves it out does not
-    keep_layers(again, [0, 3, layers])
-    assert again.config.pooling_layer is True
-    keep_layers(again, [0, 1])
-    assert again.config.pooling_layer is False
-
-
-def test_mean_pooling_needs_a_bert_family_encoder_and_a_known_name(tmp_path):
-    from sentiment.classify.train import add_mean_pooling_layer
-
-    class NotBert:
-        base_model = object()
-
-    with pytest.raises(ValueError, match="BERT-family"):
-        add_mean_pooling_layer(NotBert())
-    recipe = tmp_path / "recipe.json"
-    recipe.write_text(json.dumps({"pooling": "max"}))
-    with pytest.raises(ValueError, match="pooling 'max'"):
-        TrainConfig.load(recipe)
-
-
-@pytest.mark.slow
-def test_student_run_with_mean_pooling_writes_a_deeper_plain_model(tmp_path, capsys):
-    base, recipe = tiny_recipe(tmp_path, pooling="mean")
-    out = tmp_path / "pooled"
-    assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "2"]) == 0
-    assert "pooling: mean" in capsys.readouterr().err
-    config = json.loads((out / "config.json").read_text())
-    assert config["num_hidden_layers"] == 7 and config["pooling_layer"] is True
-    p = SentimentModel.load(out, backend="torch").predict_proba(["Token soars"])
-    assert p.shape == (1, 3) and np.allclose(p.sum(1), 1)
-
-
 def test_distillation_loss_is_zero_when_student_matches_teacher():
     import torch
 
-    from sentiment.classify.train import distillation_loss
+    from sentiment.classify.training import distillation_loss
 
     logits = torch.tensor([[2.0, 0.1, -1.0], [-0.5, 0.3, 1.5]])
     same = torch.softmax(logits / 2.0, dim=-1)
@@ -413,133 +394,52 @@ def test_distillation_loss_is_zero_when_student_matches_teacher():
     assert float(distillation_loss(logits, other, 2.0)) > 0.1
 
 
-def test_mse_distillation_matches_centred_logits_and_is_the_high_temperature_limit_of_kl():
-    import torch
+def test_the_teachers_targets_are_its_probabilities_softened_by_the_temperature():
+    from scipy.special import softmax
 
-    from sentiment.classify.train import distillation_loss
+    from sentiment.classify.training import teacher_logits, teacher_probs
 
-    teacher = torch.tensor([[2.0, 0.1, -1.0], [-0.5, 0.3, 1.5]])
-    probs = torch.softmax(teacher / 2.0, dim=-1)
-    # logits count only up to a constant per row: a shifted copy of the teacher's costs nothing
-    assert float(distillation_loss(teacher + torch.tensor([[3.0], [-7.0]]), probs, 2.0, "mse")) == pytest.approx(0, abs=1e-5)
-    student = torch.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, -1.0]])
-    centred = lambda z: z - z.mean(-1, keepdim=True)
-    expected = ((centred(student) - centred(teacher)) ** 2).mean()
-    assert float(distillation_loss(student, probs, 2.0, "mse")) == pytest.approx(float(expected), rel=1e-4)
-    # Hinton et al.: as T grows, KL·T² tends to the squared distance of the centred logits
-    # summed over the N classes, divided by 2N: half the MSE loss, which is its mean over them
-    hot = torch.softmax(teacher / 100.0, dim=-1)
-    kl = float(distillation_loss(student, hot, 100.0))
-    assert kl == pytest.approx(0.5 * float(distillation_loss(student, hot, 100.0, "mse")), rel=1e-2)
-
-
-def test_distill_loss_must_be_kl_or_mse(tmp_path):
-    recipe = tmp_path / "r.json"
-    recipe.write_text(json.dumps({"data": [], "distill_loss": "l2"}))
-    with pytest.raises(ValueError, match="distill_loss 'l2'"):
-        TrainConfig.load(recipe)
-
-
-@pytest.mark.slow
-def test_a_student_run_with_mse_distillation_learns_other_weights_than_with_kl(tmp_path):
-    from safetensors.torch import load_file
-
-    weights = {}
-    for kind in ("kl", "mse"):
-        (tmp_path / kind).mkdir()
-        base, recipe = tiny_recipe(tmp_path / kind, teacher=str(base_or_skip()), distill_alpha=0.7,
-                                   distill_loss=kind)
-        out = tmp_path / kind / "out"
-        assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "2"]) == 0
-        assert json.loads((out / "train_config.json").read_text())["distill_loss"] == kind
-        weights[kind] = load_file(str(out / "model.safetensors"))["classifier.weight"].float()
-    assert not np.allclose(weights["kl"].numpy(), weights["mse"].numpy())
-
-
-def test_rdrop_loss_is_symmetric_and_zero_only_when_the_passes_agree():
-    import torch
-
-    from sentiment.classify.train import rdrop_loss
-
-    a = torch.tensor([[2.0, 0.1, -1.0], [-0.5, 0.3, 1.5]])
-    b = torch.tensor([[0.5, 0.5, 0.2], [1.0, -1.0, 0.0]])
-    assert float(rdrop_loss(a, a)) == pytest.approx(0.0, abs=1e-6)
-    assert float(rdrop_loss(a, a + 3.0)) == pytest.approx(0.0, abs=1e-6)  # same probabilities
-    assert float(rdrop_loss(a, b)) == pytest.approx(float(rdrop_loss(b, a))) and float(rdrop_loss(a, b)) > 0.1
-
-
-def test_rdrop_must_be_a_non_negative_weight(tmp_path):
-    recipe = tmp_path / "r.json"
-    recipe.write_text(json.dumps({"data": [], "rdrop": -1}))
-    with pytest.raises(ValueError, match="rdrop"):
-        TrainConfig.load(recipe)
-
-
-@pytest.mark.slow
-def test_a_run_with_rdrop_pulls_two_dropout_passes_of_each_batch_together(tmp_path, monkeypatch, capsys):
-    """Each step scores its batch twice with different dropout masks (with a dataset head
-    too, whose rows are routed in both halves); the KL term changes what the run learns."""
-    import torch
-    from safetensors.torch import load_file
-
-    from sentiment.classify import train as train_module
-
-    base, recipe = tiny_recipe(tmp_path, threads=1, rdrop=1.0)
-    raw = json.loads(recipe.read_text())
-    tweets = [{"text": f"$TOK{i} {w}", "label": LABELS[i % 3]} for i, w in enumerate(["moon", "hold", "dump"] * 4)]
-    (tmp_path / "tweets.jsonl").write_text("\n".join(json.dumps(r) for r in tweets))
-    raw["data"].append({"name": "tweets", "path": str(tmp_path / "tweets.jsonl"), "head": "tweets"})
-    recipe.write_text(json.dumps(raw))
-    pairs = []
-    real = train_module.rdrop_loss
-
-    def spy(first, second):
-        pairs.append((first.detach().clone(), second.detach().clone()))
-        return real(first, second)
-
-    monkeypatch.setattr(train_module, "rdrop_loss", spy)
-    with_kl = tmp_path / "rdrop"
-    assert main(["train", "--config", str(recipe), "--out", str(with_kl), "--base", str(base),
-                 "--max-steps", "3"]) == 0
-    assert len(pairs) == 3
-    for first, second in pairs:
-        assert first.shape == second.shape and first.shape[1] == 3
-        assert not torch.allclose(first, second)  # two dropout masks, not one pass counted twice
-    raw["rdrop"] = 0.0
-    recipe.write_text(json.dumps(raw))
-    without = tmp_path / "plain"
-    assert main(["train", "--config", str(recipe), "--out", str(without), "--base", str(base),
-                 "--max-steps", "3"]) == 0
-    assert len(pairs) == 3  # off: one pass, no KL term
-    a, b = load_file(str(with_kl / "model.safetensors")), load_file(str(without / "model.safetensors"))
-    assert any(not torch.equal(a[k], b[k]) for k in a)
-
-
-def test_an_ensemble_teacher_averages_its_members_softened_probabilities():
-    from sentiment.classify.train import teacher_probs
-
-    first, second = str(base_or_skip()), str(shipped_model_path(FAST_NAME))
+    teacher = str(base_or_skip())
     texts = ["Bitcoin plunges 10% as liquidations mount", "Ether ETF inflows lift the price",
              "The exchange opens an office in Lisbon", "Bitcoin plunges 10% as liquidations mount"]
     quiet = lambda _msg: None
-    one = teacher_probs(first, texts, 64, 2.0, quiet)
-    two = teacher_probs([second], texts, 64, 2.0, quiet)
-    both = teacher_probs([first, second], texts, 64, 2.0, quiet)
-    assert both.shape == (4, 3) and np.allclose(both.sum(1), 1, atol=1e-5)
-    assert np.allclose(both, (one + two) / 2, atol=1e-6)
-    assert np.allclose(both[0], both[3])  # repeated texts get the same targets
-    assert not np.allclose(one, two, atol=1e-3)  # two different members, so the mean is a real mix
+    probs = teacher_probs(teacher, texts, 64, 2.0, quiet)
+    assert probs.shape == (4, 3) and probs.dtype == np.float32 and np.allclose(probs.sum(1), 1, atol=1e-5)
+    logits = teacher_logits(teacher, texts, 64, quiet)
+    assert np.allclose(probs, softmax(logits.astype(np.float64) / 2.0, axis=1), atol=1e-7)
+    assert np.allclose(probs[0], probs[3])  # repeated texts get the same targets
     # a higher temperature softens: the top probability drops
-    assert (teacher_probs(first, texts, 64, 4.0, quiet).max(1) < one.max(1)).all()
-    with pytest.raises(ValueError, match="empty"):
-        teacher_probs([], texts, 64, 2.0, quiet)
+    assert (teacher_probs(teacher, texts, 64, 4.0, quiet).max(1) < probs.max(1)).all()
 
 
-def test_a_recipe_may_name_a_list_of_teachers(tmp_path):
+def test_removed_training_options_say_which_commit_still_has_them(tmp_path):
+    """Recipes of options the library no longer has fail with the commit that runs them, not
+    with a bare "unknown key" (and never train without them as if nothing were asked)."""
+    from sentiment.classify.training import REMOVED_AT
+
     path = tmp_path / "recipe.json"
-    path.write_text(json.dumps({"teacher": ["models/a", "models/b"], "distill_alpha": 0.6}))
-    config = TrainConfig.load(path)
-    assert config.teacher == ["models/a", "models/b"] and config.distill_alpha == 0.6
+    removed = [{"rdrop": 1.0}, {"pooling": "mean"}, {"grow_after": [0, 5]}, {"distill_features": 1.0},
+               {"distill_loss": "mse"}, {"pretrain": {"epochs": 1}},
+               {"data": [{"path": "a.jsonl", "head": "a"}, {"path": "b.jsonl"}]},
+               {"teacher": ["models/a", "models/b"]}]
+    for keys in removed:
+        path.write_text(json.dumps({"lr": 1e-4, **keys}))
+        with pytest.raises(ValueError, match=f"removed from the library; commit {REMOVED_AT}") as caught:
+            TrainConfig.load(path)
+        assert str(path) in str(caught.value)
+    with pytest.raises(ValueError, match="R-Drop was removed"):
+        TrainConfig.from_dict({"rdrop": 0.5})
+    path.write_text(json.dumps({"teacher": ["models/a", "models/b"]}))
+    with pytest.raises(ValueError, match="a list of teachers"):
+        TrainConfig.load(path)
+
+
+def test_train_cli_names_the_commit_of_a_removed_option(tmp_path, capsys):
+    _, recipe = tiny_recipe(tmp_path, rdrop=1.0)
+    assert main(["train", "--config", str(recipe), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "'rdrop'" in err and "112d7c4" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.slow
@@ -556,74 +456,11 @@ def test_student_run_distils_a_three_layer_model(tmp_path, capsys):
     assert p.shape == (1, 3) and np.allclose(p.sum(1), 1)
 
 
-def test_feature_loss_is_zero_only_when_the_directions_match():
-    import torch
-
-    from sentiment.classify.train import feature_loss
-
-    teacher = torch.nn.functional.normalize(torch.tensor([[1.0, 2.0, 0.0], [0.0, -1.0, 3.0]]), dim=-1)
-    assert float(feature_loss(teacher * 5.0, teacher)) == pytest.approx(0.0, abs=1e-6)  # scale-free
-    assert float(feature_loss(-teacher, teacher)) == pytest.approx(2.0)
-
-
-def test_student_run_matches_the_teachers_cls_states(tmp_path, capsys, monkeypatch):
-    """``distill_features``: the teacher's CLS states are scored once (cached beside its logits),
-    a projection maps the student's onto them during training, and the saved folder is still a
-    plain classifier without that projection."""
-    from sentiment.classify import train as train_module
-
-    teacher = str(base_or_skip())
-    base, recipe = tiny_recipe(tmp_path, layers=[0, 3, 5], teacher=teacher, distill_alpha=0.7,
-                               distill_features=1.0)
-    seen: list[float] = []
-    real = train_module.feature_loss
-
-    def recording(student, target):
-        assert student.shape[1] == target.shape[1] == 384 and torch_allclose_unit(target)
-        value = real(student, target)
-        seen.append(float(value.detach()))
-        return value
-
-    monkeypatch.setattr(train_module, "feature_loss", recording)
-    out = tmp_path / "student"
-    assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "3"]) == 0
-    err = "".join(capsys.readouterr().err.split())
-    assert "textsscoredin" in err and "(features;" in err and "(logits;" in err
-    assert len(seen) == 3 and all(0.0 <= v <= 2.0 for v in seen)
-    assert len(list((tmp_path / "cache" / "teacher").glob("*-cls.npz"))) == 1
-    saved = json.loads((out / "config.json").read_text())
-    assert saved["num_hidden_layers"] == 3
-    from transformers import AutoModelForSequenceClassification
-
-    assert AutoModelForSequenceClassification.from_pretrained(out).classifier.out_features == 3
-    # a second run reads the states from the cache
-    assert main(["train", "--config", str(recipe), "--out", str(tmp_path / "again"), "--base", str(base),
-                 "--max-steps", "1"]) == 0
-    assert "features from the cache" in " ".join(capsys.readouterr().err.split())
-
-
-def torch_allclose_unit(rows) -> bool:
-    import torch
-
-    return bool(torch.allclose(rows.norm(dim=-1), torch.ones(rows.shape[0]), atol=1e-4))
-
-
-def test_feature_distillation_needs_one_teacher_folder(tmp_path, capsys):
-    teacher = str(base_or_skip())
-    base, recipe = tiny_recipe(tmp_path, teacher=[teacher, teacher], distill_features=1.0)
-    assert main(["train", "--config", str(recipe), "--out", str(tmp_path / "out"), "--base", str(base)]) == 2
-    err = capsys.readouterr().err
-    assert "needs one" in err and "Traceback" not in err
-    base, recipe = tiny_recipe(tmp_path, distill_features=1.0)
-    assert main(["train", "--config", str(recipe), "--out", str(tmp_path / "out"), "--base", str(base)]) == 2
-    assert "needs one" in capsys.readouterr().err
-
-
 def test_transfer_texts_learn_only_from_the_teacher():
     import torch
 
     from sentiment.classify.datasets import UNLABELLED
-    from sentiment.classify.train import batch_loss, distillation_loss
+    from sentiment.classify.training.distill import batch_loss, distillation_loss
 
     logits = torch.tensor([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0], [-1.0, 0.5, 2.0]])
     soft = torch.softmax(torch.tensor([[0.0, 3.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]), dim=1)
@@ -703,67 +540,67 @@ def test_augment_without_a_teacher_or_with_a_typo_is_a_usage_error(tmp_path, cap
 
 
 def test_teacher_logits_are_cached_per_teacher_and_length_and_grow_by_new_texts(tmp_path, monkeypatch):
-    from sentiment.classify import train as train_module
+    from sentiment.classify.training import distill as distill_module
 
     teacher = base_or_skip()
     texts = ["Bitcoin plunges 10% as liquidations mount", "Ether ETF inflows lift the price",
              "Bitcoin plunges 10% as liquidations mount"]
     lines: list[str] = []
-    first = train_module.teacher_logits(teacher, texts, 64, lines.append)
+    first = distill_module.teacher_logits(teacher, texts, 64, lines.append)
     assert first.shape == (3, 3) and np.array_equal(first[0], first[2]) and "2 texts scored" in lines[-1]
     assert len(list((tmp_path / "cache" / "teacher").glob("*.npz"))) == 1
 
-    real_predict = train_module.predict_logits
+    real_predict = distill_module.predict_logits
     scored: list[int] = []
 
     def counting(model, encoded, pad_id, **kwargs):
         scored.append(len(encoded))
         return real_predict(model, encoded, pad_id, **kwargs)
 
-    monkeypatch.setattr(train_module, "predict_logits", counting)
-    again = train_module.teacher_logits(teacher, texts[1:], 64, lines.append)  # known texts, other order
+    monkeypatch.setattr(distill_module, "predict_logits", counting)
+    again = distill_module.teacher_logits(teacher, texts[1:], 64, lines.append)  # known texts, other order
     assert scored == [] and "from the cache" in lines[-1] and np.array_equal(again, first[1:])
     # a recipe that adds a text: only that one is scored, the others come from the cache
-    grown = train_module.teacher_logits(teacher, ["A new headline", *texts[:2]], 64, lines.append)
+    grown = distill_module.teacher_logits(teacher, ["A new headline", *texts[:2]], 64, lines.append)
     assert scored == [1] and np.array_equal(grown[1:], first[:2])
     assert len(list((tmp_path / "cache" / "teacher").glob("*.npz"))) == 1
-    alone = train_module.teacher_logits(teacher, ["A new headline"], 64, lines.append)
+    alone = distill_module.teacher_logits(teacher, ["A new headline"], 64, lines.append)
     assert scored == [1] and np.array_equal(alone[0], grown[0])
-    assert train_module.teacher_logits(teacher, [], 64, lines.append).shape == (0, 3)
-    train_module.teacher_logits(teacher, texts, 32, lines.append)  # another length: another file
+    assert distill_module.teacher_logits(teacher, [], 64, lines.append).shape == (0, 3)
+    distill_module.teacher_logits(teacher, texts, 32, lines.append)  # another length: another file
     assert scored == [1, 2] and len(list((tmp_path / "cache" / "teacher").glob("*.npz"))) == 2
 
 
 def test_a_teacher_logits_file_stands_in_for_the_teacher(tmp_path):
-    from sentiment.classify import train as train_module
+    from sentiment.classify.training import distill as distill_module
 
     texts = ["Bitcoin plunges 10% as liquidations mount", "Ether ETF inflows lift the price"]
     logits = np.array([[2.0, 0.1, -1.0], [-1.0, 0.2, 1.5]], dtype=np.float32)
     stored = tmp_path / "logits.npz"
-    np.savez(stored, keys=np.array([train_module._text_key(t) for t in texts]), logits=logits)
+    np.savez(stored, keys=np.array([distill_module._text_key(t) for t in texts]), logits=logits)
     lines: list[str] = []
-    got = train_module.teacher_logits(str(stored), [texts[1], texts[0], texts[1]], 64, lines.append)
+    got = distill_module.teacher_logits(str(stored), [texts[1], texts[0], texts[1]], 64, lines.append)
     assert np.array_equal(got, logits[[1, 0, 1]]) and "2 texts" in lines[-1]
     with pytest.raises(ValueError, match="1 of the 2 training texts are not in it"):
-        train_module.teacher_logits(str(stored), [texts[0], "A headline it never scored"], 64, lines.append)
+        distill_module.teacher_logits(str(stored), [texts[0], "A headline it never scored"], 64, lines.append)
     with pytest.raises(FileNotFoundError, match="no such file"):
-        train_module.teacher_logits(str(tmp_path / "absent.npz"), texts, 64, lines.append)
+        distill_module.teacher_logits(str(tmp_path / "absent.npz"), texts, 64, lines.append)
     (tmp_path / "broken.npz").write_bytes(b"not a zip archive")
     np.savez(tmp_path / "other.npz", scores=logits)
     for bad in ("broken.npz", "other.npz"):
         with pytest.raises(ValueError, match="not a .npz file with arrays 'keys' and 'logits'"):
-            train_module.teacher_logits(str(tmp_path / bad), texts, 64, lines.append)
+            distill_module.teacher_logits(str(tmp_path / bad), texts, 64, lines.append)
 
 
 def test_a_run_distils_from_a_teacher_logits_file_and_a_missing_one_stops_it_first(tmp_path, capsys):
-    from sentiment.classify import train as train_module
     from sentiment.classify.datasets import read
+    from sentiment.classify.training import distill as distill_module
 
     base, recipe = tiny_recipe(tmp_path, distill_alpha=0.7)
     texts = read(tmp_path / "train.jsonl", "jsonl").texts
     stored = tmp_path / "logits.npz"
     rng = np.random.default_rng(0)
-    np.savez(stored, keys=np.array([train_module._text_key(t) for t in texts]),
+    np.savez(stored, keys=np.array([distill_module._text_key(t) for t in texts]),
              logits=rng.normal(size=(len(texts), 3)).astype(np.float32))
     config = json.loads(recipe.read_text())
     recipe.write_text(json.dumps({**config, "teacher": str(tmp_path / "absent.npz")}))
@@ -793,6 +630,18 @@ def runnable_research_recipes() -> list:
     recipes = sorted((repo_root() / "research" / "recipes").glob("*.json"))
     assert recipes
     return [p for p in recipes if "112d7c4" not in json.loads(p.read_text(encoding="utf-8"))["comment"]]
+
+
+def test_research_recipes_that_need_a_removed_option_say_so_and_fail_with_its_commit():
+    from sentiment.classify.datasets import repo_root
+
+    runnable = set(runnable_research_recipes())
+    for path in sorted((repo_root() / "research" / "recipes").glob("*.json")):
+        if path in runnable:
+            TrainConfig.load(path)
+        else:
+            with pytest.raises(ValueError, match="removed from the library; commit 112d7c4"):
+                TrainConfig.load(path)
 
 
 def test_recorded_recipes_load_and_keep_the_shipped_validation_set():
@@ -826,8 +675,9 @@ def test_committed_teacher_logits_cover_every_training_text_of_their_recipes():
 
     from conftest import shared_path
 
-    from sentiment.classify import train as train_module
     from sentiment.classify.datasets import training_data
+    from sentiment.classify.training import distill as distill_module
+    from sentiment.classify.training import training_examples
 
     shared_path("data", "fiqa_2018_task1_sentiment")
     checked = []
@@ -839,10 +689,10 @@ def test_committed_teacher_logits_cover_every_training_text_of_their_recipes():
         assert config.teacher.startswith("research/teacher-logits/"), path.name
         key = json.dumps(config.data, sort_keys=True)
         data = loaded[key] if key in loaded else loaded.setdefault(key, training_data(config.data))
-        stored = train_module._logits_file(config.teacher)
+        stored = distill_module._logits_file(config.teacher)
         for seed in (13, 7):
-            texts = train_module.training_examples(replace(config, seed=seed), data).texts
-            logits = train_module._stored_logits(stored, texts, lambda m: None)
+            texts = training_examples(replace(config, seed=seed), data).texts
+            logits = distill_module._stored_logits(stored, texts, lambda m: None)
             assert logits.shape == (len(texts), 3) and np.isfinite(logits).all(), (path.name, seed)
         checked.append(path.name)
     assert "student-large-augment-logits.json" in checked and len(checked) > 1  # and its variants
@@ -857,64 +707,6 @@ def test_train_cli_reports_unreadable_recipe_data_as_a_usage_error(tmp_path, cap
     err = capsys.readouterr().err
     assert "outside [-1, 1]" in err and "Traceback" not in err
     assert not (tmp_path / "out" / "model.safetensors").exists()
-
-
-def test_pretrain_settings_reject_typos_and_bad_values(tmp_path):
-    from sentiment.classify.pretrain import Pretrain
-
-    assert Pretrain.from_dict({"epochs": 1}).mask == 0.15
-    with pytest.raises(ValueError, match=r"unknown keys \['epoch'\]"):
-        Pretrain.from_dict({"epoch": 1})
-    with pytest.raises(ValueError, match="mask in"):
-        Pretrain.from_dict({"mask": 1.5})
-    recipe = tmp_path / "r.json"
-    recipe.write_text(json.dumps({"pretrain": {"lrr": 1}}))
-    with pytest.raises(ValueError, match=r"unknown keys \['lrr'\]"):
-        TrainConfig.load(recipe)
-
-
-@pytest.mark.slow
-def test_pretraining_adapts_the_encoder_once_and_keeps_the_base_pooler(tmp_path, monkeypatch):
-    import torch
-    from transformers import AutoModel, AutoModelForSequenceClassification
-
-    from sentiment.classify import pretrain as pretrain_module
-    from sentiment.classify.pretrain import Pretrain, adapted_encoder
-
-    base, _ = tiny_recipe(tmp_path)
-    texts = [f"Bitcoin {w} after the {v} report" for w in ("falls", "rises", "holds", "slides", "jumps")
-             for v in ("ETF", "jobs", "CPI", "Fed", "hack", "earnings", "flows", "audit")]
-    settings = Pretrain(epochs=15, lr=3e-4, head_only=0.2, batch_size=8)
-    messages: list[str] = []
-    folder = adapted_encoder(base, texts, settings, 32, messages.append, threads=1)
-    history = json.loads((folder / "pretrain_log.json").read_text())["history"]
-    assert history[-1]["loss"] < 0.7 * history[0]["loss"], history  # it learns the genre's words
-    before, after = AutoModel.from_pretrained(base).state_dict(), AutoModel.from_pretrained(folder).state_dict()
-    assert set(before) == set(after)
-    assert not torch.equal(before["encoder.layer.0.attention.self.query.weight"],
-                           after["encoder.layer.0.attention.self.query.weight"])
-    assert torch.equal(before["embeddings.word_embeddings.weight"], after["embeddings.word_embeddings.weight"])
-    assert torch.equal(before["pooler.dense.weight"], after["pooler.dense.weight"])
-    AutoModelForSequenceClassification.from_pretrained(folder, num_labels=3)  # a base like any other
-
-    def no_second_run(*args, **kwargs):
-        raise AssertionError("pretrained again instead of reading the cache")
-
-    monkeypatch.setattr(pretrain_module, "pretrain", no_second_run)
-    assert adapted_encoder(base, list(reversed(texts)), settings, 32, messages.append, threads=1) == folder
-    assert "from the cache" in messages[-1]
-
-
-@pytest.mark.slow
-def test_a_run_with_pretraining_fine_tunes_the_adapted_encoder(tmp_path, capsys):
-    base, recipe = tiny_recipe(tmp_path, pretrain={"epochs": 1, "batch_size": 8})
-    out = tmp_path / "model"
-    assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "2"]) == 0
-    captured = capsys.readouterr()
-    assert "pretrain: masked-LM on 36 texts" in captured.err
-    assert str(tmp_path / "cache" / "pretrained") in captured.err  # the run's base is the adapted encoder
-    assert json.loads((out / "train_config.json").read_text())["pretrain"] == {"epochs": 1, "batch_size": 8}
-    assert SentimentModel.load(out, backend="torch").predict_proba(["Token soars"]).shape == (1, 3)
 
 
 @pytest.mark.slow
@@ -932,187 +724,6 @@ def test_training_output_is_one_plain_line_per_message_without_transformers_nois
     assert "Writing model shards" not in err and "\r" not in err  # no progress bar while saving
     epochs = [line for line in err.splitlines() if line.startswith('{"epoch"')]
     assert epochs and all(json.loads(line)["seconds"] >= 0 for line in epochs)  # never wrapped
-
-
-def _tiny_bert():
-    """A small random BERT classifier (no weights read from disk)."""
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification
-
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, num_labels=3)
-    return BertForSequenceClassification(config).eval()
-
-
-def test_a_dataset_head_takes_its_rows_and_leaves_the_shipped_head_alone():
-    import torch
-
-    from sentiment.classify.heads import DatasetHeads
-
-    model = _tiny_bert()
-    heads = DatasetHeads(model, ["tweets", "tweets"])
-    assert heads.names == ["tweets"]
-    ids = torch.randint(1, 50, (4, 6))
-    index = heads.index(["news", "tweets", "tweets+aug", "crypto"], {"tweets": "tweets"})
-    assert index.tolist() == [0, 1, 1, 0]  # an augmented copy goes with its source
-    with torch.no_grad():
-        heads.modules[0].weight.mul_(-3)  # make the copy differ from the shipped head
-    out = model(input_ids=ids)
-    routed = heads.route(out.logits, index)
-    assert torch.equal(routed[[0, 3]], out.logits[[0, 3]])
-    assert not torch.allclose(routed[[1, 2]], out.logits[[1, 2]])
-    # a loss on the routed rows alone trains their head and the encoder, never the shipped head
-    model.zero_grad()
-    routed[[1, 2]].sum().backward()
-    assert model.classifier.weight.grad is None or not model.classifier.weight.grad.any()
-    assert heads.modules[0].weight.grad.abs().sum() > 0
-    assert model.bert.encoder.layer[0].output.dense.weight.grad.abs().sum() > 0
-    heads.close()
-    assert not model.classifier._forward_hooks
-
-
-def test_recipe_heads_must_be_named_and_leave_the_shipped_head_some_data(tmp_path):
-    for entries, match in (([{"path": "a.jsonl", "head": ""}, {"path": "b.jsonl"}], "non-empty"),
-                           ([{"path": "a.jsonl", "head": 3}, {"path": "b.jsonl"}], "non-empty"),
-                           ([{"path": "a.jsonl", "head": "a"}, {"path": "b.jsonl", "split": "transfer"}],
-                            "learn nothing")):
-        recipe = tmp_path / "recipe.json"
-        recipe.write_text(json.dumps({"data": entries}))
-        with pytest.raises(ValueError, match=match):
-            TrainConfig.load(recipe)
-    recipe.write_text(json.dumps({"data": [{"path": "a.jsonl", "head": "a"}, {"path": "b.jsonl"}]}))
-    assert TrainConfig.load(recipe).data[0]["head"] == "a"
-
-
-@pytest.mark.slow
-def test_a_run_with_a_dataset_head_ships_only_its_own_head_and_resumes(tmp_path, monkeypatch, capsys):
-    """Two entries, one through a head of its own: the log scores both ways, the folder is a
-    plain classifier (no extra weights), and a killed run resumes to the same weights."""
-    import torch
-    from safetensors.torch import load_file
-    from transformers import AutoModelForSequenceClassification
-
-    from sentiment.classify import train as train_module
-    from sentiment.classify.hub import load_pretrained
-
-    base, recipe = tiny_recipe(tmp_path, epochs=2, threads=1)
-    tweets = [{"text": f"$TOK{i} {w}", "label": LABELS[i % 3]}
-              for i, w in enumerate(["to the moon", "hold", "dumping hard"] * 10)]
-    (tmp_path / "tweets.jsonl").write_text("\n".join(json.dumps(r) for r in tweets))
-    raw = json.loads(recipe.read_text())
-    raw["data"].append({"name": "tweets", "path": str(tmp_path / "tweets.jsonl"), "head": "tweets"})
-    recipe.write_text(json.dumps(raw))
-
-    whole = tmp_path / "whole"
-    assert main(["train", "--config", str(recipe), "--out", str(whole), "--base", str(base), "--max-steps", "6",
-                 "--save-every", "2"]) == 0
-    assert "heads of their own (training only): {'tweets': 'tweets'}" in capsys.readouterr().err
-    log = json.loads((whole / "train_log.json").read_text())
-    assert log["heads"] == {"tweets": "tweets"}
-    entry = log["history"][-1]
-    for key in ("val_macro_f1", "val_macro_f1_routed", "val_accuracy_tweets", "val_accuracy_tweets_routed"):
-        assert key in entry, key
-    unused: list[str] = []
-    model = load_pretrained(AutoModelForSequenceClassification, whole, unused.append)
-    assert unused == [] and model.config.num_labels == 3
-
-    cut = tmp_path / "cut"
-    real_save = torch.save
-
-    def save_then_die(obj, path, *args, **kwargs):
-        real_save(obj, path, *args, **kwargs)
-        if obj["step"] == 4:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(torch, "save", save_then_die)
-    config = train_module.TrainConfig.load(recipe)
-    config.max_steps = 6
-    with pytest.raises(KeyboardInterrupt):
-        train_module.train(config, cut, base=base, save_every=2, log=lambda m: None)
-    monkeypatch.undo()
-    assert main(["train", "--config", str(recipe), "--out", str(cut), "--base", str(base), "--max-steps", "6",
-                 "--resume"]) == 0
-    a, b = load_file(str(whole / "model.safetensors")), load_file(str(cut / "model.safetensors"))
-    assert set(a) == set(b) and all(torch.equal(a[k], b[k]) for k in a)
-
-
-def test_identity_norm_gives_back_what_a_layer_norm_can_reproduce():
-    import torch
-
-    from sentiment.classify.train import _identity_norm
-
-    g = torch.Generator().manual_seed(0)
-    normed = torch.nn.functional.layer_norm(torch.randn(400, 16, generator=g), (16,))
-    x = 3.0 * normed + 0.5  # one scale and offset for every dimension: exactly reproducible
-    gain, bias = _identity_norm(x, 1e-12)
-    assert torch.allclose(torch.nn.functional.layer_norm(x, (16,), gain, bias, 1e-12), x, atol=1e-4)
-    # a gain and bias per dimension: no exact answer, but far closer than a plain layer norm
-    y = normed * torch.linspace(0.5, 2.0, 16) + torch.linspace(-1.0, 1.0, 16)
-    gain, bias = _identity_norm(y, 1e-12)
-    fitted = (torch.nn.functional.layer_norm(y, (16,), gain, bias, 1e-12) - y).norm() / y.norm()
-    plain = (torch.nn.functional.layer_norm(y, (16,)) - y).norm() / y.norm()
-    assert fitted < 0.5 * plain
-
-
-def test_grow_layers_inserts_near_no_op_layers_and_saves_as_plain_bert(tmp_path):
-    import copy
-
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    from sentiment.classify.train import grow_layers
-
-    base, _ = tiny_recipe(tmp_path)
-    model = AutoModelForSequenceClassification.from_pretrained(base, dtype=torch.float32).eval()
-    tokenizer = AutoTokenizer.from_pretrained(base)
-    sample = tokenizer([f"Bitcoin {w} {i}% as liquidations mount" for i, w in enumerate(["falls", "rises"] * 40)],
-                       truncation=True, max_length=32)["input_ids"]
-    batch = tokenizer(["Ether slides 8% after the exchange hack", "ETF inflows hit a record"], padding=True,
-                      return_tensors="pt")
-    with torch.no_grad():
-        before = model.base_model(**batch).last_hidden_state[:, 0]
-    layer3 = {k: v.clone() for k, v in model.base_model.encoder.layer[3].state_dict().items()}
-    stacked = copy.deepcopy(model)  # the naive alternative: a plain copy of the layer below
-    for at in (4, 1):  # after layers 3 and 0, as below
-        stacked.base_model.encoder.layer.insert(at, copy.deepcopy(stacked.base_model.encoder.layer[at - 1]))
-    grow_layers(model, [0, 3], sample, tokenizer.pad_token_id)
-    encoder = model.base_model.encoder
-    assert model.config.num_hidden_layers == 8 and len(encoder.layer) == 8
-    assert all(torch.equal(v, encoder.layer[4].state_dict()[k]) for k, v in layer3.items())  # 3 moved to 4
-    assert not encoder.layer[1].output.dense.weight.any() and not encoder.layer[5].attention.output.dense.weight.any()
-    with torch.no_grad():
-        grown = model.base_model(**batch).last_hidden_state[:, 0]
-        naive = stacked.base_model(**batch).last_hidden_state[:, 0]
-    cosine = torch.nn.functional.cosine_similarity
-    assert cosine(grown, before).min() > 0.99 > cosine(naive, before).min()
-    model.save_pretrained(tmp_path / "grown")
-    again = AutoModelForSequenceClassification.from_pretrained(tmp_path / "grown").eval()
-    assert again.config.num_hidden_layers == 8
-    with torch.no_grad():
-        assert torch.allclose(again(**batch).logits, model(**batch).logits, atol=1e-5)
-    for bad in ([], [2, 1], [0, 0], [0, 8], [-1]):
-        with pytest.raises(ValueError, match="grow_after"):
-            grow_layers(again, bad, sample, tokenizer.pad_token_id)
-
-
-def test_recipe_rejects_a_bad_grow_after(tmp_path):
-    recipe = tmp_path / "recipe.json"
-    for bad in ([], [2, 1], [0, 0], [-1], ["a"]):
-        recipe.write_text(json.dumps({"grow_after": bad}))
-        with pytest.raises(ValueError, match="grow_after"):
-            TrainConfig.load(recipe)
-
-
-@pytest.mark.slow
-def test_student_run_with_grown_layers_writes_a_deeper_plain_model(tmp_path, capsys):
-    base, recipe = tiny_recipe(tmp_path, grow_after=[0, 5])
-    out = tmp_path / "grown"
-    assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "2"]) == 0
-    assert "a new layer after each of layers [0, 5], 8 in all" in capsys.readouterr().err
-    assert json.loads((out / "config.json").read_text())["num_hidden_layers"] == 8
-    p = SentimentModel.load(out, backend="torch").predict_proba(["Token soars"])
-    assert p.shape == (1, 3) and np.allclose(p.sum(1), 1)
 
 
 def test_recipe_rejects_a_dropout_that_is_not_a_probability(tmp_path):

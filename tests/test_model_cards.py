@@ -123,8 +123,9 @@ def test_bias_crossfit_finds_a_held_out_gain_only_where_the_priors_are_off():
 def test_ensemble_validation_scores_each_model_and_their_mean_on_the_recipes_split(tmp_path, capsys):
     import numpy as np
 
+    from sentiment.classify.datasets import training_data
     from sentiment.classify.evaluate import load_classifier
-    from sentiment.classify.train import TrainConfig, training_data, validation_scores
+    from sentiment.classify.training import TrainConfig, validation_scores
     from sentiment.schema import LABELS
 
     if not (default_model_path() / "config.json").exists() or not shipped_model_path(FAST_NAME).exists():

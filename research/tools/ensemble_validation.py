@@ -22,8 +22,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]  # the repository root
 sys.path.insert(0, str(ROOT))
 
+from sentiment.classify.datasets import training_data
 from sentiment.classify.evaluate import load_classifier
-from sentiment.classify.train import TrainConfig, training_data, validation_scores
+from sentiment.classify.training import TrainConfig, validation_scores
 
 
 def main(argv: list[str] | None = None) -> list[dict]:

@@ -22,7 +22,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]  # the repository root
 sys.path.insert(0, str(ROOT))
 
-from sentiment.classify.train import TrainConfig, predict_logits, teacher_logits, training_data
+from sentiment.classify.datasets import training_data
+from sentiment.classify.training import TrainConfig, predict_logits, teacher_logits
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]  # the repository root
 sys.path.insert(0, str(ROOT))
 
-from sentiment.classify.train import TrainConfig, macro_f1, predict_logits, validation_inputs
+from sentiment.classify.training import TrainConfig, macro_f1, predict_logits, validation_inputs
 
 
 def greedy_soup(score: Callable[[frozenset[int]], float], n: int) -> list[int]:
@@ -118,7 +118,7 @@ def write_soup(members: list[str], states: list[dict], out: str | Path, config: 
 
     from safetensors.torch import save_file
 
-    from sentiment.classify.train import calibrate_folder
+    from sentiment.classify.training import calibrate_folder
 
     out = Path(out)
     if out.exists():

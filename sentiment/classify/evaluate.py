@@ -146,8 +146,7 @@ def recipe_path(model: str | Path | None = None) -> Path:
 
 
 class Ensemble:
-    """Several classifiers as one: the mean of their probabilities. Used to measure an ensemble
-    of fine-tunes before distilling it into one student (``teacher`` as a list in a recipe)."""
+    """Several classifiers as one: the mean of their probabilities (``--model`` repeated)."""
 
     def __init__(self, members: Sequence[Classifier]) -> None:
         if len(members) < 2:
@@ -164,7 +163,7 @@ def load_classifier(spec: str | Path | Sequence[str] | None, *, recipe: str | Pa
     profile such as ``fast`` (``None``: the default model); a list of several is an ``Ensemble``."""
     from sentiment.classify.baselines import LexiconScorer, TfidfLogReg
     from sentiment.classify.model import SentimentModel
-    from sentiment.classify.train import TrainConfig
+    from sentiment.classify.training import TrainConfig
 
     if spec is not None and not isinstance(spec, (str, Path)):
         specs = list(spec)
