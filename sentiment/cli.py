@@ -249,6 +249,7 @@ def train_cmd(
     resume: bool = typer.Option(False, "--resume", help="Go on with the run whose state OUT/resume.pt holds (same recipe and options); the result is that of an uninterrupted run."),
     checkpoint: Path | None = typer.Option(None, "--checkpoint", help="Write the best epoch's model so far to this folder as soon as it is found: a usable model (uncalibrated) while a long run goes on."),
     keep_epochs: bool = typer.Option(False, "--keep-epochs", help="Also write each epoch's raw weights to OUT/epoch-N (float16), e.g. to average weights later, across runs or of one run's epochs."),
+    overrides: list[str] | None = typer.Option(None, "--set", metavar="KEY=VALUE", help="Change one key of the recipe, the value read as JSON (seed=7, lr=1e-4, augment.copies=2); repeatable. The model folder's train_config.json keeps the changed recipe."),
 ) -> None:
     """Fine-tune the bearish/neutral/bullish classifier from a recipe; prints the run log as JSON."""
     import json
@@ -259,8 +260,8 @@ def train_cmd(
     if not config.is_file():
         raise UsageError(f"{config}: no such recipe file")
     try:
-        recipe = TrainConfig.load(config)
-    except (ValueError, TypeError) as exc:  # unknown keys, bad "augment" settings, invalid JSON/TOML
+        recipe = TrainConfig.load(config, overrides or ())
+    except (ValueError, TypeError) as exc:  # unknown or removed keys, bad --set, invalid JSON/TOML
         raise UsageError(f"{config}: {exc}") from None
     if max_steps is not None:
         recipe.max_steps = max_steps
@@ -268,7 +269,7 @@ def train_cmd(
         recipe.limit = limit
     try:
         result = train(recipe, out or config.parent, base=base, log=progress,
-                       recipe_file=config, save_every=save_every, resume=resume,
+                       recipe_file=config, overrides=overrides or (), save_every=save_every, resume=resume,
                        checkpoint_dir=checkpoint, keep_epochs=keep_epochs)
     except DataError as exc:  # the recipe's data cannot be read: say which file and why
         raise UsageError(str(exc)) from None

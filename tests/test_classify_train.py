@@ -332,6 +332,55 @@ def test_a_training_state_saves_and_loads_itself(tmp_path):
         TrainState.load(tmp_path / "absent.pt")
 
 
+def test_set_overrides_a_recipe_key_with_a_json_value(tmp_path):
+    from sentiment.classify.training import apply_overrides, parse_override, read_recipe
+
+    assert parse_override("seed=7") == (["seed"], 7)
+    assert parse_override("lr=1e-4") == (["lr"], 1e-4)
+    assert parse_override("layers=[0, 3, 5]") == (["layers"], [0, 3, 5])
+    assert parse_override("ema=null") == (["ema"], None)
+    assert parse_override("teacher=models/crypto-mpnet-sentiment") == (["teacher"], "models/crypto-mpnet-sentiment")
+    assert parse_override("augment.copies=2") == (["augment", "copies"], 2)
+    for bad in ("seed", "=7", "augment..copies=2", ""):
+        with pytest.raises(ValueError, match="expected KEY=VALUE"):
+            parse_override(bad)
+    raw = {"seed": 13, "augment": {"copies": 1}, "data": [{"path": "x.jsonl"}]}
+    changed = apply_overrides(raw, ["seed=7", "augment.copies=2", "augment.numbers=1.0", "seed=8"])
+    assert changed == {"seed": 8, "augment": {"copies": 2, "numbers": 1.0}, "data": [{"path": "x.jsonl"}]}
+    assert raw["augment"] == {"copies": 1}  # the recipe read is left as it was
+    assert apply_overrides({"ema": None}, ["augment.copies=1"]) == {"ema": None, "augment": {"copies": 1}}
+    with pytest.raises(TypeError, match="seed is not an object"):
+        apply_overrides(raw, ["seed.value=1"])
+    parent = tmp_path / "parent.json"
+    parent.write_text(json.dumps({"seed": 13, "lr": 1e-4, "comment": "the parent"}))
+    child = tmp_path / "child.json"
+    child.write_text(json.dumps({"extends": "parent.json", "lr": 3e-4}))
+    assert read_recipe(child, ["seed=7"]) == {"seed": 7, "lr": 3e-4}  # after "extends"
+    assert TrainConfig.load(child, ["seed=7", "lr=2e-4"]).seed == 7
+    with pytest.raises(ValueError, match=r"unknown recipe keys \['sed'\]"):
+        TrainConfig.load(child, ["sed=7"])
+    with pytest.raises(ValueError, match="dropout"):
+        TrainConfig.load(child, ["dropout=2"])
+
+
+def test_train_cli_set_changes_the_run_and_the_recipe_its_folder_keeps(tmp_path, capsys):
+    base, recipe = tiny_recipe(tmp_path)
+    out = tmp_path / "seed7"
+    assert main(["train", "--config", str(recipe), "--out", str(out), "--base", str(base), "--max-steps", "1",
+                 "--set", "seed=7", "--set", "label_smoothing=0.0"]) == 0
+    log = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert log["config"]["seed"] == 7 and log["config"]["label_smoothing"] == 0.0
+    kept = json.loads((out / "train_config.json").read_text())
+    assert kept["seed"] == 7 and kept["label_smoothing"] == 0.0 and kept["epochs"] == 1
+    assert TrainConfig.load(out / "train_config.json") == TrainConfig.load(recipe, ["seed=7", "label_smoothing=0.0"])
+    for bad, said in ((["--set", "seed"], "expected KEY=VALUE"), (["--set", "sed=7"], "unknown recipe keys ['sed']"),
+                      (["--set", "rdrop=1"], "112d7c4")):
+        assert main(["train", "--config", str(recipe), "--out", str(tmp_path / "bad"), "--base", str(base), *bad]) == 2
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err, err
+    assert not (tmp_path / "bad").exists()
+
+
 def test_training_modules_stay_small_enough_to_read():
     """No module of the training package over 400 lines, no function over 80."""
     import ast
