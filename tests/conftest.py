@@ -1,26 +1,16 @@
-"""Shared fixtures. Tests that need ../shared skip with a clear reason when it is absent."""
+"""Fixtures and environment for every test; shared paths and helpers are in tests/helpers/.
+Tests that need ../shared skip with a clear reason when it is absent."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = Path(os.environ.get("SENTIMENT_SHARED", ROOT.parent / "shared"))
-DATA = SHARED / "data"
+from helpers import SHARED
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-def shared_path(*parts: str) -> Path:
-    """A path under ../shared, or skip the calling test when it is not there."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"needs ../shared/{'/'.join(parts)} (shared datasets not present beside the checkout)")
-    return path
 
 
 @pytest.fixture

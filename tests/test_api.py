@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, shared_path
+from helpers import ROOT, shared_path
 
 import sentiment
 from sentiment import (

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, shared_path
+from helpers import ROOT, shared_path
 
 from sentiment.analyzer import Analyzer
 from sentiment.cli import main
