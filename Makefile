@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints-dev.txt torch==2.13.0
-	$(BIN)/python -m pip install -q -c constraints-dev.txt -e '.[train,onnx,dev]'
+	$(BIN)/python -m pip install -q -c constraints-dev.txt -e '.[train,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -35,7 +35,7 @@ notebook: install
 	SENTIMENT_SHARED=$(abspath $(SHARED)) $(BIN)/python scripts/refresh_notebook.py
 
 lint: install
-	$(BIN)/ruff check sentiment tests benchmarks research
+	$(BIN)/ruff check sentiment tests benchmarks research scripts setup.py
 	$(BIN)/lint-imports --no-cache
 
 typecheck: install

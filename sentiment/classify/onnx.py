@@ -154,7 +154,7 @@ def _versions() -> dict[str, str]:
         import torch
     except ImportError as exc:
         raise OnnxUnavailable(f"the ONNX backend needs onnxruntime, onnx and torch "
-                              f"(pip install 'cryptonews-sentiment[onnx]'): {exc}") from None
+                              f"(pip install onnxruntime onnx): {exc}") from None
     return {"onnxruntime": onnxruntime.__version__, "torch": torch.__version__}
 
 
@@ -350,7 +350,7 @@ class OnnxBackend:
         try:
             import onnxruntime as ort
         except ImportError as exc:
-            raise OnnxUnavailable(f"onnxruntime is not installed (pip install 'cryptonews-sentiment[onnx]'): {exc}") from None
+            raise OnnxUnavailable(f"onnxruntime is not installed (pip install onnxruntime onnx): {exc}") from None
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(threads) if threads else available_cores()
         options.inter_op_num_threads = 1
