@@ -53,7 +53,7 @@ def print_input_error(error: IngestError) -> None:
     err.print(f"{kind}: {error.input}: {error.reason}", markup=False, highlight=False, soft_wrap=True)
 
 
-# ============================================================ ingest / tag (issue 2)
+# ============================================================ ingest / tag
 @app.command()
 def ingest(
     sources: list[str] = typer.Argument(..., help="Files, folders, feed files or http(s) URLs."),
@@ -237,7 +237,7 @@ def export(
 
 # ============================================================ end ingest / tag
 
-# ============================================================ classifier (issue 4)
+# ============================================================ classifier
 @app.command("train")
 def train_cmd(
     config: Path = typer.Option(..., "--config", help="Training recipe (JSON or TOML)."),
@@ -311,7 +311,7 @@ def evaluate_cmd(
 
 # ============================================================ end classifier
 
-# ============================================================ market (issue 6)
+# ============================================================ market
 def _int_list(text: str, what: str) -> list[int]:
     try:
         return [int(x) for x in text.replace(" ", "").split(",") if x]
