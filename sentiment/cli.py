@@ -49,8 +49,10 @@ def progress(message: str) -> None:
 
 def print_input_error(error: IngestError) -> None:
     """One line per failed or skipped input: ``failed: INPUT: reason``."""
+    from sentiment.text import printable
+
     kind = "skipped" if error.skipped else "failed"
-    err.print(f"{kind}: {error.input}: {error.reason}", markup=False, highlight=False, soft_wrap=True)
+    err.print(printable(f"{kind}: {error.input}: {error.reason}"), markup=False, highlight=False, soft_wrap=True)
 
 
 # ============================================================ ingest / tag
@@ -177,8 +179,10 @@ def show(
 ) -> None:
     """Print a readable table of tagged articles: sentiment, assets, moves and causes."""
     from rich.table import Table
+    from rich.text import Text
 
     from sentiment.tagfiles import read_tags
+    from sentiment.text import printable
 
     if not tags.exists():
         raise UsageError(f"no such file: {tags}")
@@ -204,11 +208,14 @@ def show(
         if count > limit:
             continue
         s = rec["sentiment"]
-        table.add_row((rec.get("published") or "")[:10], rec.get("title") or rec.get("source") or "",
-                      f"{s['label']} {s['score']:+.2f}",
-                      " ".join(f"{a['symbol']}{tone(a['sentiment']['score'])}" for a in rec.get("assets", [])[:8]),
-                      ", ".join(move(m) for m in rec.get("moves", [])[:4]),
-                      ", ".join(c["type"] for c in rec.get("causes", [])))
+        cells = [(rec.get("published") or "")[:10], rec.get("title") or rec.get("source") or "",
+                 f"{s['label']} {s['score']:+.2f}",
+                 " ".join(f"{a['symbol']}{tone(a['sentiment']['score'])}" for a in rec.get("assets", [])[:8]),
+                 ", ".join(move(m) for m in rec.get("moves", [])[:4]),
+                 ", ".join(c["type"] for c in rec.get("causes", []))]
+        # Records are data: no control or format character reaches the terminal (an escape
+        # sequence, a bidi override) and no "[...]" is read as markup.
+        table.add_row(*(Text(printable(str(cell))) for cell in cells))
     out.print(table)
     out.print(f"{count} articles" + (f" (first {limit} shown)" if count > limit else ""))
 
@@ -284,26 +291,39 @@ def train_cmd(
 
 @app.command("evaluate")
 def evaluate_cmd(
-    data: Path = typer.Argument(..., help="Data file (or the TFNS folder)."),
-    fmt: str = typer.Option("auto", "--format", help="phrasebank | tfns | csv | tsv | jsonl | fiqa | semeval (default: from the name)."),
+    data: Path = typer.Argument(..., help="Data file (or the TFNS folder, the crypto target folder, the FiQA folder for fiqa-targets)."),
+    fmt: str = typer.Option("auto", "--format", help="phrasebank | tfns | csv | tsv | jsonl | fiqa | semeval, or for sentiment toward each target: finentity | semeval-targets | fiqa-targets | crypto-targets (default: from the name and contents)."),
     split: str = typer.Option("test", "--split", help="test (the fixed protocol) | validation | train | all."),
-    model: list[str] | None = typer.Option(None, "--model", help="Model folder, 'fast' (the shipped 3-layer student), 'large' (built by `make model-large`), 'tfidf' or 'lexicon' (default: the shipped model). Repeat it to score the ensemble (mean probabilities) of several."),
+    model: list[str] | None = typer.Option(None, "--model", help="Model folder, 'fast' (the shipped 3-layer student), 'large' (built by `make model-large`), 'tfidf' or 'lexicon' (default: the shipped model). Repeat it to score the ensemble (mean probabilities) of several. Target data: 'sentence-copy' (the sentence's score copied to each target, the default) or 'clause' (the target's clause scored)."),
+    sentence_model: str | None = typer.Option(None, "--sentence-model", help="Target data: the sentence classifier the sentence-copy and clause baselines apply (what --model takes for sentences; default: the shipped model)."),
     recipe: Path | None = typer.Option(None, "--config", help="Recipe whose training data trains the tfidf baseline."),
     subset: str | None = typer.Option(None, "--subset", help="allagree: only PhraseBank test sentences all annotators agreed on."),
     batch_size: int = typer.Option(64, "--batch-size"),
     backend: str = typer.Option("auto", "--backend", help="auto | onnx | torch (for a model folder)."),
 ) -> None:
-    """Score a classifier on a labelled data set; the last line of stdout is one JSON object."""
+    """Score a classifier on a labelled data set, or the sentiment toward each target of a
+    target-level one; the last line of stdout is one JSON object."""
     from sentiment.classify.datasets import FORMATS, DataError
-    from sentiment.classify.evaluate import evaluate, to_json
+    from sentiment.classify.evaluate import evaluate, evaluate_targets, to_json
+    from sentiment.classify.targets import TARGET_FORMATS, guess_target_format
 
-    if fmt != "auto" and fmt not in FORMATS:
-        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+    if fmt != "auto" and fmt not in FORMATS + TARGET_FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS + TARGET_FORMATS)}")
     if not data.exists():
         raise UsageError(f"{data}: no such file or folder")
+    target_fmt = fmt if fmt in TARGET_FORMATS else guess_target_format(data) if fmt == "auto" else None
+    if target_fmt and (subset or len(model or []) > 1):
+        raise UsageError("target data takes one --model (sentence-copy or clause) and no --subset")
+    if sentence_model and not target_fmt:
+        raise UsageError("--sentence-model is for target data (--format finentity, semeval-targets, "
+                         "fiqa-targets or crypto-targets)")
     try:
-        result = evaluate(data, fmt, split, model or None, recipe=recipe, subset=subset, batch_size=batch_size,
-                          backend=backend, log=progress)
+        if target_fmt:
+            result = evaluate_targets(data, target_fmt, split, model[0] if model else None, sentence_model=sentence_model,
+                                      recipe=recipe, batch_size=batch_size, backend=backend, log=progress)
+        else:
+            result = evaluate(data, fmt, split, model or None, recipe=recipe, subset=subset,
+                              batch_size=batch_size, backend=backend, log=progress)
     except DataError as exc:
         raise UsageError(str(exc)) from None
     print(to_json(result))
@@ -441,7 +461,11 @@ def main(argv: list[str] | None = None) -> int:
             return int(getattr(exc, "exit_code", 0) or 2)
         if os.environ.get("SENTIMENT_DEBUG"):
             raise
-        err.print(f"[red]error:[/red] {type(exc).__name__}: {escape(str(exc))}", soft_wrap=True)
+        from sentiment.reasons import describe
+
+        # Our sentence, not the library's message (set SENTIMENT_DEBUG=1 for the traceback).
+        err.print(f"[red]error:[/red] {escape(describe(exc))} (SENTIMENT_DEBUG=1 shows the traceback)",
+                  soft_wrap=True)
         return 1
 
 

@@ -9,10 +9,19 @@ annotators agreed on (the FinBERT paper's second column); with the 66Agree and 7
 there too, ``agreement``: the accuracy at each level of annotator agreement (``100``,
 ``75-99``, ``66-74``, ``50-65`` per cent), which shows how much of the error lies where the
 annotators themselves split.
+
+``evaluate_targets(...)`` does the same for target-level data (``sentiment.classify.targets``:
+one row per text and target) and a :class:`TargetScorer`; besides the keys above it gives
+``mixed`` (the targets of texts whose targets carry different labels: where copying one
+score to every target must fail), ``by_category`` and ``by_kind`` (where the rows have
+them) and ``dropped`` (targets of the whole file that the loader left out, by reason). Two baselines are scorers:
+``sentence-copy`` (the sentence classifier's score of the sentence naming the target, copied
+to it: what tagging does today) and ``clause`` (the sentence classifier on the target's clause).
 """
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,9 +42,17 @@ from sentiment.classify.datasets import (
     splits,
     training_data,
 )
-from sentiment.schema import LABELS
+from sentiment.classify.targets import (
+    TargetData,
+    clause_of,
+    guess_target_format,
+    sentence_of,
+    target_splits,
+)
+from sentiment.schema import LABELS, Score
 
 BASELINES = ("tfidf", "lexicon")
+TARGET_BASELINES = ("sentence-copy", "clause")
 # PhraseBank's files, most agreement first: a sentence's level is the first file it is in.
 AGREEMENT_LEVELS = (("100", "Sentences_AllAgree.txt"), ("75-99", "Sentences_75Agree.txt"),
                     ("66-74", "Sentences_66Agree.txt"), ("50-65", "Sentences_50Agree.txt"))
@@ -247,6 +264,135 @@ def _model_name(model: str | Path | Sequence[str] | None) -> str:
     return " + ".join(str(m) for m in members) or "default"
 
 
+# --------------------------------------------------------------------------- targets
+Span = tuple[int, int]
+
+
+class TargetScorer(Protocol):
+    """Scores the sentiment of each text toward the target at its span (``text[start:end]``)."""
+
+    def score_targets(self, pairs: list[tuple[str, Span]]) -> list[Score]: ...
+
+
+class _PieceScorer(ABC):
+    """A target baseline: the sentence classifier on one piece of the text around the target
+    (:meth:`piece`). Each distinct piece is scored once."""
+
+    name = ""
+
+    def __init__(self, classifier: Classifier, batch_size: int = 64) -> None:
+        self.classifier, self.batch_size = classifier, batch_size
+
+    @abstractmethod
+    def piece(self, text: str, span: Span) -> Span:
+        """The span of ``text`` that the classifier scores for the target at ``span``."""
+
+    def score_targets(self, pairs: list[tuple[str, Span]]) -> list[Score]:
+        pieces = [text[slice(*self.piece(text, span))] for text, span in pairs]
+        distinct = list(dict.fromkeys(pieces))
+        if not distinct:
+            return []
+        probs = self.classifier.predict_proba(distinct, batch_size=self.batch_size)
+        scores = {piece: Score.from_probs(row.tolist()) for piece, row in zip(distinct, probs)}
+        return [scores[piece] for piece in pieces]
+
+
+class SentenceCopy(_PieceScorer):
+    """The sentence that names the target, scored as a whole: every target of a sentence gets
+    the same score (the tag record's per-asset sentiment today)."""
+
+    name = "sentence-copy"
+
+    def piece(self, text: str, span: Span) -> Span:
+        return sentence_of(text, span)
+
+
+class ClauseScorer(_PieceScorer):
+    """The clause that names the target, cut at contrast words ("while", "but", "even as"…)."""
+
+    name = "clause"
+
+    def piece(self, text: str, span: Span) -> Span:
+        return clause_of(text, span)
+
+
+def load_target_scorer(spec: str | TargetScorer | None, *, sentence_model: str | Path | Sequence[str] | None = None,
+                       recipe: str | Path | None = None, backend: str = "auto", batch_size: int = 64,
+                       log: Callable[[str], None] | None = None) -> TargetScorer:
+    """``sentence-copy`` (also ``None``) or ``clause`` over the sentence classifier
+    ``sentence_model`` (anything :func:`load_classifier` takes), or a :class:`TargetScorer`
+    itself."""
+    if spec is not None and not isinstance(spec, str):
+        return spec
+    spec = spec or TARGET_BASELINES[0]
+    if spec not in TARGET_BASELINES:
+        raise DataError(f"unknown target scorer {spec!r}; use {' or '.join(TARGET_BASELINES)} "
+                        "(--sentence-model picks the sentence classifier they apply)")
+    classifier = load_classifier(sentence_model, recipe=recipe, backend=backend, log=log)
+    return (SentenceCopy if spec == "sentence-copy" else ClauseScorer)(classifier, batch_size)
+
+
+def target_metrics(data: TargetData, scores: Sequence[Score]) -> dict[str, Any]:
+    """:func:`metrics` of ``scores`` against the labels of ``data``, with ``mixed``,
+    ``by_category`` and ``by_kind`` (module docstring)."""
+    if len(scores) != len(data):
+        raise ValueError(f"{len(scores)} scores for {len(data)} targets")
+    probs = np.asarray([[s.probs.get(lab, 0.0) for lab in LABELS] for s in scores], dtype=np.float64)
+    y = np.asarray(data.labels, dtype=int)
+    result = metrics(data.labels, probs.reshape(len(y), len(LABELS)))
+    right = probs.argmax(axis=1) == y if len(y) else np.zeros(0, dtype=bool)
+
+    def subset(mask: np.ndarray) -> dict[str, Any]:
+        return {"n": int(mask.sum()), "accuracy": round(float(right[mask].mean()), 4)}
+
+    labels_of: dict[str, set[int]] = {}
+    for ex in data.examples:
+        labels_of.setdefault(ex.text, set()).add(ex.label)
+    mixed = np.asarray([len(labels_of[ex.text]) > 1 for ex in data.examples], dtype=bool)
+    if mixed.any():
+        result["mixed"] = {**subset(mixed), "texts": sum(1 for v in labels_of.values() if len(v) > 1)}
+    for key, field_name in (("by_category", "category"), ("by_kind", "kind")):
+        values = np.asarray([getattr(ex, field_name) for ex in data.examples])
+        groups = sorted({v for v in values if v})
+        if groups:
+            result[key] = {g: subset(values == g) for g in groups}
+    return result
+
+
+def evaluate_targets(data_path: str | Path, fmt: str = "auto", split: str = "test",
+                     model: str | TargetScorer | None = None, *,
+                     sentence_model: str | Path | Sequence[str] | None = None, recipe: str | Path | None = None,
+                     batch_size: int = 64, backend: str = "auto",
+                     log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Score a target scorer (``model``: ``sentence-copy``, the default, ``clause`` or a
+    :class:`TargetScorer`) on the ``split`` of a target-level data path (the fixed split of
+    ``sentiment.classify.targets.target_splits``); see the module docstring for keys."""
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r}; use one of {', '.join(SPLITS)}")
+    fmt = (guess_target_format(data_path) or "auto") if fmt == "auto" else fmt
+    data = target_splits(data_path, fmt).get(split)
+    if not len(data):
+        raise DataError(f"{data_path}: the {split} split holds no target")
+    scorer = load_target_scorer(model, sentence_model=sentence_model, recipe=recipe, backend=backend,
+                                batch_size=batch_size, log=log)
+    scores = scorer.score_targets([(ex.text, ex.span) for ex in data.examples])
+    name = model if isinstance(model, str) else getattr(scorer, "name", "") or type(scorer).__name__
+    result: dict[str, Any] = {"data": str(data_path), "format": fmt, "split": split, "task": "target",
+                              "model": name or TARGET_BASELINES[0]}
+    classifier = getattr(scorer, "classifier", None)
+    if classifier is not None:
+        result["sentence_model"] = _model_name(sentence_model)
+        backends = {type(m.backend).__name__ for m in getattr(classifier, "members", [classifier])
+                    if hasattr(m, "backend")}
+        if backends:
+            result["backend"] = " + ".join(sorted(backends))
+    result["texts"] = len({ex.text for ex in data.examples})
+    if data.dropped:
+        result["dropped"] = dict(sorted(data.dropped.items()))
+    result.update(target_metrics(data, scores))
+    return result
+
+
 def to_json(result: dict[str, Any]) -> str:
     """One line of JSON (what the CLI prints last)."""
     return json.dumps(result, ensure_ascii=False)
@@ -255,14 +401,21 @@ def to_json(result: dict[str, Any]) -> str:
 __all__ = [
     "AGREEMENT_LEVELS",
     "BASELINES",
+    "TARGET_BASELINES",
+    "ClauseScorer",
+    "SentenceCopy",
+    "TargetScorer",
     "agreement_levels",
     "allagree_file",
     "bootstrap_interval",
     "evaluate",
+    "evaluate_targets",
     "load_classifier",
+    "load_target_scorer",
     "metrics",
     "recipe_path",
     "resolve_path",
     "select",
+    "target_metrics",
     "to_json",
 ]

@@ -396,12 +396,12 @@ def read_crypto_targets(path: str | Path) -> TargetData:
 
 
 def guess_target_format(path: str | Path) -> str | None:
-    """``finentity`` or ``crypto-targets`` when the file (or a folder's ``test.jsonl``) looks like
-    one, else ``None`` (SemEval and FiQA files look like their sentence-level formats: name
-    ``semeval-targets`` or ``fiqa-targets`` to score their targets)."""
+    """``finentity`` or ``crypto-targets`` when the file (or a folder's ``test.jsonl``, else its
+    ``train.jsonl``) looks like one, else ``None`` (SemEval and FiQA files look like their
+    sentence-level formats: name ``semeval-targets`` or ``fiqa-targets`` to score their targets)."""
     path = Path(path)
     if path.is_dir():
-        path = path / "test.jsonl"
+        return guess_target_format(path / "test.jsonl") or guess_target_format(path / "train.jsonl")
     if not path.is_file():
         return None
     try:
