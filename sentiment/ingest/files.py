@@ -25,6 +25,7 @@ from sentiment.schema import Article
 
 TEXT_SUFFIXES = (".txt", ".text", ".md", ".markdown")
 TABLE_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv")
+MAX_TITLE_CHARS = 1_000  # a first line longer than this is no headline: the document is all text
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.DOTALL)
 _MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
@@ -66,9 +67,10 @@ def decode(data: bytes) -> str:
 def read_text_document(text: str, *, path: Path, markdown: bool | None = None,
                        input: str | None = None) -> Article:
     """One article from a plain-text or Markdown document: the first non-empty line is the
-    title, the rest the text. Markdown front matter (``title:``/``date:``/``url:``) is used
-    and Markdown markup is reduced to plain text. Without a date in the front matter, a
-    ``YYYY-MM-DD`` in the file name dates the article (to the day)."""
+    title (unless it is longer than :data:`MAX_TITLE_CHARS`), the rest the text. Markdown
+    front matter (``title:``/``date:``/``url:``) is used and Markdown markup is reduced to
+    plain text. Without a date in the front matter, a ``YYYY-MM-DD`` in the file name dates
+    the article (to the day)."""
     markdown = path.suffix.lower() in (".md", ".markdown") if markdown is None else markdown
     text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     front: dict[str, str] = {}
@@ -84,8 +86,9 @@ def read_text_document(text: str, *, path: Path, markdown: bool | None = None,
     lines = text.strip().split("\n")
     if not lines or not lines[0].strip():
         raise InputError("empty file" if not text.strip() else "no text in file")
-    title = front.get("title") or " ".join(lines[0].split())
-    if not front.get("title") or " ".join(lines[0].split()).lower() == title.lower():
+    first = " ".join(lines[0].split())
+    title: str | None = front.get("title") or (first if len(first) <= MAX_TITLE_CHARS else None)
+    if title is not None and (not front.get("title") or first.lower() == title.lower()):
         lines = lines[1:]  # the first line is the title (or repeats the front-matter title)
     body = "\n".join(lines).strip()
     url = front.get("url") or front.get("link")
@@ -214,7 +217,7 @@ def _jsonl_rows(path: Path, options: IngestOptions) -> Iterator[tuple[str, Any]]
             try:
                 row = json.loads(line)
             except ValueError as exc:
-                row = InputError(f"invalid JSON: {exc}")
+                row = InputError(_json_reason(exc, one_line=True))
             except RecursionError:  # one absurdly nested row; the rows after it are still read
                 row = InputError("invalid JSON: nested too deeply")
             yield where, row
@@ -225,7 +228,7 @@ def _json_rows(path: Path, options: IngestOptions) -> Iterator[tuple[str, Any]]:
     try:
         value = json.loads(data)
     except ValueError as exc:
-        raise InputError(f"invalid JSON: {exc}") from None
+        raise InputError(_json_reason(exc)) from None
     if isinstance(value, dict):
         for key in ("articles", "items", "data", "results"):
             if isinstance(value.get(key), list):
@@ -237,6 +240,29 @@ def _json_rows(path: Path, options: IngestOptions) -> Iterator[tuple[str, Any]]:
         raise InputError("JSON file holds neither an object nor an array of objects")
     for index, row in enumerate(value, start=1):
         yield f"item {index}", row
+
+
+def _json_reason(exc: ValueError, *, one_line: bool = False) -> str:
+    """``invalid JSON: <what> at line L, column C`` (``at column C`` in a JSON Lines row): the
+    JSON decoder's short account of what it expected (one of a fixed set of phrases such as
+    "Extra data"), never a quote of the input."""
+    if not isinstance(exc, json.JSONDecodeError):
+        return "invalid JSON"
+    where = f"column {exc.pos + 1}" if one_line else f"line {exc.lineno}, column {exc.colno}"
+    return f"invalid JSON: {exc.msg} at {where}"
+
+
+def _csv_reason(exc: csv.Error) -> str:
+    """What the csv reader could not parse, in our words (its messages give advice about
+    opening files that does not apply here)."""
+    message = str(exc).lower()  # read to tell the cases apart, never shown
+    if "nul" in message:
+        return "it holds a NUL byte"
+    if "field larger than field limit" in message:
+        return "a field is longer than the size limit (max_bytes)"
+    if "new-line character" in message or "unquoted field" in message:
+        return "a line break inside an unquoted field"
+    return "the csv reader cannot parse it"
 
 
 @contextmanager
@@ -268,7 +294,7 @@ def _csv_rows(path: Path, options: IngestOptions, delimiter: str) -> Iterator[tu
         try:
             columns = reader.fieldnames
         except csv.Error as exc:
-            raise InputError(f"invalid CSV header: {exc}") from None
+            raise InputError(f"invalid CSV header: {_csv_reason(exc)}") from None
         if not columns:
             raise InputError("empty file")
         columns = [c.strip().lstrip("\ufeff") if c else c for c in columns]
@@ -321,7 +347,7 @@ def _dict_rows(lines: Iterable[str], columns: list[str], delimiter: str, after: 
         except StopIteration:
             return
         except csv.Error as exc:
-            yield f"line {after + reader.line_num}", InputError(f"invalid CSV row: {exc}")
+            yield f"line {after + reader.line_num}", InputError(f"invalid CSV row: {_csv_reason(exc)}")
             continue
         if len(source.taken) > 1 and _unclosed_quote(source.taken, delimiter):
             yield f"line {start}", InputError("invalid CSV row: a quoted field is never closed "
