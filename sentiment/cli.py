@@ -234,10 +234,12 @@ def export(
 
     if not tags.exists():
         raise UsageError(f"no such file: {tags}")
+    from sentiment.reasons import reason
+
     try:
         count, written = export_api(tags, to, fmt, tables=tables)
-    except (ValueError, StoreError) as exc:
-        raise UsageError(str(exc)) from None
+    except (ValueError, StoreError) as exc:  # a table pyarrow or pandas cannot read: our words
+        raise UsageError(reason(exc)) from None
     err.print(f"exported {count} records → {', '.join(str(p) for p in written)}", markup=False, highlight=False,
               soft_wrap=True)
 
@@ -354,6 +356,7 @@ def link(
     """Link news sentiment to prices: forward returns, event study, lead-lag, stated moves."""
     from sentiment.market import PriceDataError, TagDataError
     from sentiment.market.link import link as link_api
+    from sentiment.reasons import reason
 
     if abnormal not in ("market", "mean"):
         raise UsageError("--abnormal must be 'market' or 'mean'")
@@ -367,7 +370,7 @@ def link(
         report = link_api(tags, prices, horizons=_int_list(horizons, "--horizons"), window=(win[0], win[1]),
                           abnormal=abnormal, benchmark=benchmark, max_lag=max_lag)
     except (PriceDataError, TagDataError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(reason(exc))}", soft_wrap=True)
         raise typer.Exit(1) from None
     written = report.write(out_dir, charts=charts)
     s = report.summary
@@ -389,6 +392,7 @@ def index(
     """Daily 0-100 Fear & Greed style index from prices, news, or both."""
     from sentiment.market import PriceDataError, TagDataError
     from sentiment.market.index import explain, fear_greed_index, load_config
+    from sentiment.reasons import reason
 
     if tags is None and prices is None:
         raise UsageError("give --prices, --tags, or both")
@@ -408,7 +412,7 @@ def index(
             cfg["market"] = market
         df = fear_greed_index(prices, tags, asset=asset, config=cfg)
     except (PriceDataError, TagDataError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        err.print(f"[red]error:[/red] {escape(reason(exc))}", soft_wrap=True)
         raise typer.Exit(1) from None
     output.parent.mkdir(parents=True, exist_ok=True)
     df.assign(date=df["date"].dt.strftime("%Y-%m-%d")).to_csv(output, index=False)
@@ -426,7 +430,7 @@ def index(
         try:
             out.print(explain(df, explain_date), markup=False, highlight=False, soft_wrap=True)
         except ValueError as exc:
-            err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+            err.print(f"[red]error:[/red] {escape(reason(exc))}", soft_wrap=True)
             raise typer.Exit(1) from None
 
 

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from sentiment.reasons import os_reason
 from sentiment.schema import Article, canonical_url, iso_utc, parse_iso
 
 # Each entry upgrades the schema by one version (user_version = its index + 1).
@@ -63,6 +64,29 @@ class StoreError(Exception):
     """The store file cannot be opened or used (not SQLite, newer schema, no permission)."""
 
 
+# SQLite's primary result codes → what they mean for a store file (SQLite's own messages are
+# terse and vary by version: "file is not a database", "unable to open database file").
+_SQLITE_REASONS = {
+    "SQLITE_NOTADB": "not a SQLite database",
+    "SQLITE_CORRUPT": "the database file is damaged",
+    "SQLITE_CANTOPEN": "the file cannot be opened",
+    "SQLITE_READONLY": "the file is read-only",
+    "SQLITE_PERM": "permission denied",
+    "SQLITE_BUSY": "locked by another process",
+    "SQLITE_LOCKED": "locked by another process",
+    "SQLITE_FULL": "the disk is full",
+    "SQLITE_IOERR": "a disk input/output error",
+}
+
+
+def _open_reason(exc: OSError | sqlite3.Error) -> str:
+    """Why the store could not be opened, in our words."""
+    if isinstance(exc, OSError):
+        return os_reason(exc)
+    name = "_".join(str(getattr(exc, "sqlite_errorname", "")).split("_")[:2])  # SQLITE_IOERR_READ → SQLITE_IOERR
+    return _SQLITE_REASONS.get(name, f"{type(exc).__name__} in SQLite")
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -78,7 +102,7 @@ class Store:
                 raise StoreError(f"cannot open store {self.path}: it is a directory")
             self._db = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open store {self.path}: {exc}") from None
+            raise StoreError(f"cannot open store {self.path}: {_open_reason(exc)}") from None
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
@@ -86,7 +110,7 @@ class Store:
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self._db.close()
-            raise StoreError(f"cannot open store {self.path}: {exc}") from None
+            raise StoreError(f"cannot open store {self.path}: {_open_reason(exc)}") from None
 
     # ------------------------------------------------------------------ lifecycle
     def close(self) -> None:

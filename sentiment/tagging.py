@@ -8,6 +8,7 @@ without duplicates or gaps (see :mod:`sentiment.sinks`).
 """
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -17,9 +18,12 @@ from pathlib import Path
 from sentiment.analyzer import Analyzer
 from sentiment.ingest import Deduplicator, IngestError, IngestOptions, is_url, iter_inputs
 from sentiment.ingest.records import Tally
+from sentiment.reasons import describe
 from sentiment.schema import Article, TaggedArticle
 from sentiment.sinks import open_sink
 from sentiment.store import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,11 +43,6 @@ class TagReport(Tally):
         if self.skipped:
             parts.append(f"skipped {self.skipped}")
         return ", ".join(parts)
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 def tag_files(sources: Iterable[str | Path], output: str | Path, *, fmt: str | None = None,
@@ -79,8 +78,11 @@ def tag_files(sources: Iterable[str | Path], output: str | Path, *, fmt: str | N
         records = []
         for article, result in zip(batch, results):
             if isinstance(result, Exception):
-                fail(IngestError(str(article.meta.get("input") or article.url or article.id),
-                                 f"analysis failed: {_describe(result)}"))
+                where = str(article.meta.get("input") or article.url or article.id)
+                # The reason names the kind of failure; the library's own message (and the
+                # traceback) go to the debug log, for whoever looks into it.
+                log.debug("analysis of %s failed", where, exc_info=result)
+                fail(IngestError(where, f"analysis failed: {describe(result)}"))
                 continue
             record = result.to_dict()
             records.append(record)

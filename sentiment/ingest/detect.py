@@ -84,7 +84,7 @@ def decode_text(data: bytes, content_type: str | None = None) -> str:
         try:
             return data.decode(bom)
         except UnicodeDecodeError as exc:
-            raise DecodeError(f"invalid {bom} text after byte-order mark: {exc.reason}") from None
+            raise DecodeError(f"invalid {bom} text after byte-order mark (at byte {exc.start})") from None
     if looks_binary(data):
         raise DecodeError("binary file")
     declared = declared_charset(data, content_type)

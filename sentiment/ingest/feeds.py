@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import xml.sax
 from collections.abc import Callable, Iterator
 from pathlib import PurePath
 from typing import Any
@@ -24,6 +25,7 @@ from sentiment.ingest.dates import parse_date
 from sentiment.ingest.detect import has_entity_declarations
 from sentiment.ingest.html import clean_line, host_of, html_to_text
 from sentiment.ingest.records import IngestError, IngestOptions, InputError, Item
+from sentiment.reasons import describe, kind
 from sentiment.schema import Article
 
 PageFetcher = Callable[[str], Article]
@@ -79,8 +81,7 @@ def read_feed(data: bytes, *, input: str, options: IngestOptions | None = None,
         parsed = feedparser.parse(io.BytesIO(data), response_headers=headers,
                                   resolve_relative_uris=True, sanitize_html=True)
     except (LookupError, ValueError, ArithmeticError) as exc:  # e.g. a damaged encoding declaration
-        reason = " ".join(str(exc).split())[:150]
-        raise InputError(f"malformed feed: {type(exc).__name__}: {reason}") from None
+        raise InputError(f"malformed feed: feedparser cannot read it ({kind(exc)})") from None
     entries = parsed.get("entries") or []
     if not entries:
         if parsed.get("bozo"):
@@ -119,8 +120,10 @@ def _entry_article(entry: Any, number: int, *, input: str, options: IngestOption
             page = fetch_page(link)
             text, meta["text_from"] = page.text, "page"
             meta["page_url"] = page.url
-        except (InputError, OSError, ValueError) as exc:
+        except InputError as exc:
             meta["fetch_error"] = str(exc)
+        except (OSError, ValueError) as exc:
+            meta["fetch_error"] = describe(exc)
     if not text and not title:
         raise InputError("entry has neither title nor text")
     categories = [clean_line(t.get("term")) for t in entry.get("tags") or []]
@@ -167,6 +170,16 @@ def _file_source(input: str, base_url: str | None) -> str | None:
 
 
 def _bozo_reason(parsed: Any) -> str:
+    """What feedparser found wrong with a feed, in our words (its messages quote the parser)."""
     exc = parsed.get("bozo_exception")
-    text = " ".join(str(exc).split()) if exc is not None else "unknown problem"
-    return text[:200] or type(exc).__name__
+    if isinstance(exc, xml.sax.SAXParseException):
+        return f"XML syntax error at line {exc.getLineNumber()}, column {exc.getColumnNumber()}"
+    if isinstance(exc, feedparser.CharacterEncodingOverride):
+        return "its declared character encoding is wrong"
+    if isinstance(exc, feedparser.CharacterEncodingUnknown):
+        return "its character encoding is unknown"
+    if isinstance(exc, feedparser.NonXMLContentType):
+        return "it is served as a content type that is not XML"
+    if isinstance(exc, feedparser.UndeclaredNamespace):
+        return "it uses an undeclared XML namespace"
+    return f"feedparser cannot read it ({kind(exc)})" if exc is not None else "feedparser cannot read it"

@@ -7,6 +7,9 @@ as a loop. A 304 Not Modified answer is a normal result (``FetchResult.not_modif
 """
 from __future__ import annotations
 
+import errno
+import socket
+import ssl
 import time
 import zlib
 from collections.abc import Callable
@@ -54,8 +57,8 @@ def check_url(url: str) -> str:
     """``url`` itself if it is an absolute http(s) URL, else a :class:`FetchError`."""
     try:
         parts = urlsplit(url)
-    except ValueError as exc:
-        raise FetchError(f"invalid URL: {exc}") from None
+    except ValueError:
+        raise FetchError("invalid URL: it cannot be parsed") from None
     if parts.scheme.lower() not in ("http", "https"):
         raise FetchError(f"only http and https URLs are fetched, not {parts.scheme or 'a relative'} URL")
     if not parts.hostname:
@@ -151,13 +154,13 @@ class Fetcher:
         except httpx.TimeoutException:
             raise _Retryable(f"timed out after {self.options.timeout:g} s") from None
         except httpx.ConnectError as exc:
-            raise _Retryable(f"cannot connect: {_short(exc)}") from None
+            raise _Retryable(f"cannot connect: {_network_reason(exc)}") from None
         except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
-            raise _Retryable(f"connection broken: {_short(exc)}") from None
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL, httpx.TooManyRedirects) as exc:
-            raise FetchError(f"invalid URL: {_short(exc)}") from None
+            raise _Retryable(f"connection broken: {_network_reason(exc)}") from None
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL, httpx.TooManyRedirects):
+            raise FetchError("invalid URL: httpx cannot request it") from None
         except httpx.HTTPError as exc:
-            raise FetchError(f"request failed: {_short(exc)}") from None
+            raise FetchError(f"request failed: {_network_reason(exc)}") from None
 
     def _result(self, url: str, response: httpx.Response, deadline: float) -> FetchResult:
         status = response.status_code
@@ -198,9 +201,10 @@ class Fetcher:
         except httpx.TimeoutException:
             raise _Retryable(f"timed out after {self.options.timeout:g} s") from None
         except (httpx.RemoteProtocolError, httpx.ReadError) as exc:
-            raise _Retryable(f"connection broken: {_short(exc)}") from None
-        except (httpx.DecodingError, zlib.error) as exc:
-            raise FetchError(f"undecodable response body: {_short(exc)}") from None
+            raise _Retryable(f"connection broken: {_network_reason(exc)}") from None
+        except (httpx.DecodingError, zlib.error):
+            encoding = response.headers.get("content-encoding") or "compressed"
+            raise FetchError(f"undecodable response body: the {encoding} data is damaged or cut short") from None
         return b"".join(chunks)
 
 
@@ -247,6 +251,36 @@ def _retry_after(value: str | None) -> float | None:
     return None
 
 
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:200]
+def _network_reason(exc: BaseException) -> str:
+    """What failed on the network, in our words, from the operating-system error under the
+    httpx one (httpx's messages repeat the library below it)."""
+    causes: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(causes) < 10:
+        causes.append(current)
+        current = current.__cause__ or current.__context__
+    for cause in causes:
+        if isinstance(cause, socket.gaierror):
+            return "host not found"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return "the server's TLS certificate is not trusted"
+        if isinstance(cause, ssl.SSLError):
+            return "TLS handshake failed"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset by the server"
+        if isinstance(cause, OSError) and cause.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+            return "network unreachable"
+        if isinstance(cause, OSError) and isinstance(cause.strerror, str) and cause.strerror.strip():
+            return " ".join(cause.strerror.split())
+    if isinstance(exc, httpx.RemoteProtocolError):
+        # Read, never shown: a closed connection is told from a malformed answer by its wording.
+        closed = any(w in str(exc).lower() for w in ("closed", "disconnected", "incomplete"))
+        return "the server closed the connection before the answer was complete" if closed \
+            else "the server's answer is not valid HTTP"
+    if isinstance(exc, httpx.ReadError):
+        return "the connection failed while reading the answer"
+    if isinstance(exc, httpx.WriteError):
+        return "the connection failed while sending the request"
+    return f"{type(exc).__name__} in httpx"

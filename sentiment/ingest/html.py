@@ -119,8 +119,8 @@ def extract_article(page: str, *, input: str, url: str | None = None,
     page = _XML_DECL.sub("", page, count=1)
     try:
         tree = lxml.html.document_fromstring(page)
-    except (lxml.etree.ParserError, ValueError) as exc:
-        raise InputError(f"not an HTML page: {exc}") from None
+    except (lxml.etree.ParserError, ValueError):
+        raise InputError("not an HTML page: lxml cannot parse it") from None
     published = _published(tree)
     doc = trafilatura.bare_extraction(tree, url=url, with_metadata=True, include_comments=False,
                                       include_tables=False, deduplicate=False)

@@ -25,6 +25,7 @@ from sentiment.ingest.files import (
 )
 from sentiment.ingest.html import extract_article, host_of
 from sentiment.ingest.records import IngestError, IngestOptions, IngestReport, InputError, Item
+from sentiment.reasons import describe, os_reason
 from sentiment.schema import Article
 from sentiment.store import Store
 
@@ -124,7 +125,7 @@ class _Reader:
             else:
                 yield IngestError(label, "no such file or folder")
         except OSError as exc:
-            yield IngestError(label, f"cannot read: {exc.strerror or exc}")
+            yield IngestError(label, f"cannot read: {os_reason(exc)}")
 
     def _guard(self, label: str, items: Iterator[Item]) -> Iterator[Item]:
         """Items of one input; any failure becomes one IngestError and the batch goes on."""
@@ -137,11 +138,11 @@ class _Reader:
         except DecodeError as exc:
             yield IngestError(label, f"not a feed or article: {exc}")
         except OSError as exc:
-            yield IngestError(label, f"cannot read: {exc.strerror or exc}")
+            yield IngestError(label, f"cannot read: {os_reason(exc)}")
         except RecursionError:
             yield IngestError(label, "document nested too deeply")
         except Exception as exc:  # noqa: BLE001 - a reader library choking on odd data must not stop the batch
-            yield IngestError(label, f"unreadable ({type(exc).__name__}: {' '.join(str(exc).split())[:150]})")
+            yield IngestError(label, f"unreadable ({describe(exc)})")
 
     def folder(self, root: Path) -> Iterator[Item]:
         """Files under ``root``, recursively, in sorted order; hidden entries, folder links,
@@ -150,7 +151,7 @@ class _Reader:
         try:
             entries = sorted(os.scandir(root), key=lambda e: e.name)
         except OSError as exc:
-            yield IngestError(str(root), f"cannot read folder: {exc.strerror or exc}")
+            yield IngestError(str(root), f"cannot read folder: {os_reason(exc)}")
             return
         for entry in entries:
             path = Path(entry.path)

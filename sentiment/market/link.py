@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..reasons import describe
 from .news import MARKET, TagsLike, daily_news, iter_tags, news_table, to_float
 from .prices import PricesLike, close_panel, load_prices
 
@@ -296,7 +297,7 @@ def granger(sentiment: pd.Series, returns: pd.Series, max_lag: int = 3, min_obs:
                         "reason": None})
         except (ValueError, ArithmeticError, np.linalg.LinAlgError, InfeasibleTestError) as exc:  # singular…: say why
             out.append({"direction": name, "lag": None, "f": None, "p": None, "n": n,
-                        "reason": f"test failed: {type(exc).__name__}: {exc}"})
+                        "reason": f"test failed: {describe(exc)}"})
     return out
 
 

@@ -16,6 +16,7 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
+from ..reasons import reason
 from ..schema import parse_iso
 from ..tagfiles import read_tags
 
@@ -58,7 +59,7 @@ def iter_tags(source: TagsLike) -> Iterator[Mapping[str, Any]]:
         try:
             yield from read_tags(path)
         except (ValueError, OSError) as exc:
-            raise TagDataError(f"{path}: cannot read tag records ({exc})") from None
+            raise TagDataError(f"{path}: cannot read tag records ({reason(exc)})") from None
         return
     yield from source
 

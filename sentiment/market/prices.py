@@ -22,6 +22,8 @@ from typing import TypeAlias
 import numpy as np
 import pandas as pd
 
+from ..reasons import describe
+
 COLUMNS = ["date", "symbol", "open", "high", "low", "close", "volume", "market_cap"]
 
 # Accepted spellings of each column (compared after lower-casing and dropping spaces/underscores).
@@ -132,7 +134,7 @@ def read_price_file(path: str | Path, symbol: str | None = None) -> pd.DataFrame
     except FileNotFoundError:
         raise PriceDataError(f"{path}: no such file") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise PriceDataError(f"{path}: not a readable CSV ({exc})") from None
+        raise PriceDataError(f"{path}: not a readable CSV ({describe(exc)})") from None
     has_symbol_col = "symbol" in _find_columns(list(raw.columns))
     sym = symbol or (None if has_symbol_col else symbol_from_filename(path))
     return frame_to_prices(raw, sym, source=str(path))

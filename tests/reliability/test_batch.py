@@ -245,7 +245,7 @@ def test_bad_tag_command_lines_are_one_line_usage_errors(tmp_path, capsys, case)
     args, expected = {
         "output is a folder": (["-o", str(tmp_path)], f"--output {tmp_path} is a folder"),
         "store is a folder": (["-o", str(out), "--store", str(tmp_path)], "it is a directory"),
-        "store is not SQLite": (["-o", str(out), "--store", str(not_sqlite)], "file is not a database"),
+        "store is not SQLite": (["-o", str(out), "--store", str(not_sqlite)], "not a SQLite database"),
         "negative size cap": (["-o", str(out), "--max-mb", "-1"], "max_bytes must be positive"),
         "markup in a path": (["-o", str(out), "--store", str(odd.parent)], f"cannot open store {odd.parent}:"),
         "long path": (["-o", str(out), "--store", str(odd)], f"cannot open store {odd}: it is a directory"),
@@ -278,7 +278,9 @@ def test_a_classifier_failure_on_one_article_fails_only_that_article(tmp_path, a
     report = tag_files([news], tmp_path / "tags.jsonl", store=tmp_path / "s.sqlite", analyzer=choking, batch_size=4)
     assert (report.read, report.tagged, report.failed) == (7, 6, 1)
     (error,) = report.errors
-    assert error.input == str(news / "story-3.txt") and error.reason == "analysis failed: RuntimeError: classifier choked"
+    # The reason is ours: the kind of failure and where it was raised, not the classifier's message.
+    assert error.input == str(news / "story-3.txt") and error.reason.startswith("analysis failed: RuntimeError in ")
+    assert "choked" not in error.reason
     assert len(list(read_tags(tmp_path / "tags.jsonl"))) == 6
     with Store(tmp_path / "s.sqlite") as store:
         assert store.count_tags() == 6 and [e["reason"] for e in store.errors()] == [error.reason]
@@ -330,10 +332,10 @@ def test_a_truncated_store_is_one_clear_error(tmp_path, capsys):
     db.close()
     with open(path, "r+b") as fh:  # a disk that filled up, a copy cut short
         fh.truncate(path.stat().st_size // 2)
-    with pytest.raises(StoreError, match="database disk image is malformed"):
+    with pytest.raises(StoreError, match="the database file is damaged"):
         Store(path)
     article = tmp_path / "a.txt"
     article.write_text("Bitcoin up\n\nBitcoin rose 2%.\n")
     assert main(["tag", str(article), "-o", str(tmp_path / "t.jsonl"), "--store", str(path)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "malformed" in err and "Traceback" not in err
+    assert err.count("\n") == 1 and "damaged" in err and "Traceback" not in err
