@@ -347,7 +347,7 @@ def test_export_command(tagged_examples, tmp_path, capsys):
     (tmp_path / "junk.db").write_text("not a database", encoding="utf-8")
     assert main(["export", str(tmp_path / "junk.db"), "--to", str(tmp_path / "y.csv")]) == 2
     err = " ".join(capsys.readouterr().err.split())  # rich wraps long lines
-    assert "no such file" in err and "unknown format" in err and "onto itself" in err and "not a database" in err
+    assert "no such file" in err and "unknown format" in err and "onto itself" in err and "not a SQLite database" in err
 
 
 def test_iter_inputs_yields_articles_and_reasons():
