@@ -6,13 +6,15 @@ therefore weighted by how confident the model is *and* how polar the sentence is
 
     w = confidence * (1 + polarity_boost * (1 - p_neutral))
 
-and the headline counts ``title_weight`` times. An asset's score aggregates the sentences that
-name it (the headline too when it names it); a cause's score aggregates its evidence sentences.
-Without any sentence naming it, an asset falls back to the article score.
+and the headline counts ``title_weight`` times. An asset's score aggregates, over the sentences
+that name it (the headline too when it names it), the target-level scores of that asset when the
+model gives them (what each sentence means for that asset), else the sentences' own scores; a
+cause's score aggregates its evidence sentences. Without any sentence naming it, an asset falls
+back to the article score.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sentiment.schema import (
@@ -58,45 +60,61 @@ def combine(scores: Sequence[Score], weights: Sequence[float] | None = None,
     return Score.from_probs({k: v / total for k, v in acc.items()})
 
 
+TargetScores = Mapping[str, Score]  # symbol → the target-level score of that asset in one sentence
+
+
 def aggregate(article: Article, extraction: Extraction, sentence_scores: Sequence[Score],
               title_score: Score | None = None, *, include_sentences: bool = True,
-              config: AggregationConfig = AggregationConfig()) -> TaggedArticle:
+              config: AggregationConfig = AggregationConfig(),
+              target_scores: Sequence[TargetScores] | None = None,
+              title_targets: TargetScores | None = None) -> TaggedArticle:
     """Assemble the tagged article from its extraction and the scores of its sentences.
 
     ``sentence_scores`` align with ``extraction.sentences``; ``title_score`` scores
-    ``extraction.title`` when there is one.
+    ``extraction.title`` when there is one. ``target_scores`` (aligned with the sentences too)
+    and ``title_targets`` give the target-level score of each asset a sentence names, when the
+    model scores targets; an asset's sentiment then aggregates those.
     """
     if len(sentence_scores) != len(extraction.sentences):
         raise ValueError("one score per extracted sentence is needed")
+    if target_scores is not None and len(target_scores) != len(extraction.sentences):
+        raise ValueError("one target-score mapping per extracted sentence is needed")
     sents = extraction.sentences
     title = extraction.title if title_score is not None else None
 
-    def pool(indices: list[int], with_title: bool) -> Score:
-        scores = [sentence_scores[i] for i in indices]
+    def pool(scores: list[Score], title_part: Score | None) -> Score:
         weights = [1.0] * len(scores)
-        if with_title and title_score is not None:
-            scores.append(title_score)
+        if title_part is not None:
+            scores = [*scores, title_part]
             weights.append(config.title_weight)
         return combine(scores, weights, config)
 
-    article_score = pool(list(range(len(sents))), True)
+    article_score = pool(list(sentence_scores), title_score)
+
+    def toward(symbol: str, i: int) -> Score:
+        """Sentence i's score for one asset it names: target-level when given."""
+        return (target_scores[i].get(symbol) if target_scores is not None else None) or sentence_scores[i]
 
     assets = []
     for mention in extraction.assets:
-        idx = [i for i, s in enumerate(sents) if mention.symbol in s.assets]
-        in_title = bool(title and mention.symbol in title.assets)
-        score = pool(idx, in_title) if (idx or in_title) else article_score
-        assets.append(AssetScore(mention.symbol, mention.name, mention.mentions, score))
+        sym = mention.symbol
+        idx = [i for i, s in enumerate(sents) if sym in s.assets]
+        in_title = bool(title and sym in title.assets)
+        title_part = ((title_targets or {}).get(sym) or title_score) if in_title else None
+        score = pool([toward(sym, i) for i in idx], title_part) if (idx or in_title) else article_score
+        assets.append(AssetScore(sym, mention.name, mention.mentions, score))
 
     causes: list[CauseScore] = []
     for cause_type in dict.fromkeys(c.type for c in extraction.causes):
         mentions = [c for c in extraction.causes if c.type == cause_type]
         idx = sorted({c.sentence for c in mentions if 0 <= c.sentence < len(sents)})
         in_title = any(c.sentence == -1 for c in mentions) and title is not None
-        causes.append(CauseScore(cause_type, mentions[0].evidence, pool(idx, in_title)))
+        causes.append(CauseScore(cause_type, mentions[0].evidence,
+                                 pool([sentence_scores[i] for i in idx], title_score if in_title else None)))
 
-    scored = [ScoredSentence(s.text, s.start, s.end, sc, list(s.assets), list(s.causes))
-              for s, sc in zip(sents, sentence_scores)] if include_sentences else None
+    scored = [ScoredSentence(s.text, s.start, s.end, sc, list(s.assets), list(s.causes),
+                             dict(target_scores[i]) if target_scores is not None else {})
+              for i, (s, sc) in enumerate(zip(sents, sentence_scores))] if include_sentences else None
     return TaggedArticle(
         article=article, sentiment=article_score, assets=assets, moves=list(extraction.moves),
         levels=list(extraction.levels), figures=list(extraction.figures), causes=causes,

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from sentiment.aggregate import AggregationConfig, aggregate
-from sentiment.schema import Article, Extraction, Score, TaggedArticle
+from sentiment.schema import Article, Extraction, Score, SentenceSpan, TaggedArticle
 from sentiment.text import cut_point
 
 if TYPE_CHECKING:
@@ -213,6 +213,7 @@ class Analyzer:
                     texts.append(ex.title.text[:cap])
                 texts.extend(s.text[:cap] for s in ex.sentences)
         scores = iter(self.score(texts))
+        targets = iter(self._score_targets([ex for ex in extractions if isinstance(ex, Extraction)]))
         out: list[TaggedArticle | Exception] = []
         for article, cut, ex in zip(articles, cuts, extractions):
             if isinstance(ex, Exception):
@@ -220,12 +221,49 @@ class Analyzer:
                 continue
             title_score = next(scores) if ex.title is not None else None
             sentence_scores = [next(scores) for _ in ex.sentences]
+            title_targets, target_scores = next(targets)
             tagged = aggregate(article, ex, sentence_scores, title_score,
-                               include_sentences=self.include_sentences, config=self.aggregation)
+                               include_sentences=self.include_sentences, config=self.aggregation,
+                               target_scores=target_scores, title_targets=title_targets)
             if cut < len(article.text or ""):
                 tagged.truncated_at = cut
             out.append(tagged)
         return out
+
+    @property
+    def scores_targets(self) -> bool:
+        """Whether the classifier scores the sentiment toward each asset (a target-level model)."""
+        return bool(getattr(self.model, "supports_targets", False))
+
+    def _score_targets(self, extractions: list[Extraction]
+                       ) -> list[tuple[dict[str, Score] | None, list[dict[str, Score]] | None]]:
+        """(title, sentences) target scores of each extraction: for every asset a sentence
+        names, the model's score toward that asset; ``(None, None)`` each when the model scores
+        sentences only."""
+        if not extractions or not self.scores_targets:
+            return [(None, None)] * len(extractions)
+        pairs: list[tuple[str, tuple[int, int]]] = []
+        for ex in extractions:
+            for span in ([ex.title] if ex.title is not None else []) + ex.sentences:
+                pairs.extend(self._target_window(span.text, span.mentions.get(sym, (0, len(span.text))))
+                             for sym in span.assets)
+        scored = iter(self.model.score_targets(pairs, batch_size=self.batch_size)  # type: ignore[attr-defined]
+                      if pairs else [])
+
+        def take(span: SentenceSpan) -> dict[str, Score]:
+            return {sym: next(scored) for sym in span.assets}
+
+        return [(take(ex.title) if ex.title is not None else None, [take(s) for s in ex.sentences])
+                for ex in extractions]
+
+    def _target_window(self, text: str, span: tuple[int, int]) -> tuple[str, tuple[int, int]]:
+        """A sentence over ``max_sentence_chars`` is scored for a target on a window of that
+        size around the target's mention (the mention and its clause matter, not the rest)."""
+        cap = self.max_sentence_chars
+        if len(text) <= cap:
+            return text, span
+        start = max(0, min(span[0] - cap // 2, len(text) - cap))
+        return text[start:start + cap], (span[0] - start, min(span[1], start + cap) - start)
 
     def _extract(self, articles: list[Article]) -> list[Extraction | Exception]:
         items = [(a.title, a.text or "") for a in articles]

@@ -240,13 +240,16 @@ class CauseMention:
 @dataclass
 class SentenceSpan:
     """A sentence with the assets and causes it names; ``start``/``end`` are character
-    offsets into the article text (into the title for ``Extraction.title``)."""
+    offsets into the article text (into the title for ``Extraction.title``). ``mentions``
+    gives, for each asset it names, where the asset is first named in ``text`` (offsets into
+    the sentence): what a target-level model is shown as the target."""
 
     text: str
     start: int
     end: int
     assets: list[str] = field(default_factory=list)
     causes: list[str] = field(default_factory=list)
+    mentions: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -299,11 +302,15 @@ class ScoredSentence:
     sentiment: Score
     assets: list[str] = field(default_factory=list)
     causes: list[str] = field(default_factory=list)
+    asset_sentiment: dict[str, Score] = field(default_factory=dict)  # target-level, per asset named
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "start": self.start, "end": self.end,
-                "sentiment": self.sentiment.to_dict(), "assets": list(self.assets),
-                "causes": list(self.causes)}
+        out = {"text": self.text, "start": self.start, "end": self.end,
+               "sentiment": self.sentiment.to_dict(), "assets": list(self.assets),
+               "causes": list(self.causes)}
+        if self.asset_sentiment:
+            out["asset_sentiment"] = {k: v.to_dict() for k, v in self.asset_sentiment.items()}
+        return out
 
 
 def _plain(obj: Any) -> dict[str, Any]:
@@ -391,6 +398,8 @@ class TaggedArticle:
             entities=[Entity(**x) for x in d.get("entities", [])],
             sentences=None if sents is None else [
                 ScoredSentence(s["text"], int(s["start"]), int(s["end"]), Score.from_dict(s["sentiment"]),
-                               list(s.get("assets", [])), list(s.get("causes", []))) for s in sents],
+                               list(s.get("assets", [])), list(s.get("causes", [])),
+                               {k: Score.from_dict(v) for k, v in (s.get("asset_sentiment") or {}).items()})
+                for s in sents],
             truncated_at=d.get("truncated_at"),
         )

@@ -159,6 +159,14 @@ def _span_trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _span_in(sentence: SentenceSpan, mention: dict[str, Any]) -> tuple[int, int]:
+    """Where a mention lies in its sentence's text (offsets into ``sentence.text``), clipped
+    to the sentence."""
+    start = max(0, mention["start_char"] - sentence.start)
+    end = min(len(sentence.text), mention["end_char"] - sentence.start)
+    return (start, end) if start < end else (0, len(sentence.text))
+
+
 class Extractor:
     """Turns article text (and its title) into an :class:`Extraction`.
 
@@ -246,7 +254,9 @@ class Extractor:
             for m in doc._.asset_mentions or []:
                 sent = sentence_of[id(doc)](m["start"])
                 n, _ = locate(doc, part, offset, (sent.start_char, sent.end_char))
-                all_mentions.append((part, m, n))
+                span = doc[m["start"]:m["end"]]
+                start = span.start_char + (0 if part == "title" else offset)  # title: its own offsets
+                all_mentions.append((part, {**m, "start_char": start, "end_char": start + len(span.text)}, n))
         strong = {m["symbol"] for _, m, _ in all_mentions if m["strength"] == "strong"}
         counts: dict[str, int] = {}
         for part, m, n in all_mentions:
@@ -256,6 +266,7 @@ class Extractor:
             target = ex.title if n == -1 else (ex.sentences[n] if n >= 0 else None)
             if target is not None and m["symbol"] not in target.assets:
                 target.assets.append(m["symbol"])
+                target.mentions[m["symbol"]] = _span_in(target, m)
         first_seen: dict[str, int] = {}
         for i, (_, m, _) in enumerate(all_mentions):
             first_seen.setdefault(m["symbol"], i)

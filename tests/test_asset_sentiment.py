@@ -1,0 +1,96 @@
+"""An asset's sentiment comes from target-level scores when the model gives them: the Analyzer
+shows the model each (sentence, asset) pair with the asset's mention, the record's assets
+aggregate those scores and each sentence carries them as ``asset_sentiment``. With a
+sentence-only model, records are as before (no ``asset_sentiment``)."""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from sentiment import Analyzer, TaggedArticle
+
+# probabilities in the order of sentiment.schema.LABELS: bearish, neutral, bullish
+BEAR, NEUTRAL, BULL = ([0.90, 0.05, 0.05], [0.05, 0.90, 0.05], [0.05, 0.05, 0.90])
+
+
+class VerbScorer:
+    """A transparent scorer for the plumbing: a sentence's label is its first direction verb;
+    toward a target, the first direction verb after the target's mention."""
+
+    supports_targets = True
+
+    def __init__(self) -> None:
+        self.pairs: list[tuple[str, tuple[int, int]]] = []
+
+    @staticmethod
+    def _probs(text: str) -> list[float]:
+        m = re.search(r"\b(rose|jumped|surged|fell|slid|plunged)\b", text)
+        if m is None:
+            return NEUTRAL
+        return BULL if m.group(1) in ("rose", "jumped", "surged") else BEAR
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        return np.array([self._probs(t) for t in texts])
+
+    def score_targets(self, pairs: Sequence[tuple[str, tuple[int, int]]], batch_size: int = 64) -> list:
+        from sentiment.schema import Score
+
+        self.pairs.extend(pairs)
+        return [Score.from_probs(self._probs(text[span[0]:])) for text, span in pairs]
+
+
+class SentenceOnly(VerbScorer):
+    supports_targets = False
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    from sentiment.extract import build_nlp
+
+    return build_nlp()
+
+
+def test_assets_take_their_target_scores(nlp):
+    scorer = VerbScorer()
+    analyzer = Analyzer(scorer, nlp=nlp)
+    tagged = analyzer.analyze("Bitcoin rose 3% to $98,000 while Ether fell 5% after the Bybit hack.")
+    by_symbol = {a.symbol: a.sentiment.label for a in tagged.assets}
+    assert by_symbol == {"BTC": "bullish", "ETH": "bearish"}
+    # the model saw each asset's own mention
+    assert sorted(text[a:b] for text, (a, b) in scorer.pairs) == ["Bitcoin", "Ether"]
+    record = tagged.to_dict()
+    sentence = record["sentences"][0]
+    assert sentence["sentiment"]["label"] == "bullish"  # the sentence's own score is kept
+    assert {k: v["label"] for k, v in sentence["asset_sentiment"].items()} == {"BTC": "bullish", "ETH": "bearish"}
+    # the record reads back unchanged
+    again = TaggedArticle.from_dict(json.loads(json.dumps(record))).to_dict()
+    assert again == record
+
+
+def test_title_targets_count_with_the_title_weight(nlp):
+    analyzer = Analyzer(VerbScorer(), nlp=nlp)
+    tagged = analyzer.analyze("Traders watched the majors closely.", title="Solana surged while Cardano slid")
+    labels = {a.symbol: a.sentiment.label for a in tagged.assets}
+    assert labels == {"SOL": "bullish", "ADA": "bearish"}
+
+
+def test_a_sentence_only_model_keeps_todays_records(nlp):
+    tagged = Analyzer(SentenceOnly(), nlp=nlp).analyze(
+        "Bitcoin rose 3% to $98,000 while Ether fell 5% after the Bybit hack.")
+    assert {a.symbol: a.sentiment.label for a in tagged.assets} == {"BTC": "bullish", "ETH": "bullish"}
+    assert "asset_sentiment" not in tagged.to_dict()["sentences"][0]
+
+
+def test_a_long_sentence_is_scored_for_a_target_around_its_mention(nlp):
+    scorer = VerbScorer()
+    analyzer = Analyzer(scorer, nlp=nlp, max_sentence_chars=200)
+    text = "Markets " + "were busy and " * 60 + "then Ether fell 5% on the news"
+    tagged = analyzer.analyze(text)
+    assert [a.symbol for a in tagged.assets] == ["ETH"]
+    (window, (a, b)), = scorer.pairs
+    assert len(window) <= 200 and window[a:b] == "Ether"
+    assert tagged.assets[0].sentiment.label == "bearish"
