@@ -296,7 +296,7 @@ def evaluate_cmd(
     data: Path = typer.Argument(..., help="Data file (or the TFNS folder, the crypto target folder, the FiQA folder for fiqa-targets)."),
     fmt: str = typer.Option("auto", "--format", help="phrasebank | tfns | csv | tsv | jsonl | fiqa | semeval, or for sentiment toward each target: finentity | semeval-targets | fiqa-targets | crypto-targets (default: from the name and contents)."),
     split: str = typer.Option("test", "--split", help="test (the fixed protocol) | validation | train | all."),
-    model: list[str] | None = typer.Option(None, "--model", help="Model folder, 'fast' (the shipped 3-layer student), 'large' (built by `make model-large`), 'tfidf' or 'lexicon' (default: the shipped model). Repeat it to score the ensemble (mean probabilities) of several. Target data: 'sentence-copy' (the sentence's score copied to each target, the default) or 'clause' (the target's clause scored)."),
+    model: list[str] | None = typer.Option(None, "--model", help="Model folder, 'fast' (the shipped 3-layer student), 'large' (built by `make model-large`), 'tfidf' or 'lexicon' (default: the shipped model). Repeat it to score the ensemble (mean probabilities) of several. Target data: 'sentence-copy' (the sentence's score copied to each target, the default), 'clause' (the target's clause scored) or a model folder trained for targets."),
     sentence_model: str | None = typer.Option(None, "--sentence-model", help="Target data: the sentence classifier the sentence-copy and clause baselines apply (what --model takes for sentences; default: the shipped model)."),
     recipe: Path | None = typer.Option(None, "--config", help="Recipe whose training data trains the tfidf baseline."),
     subset: str | None = typer.Option(None, "--subset", help="allagree: only PhraseBank test sentences all annotators agreed on."),
@@ -315,7 +315,7 @@ def evaluate_cmd(
         raise UsageError(f"{data}: no such file or folder")
     target_fmt = fmt if fmt in TARGET_FORMATS else guess_target_format(data) if fmt == "auto" else None
     if target_fmt and (subset or len(model or []) > 1):
-        raise UsageError("target data takes one --model (sentence-copy or clause) and no --subset")
+        raise UsageError("target data takes one --model (sentence-copy, clause or a target model) and no --subset")
     if sentence_model and not target_fmt:
         raise UsageError("--sentence-model is for target data (--format finentity, semeval-targets, "
                          "fiqa-targets or crypto-targets)")

@@ -17,6 +17,7 @@ score to every target must fail), ``by_category`` and ``by_kind`` (where the row
 them) and ``dropped`` (targets of the whole file that the loader left out, by reason). Two baselines are scorers:
 ``sentence-copy`` (the sentence classifier's score of the sentence naming the target, copied
 to it: what tagging does today) and ``clause`` (the sentence classifier on the target's clause).
+A model folder trained for targets too (``SentimentModel.supports_targets``) is a scorer itself.
 """
 from __future__ import annotations
 
@@ -320,11 +321,20 @@ def load_target_scorer(spec: str | TargetScorer | None, *, sentence_model: str |
                        recipe: str | Path | None = None, backend: str = "auto", batch_size: int = 64,
                        log: Callable[[str], None] | None = None) -> TargetScorer:
     """``sentence-copy`` (also ``None``) or ``clause`` over the sentence classifier
-    ``sentence_model`` (anything :func:`load_classifier` takes), or a :class:`TargetScorer`
-    itself."""
+    ``sentence_model`` (anything :func:`load_classifier` takes), a model folder or profile
+    whose model serves targets, or a :class:`TargetScorer` itself."""
+    from sentiment.classify.model import SentimentModel, resolve_model_path
+
     if spec is not None and not isinstance(spec, str):
         return spec
     spec = spec or TARGET_BASELINES[0]
+    folder = resolve_model_path(spec) if spec not in TARGET_BASELINES else None
+    if folder is not None and (folder / "config.json").exists():
+        model = SentimentModel.load(folder, backend=backend)
+        if not model.supports_targets:
+            raise DataError(f"{spec}: a sentence model, not trained for targets; score it with "
+                            f"--model {' or '.join(TARGET_BASELINES)} --sentence-model {spec}")
+        return model
     if spec not in TARGET_BASELINES:
         raise DataError(f"unknown target scorer {spec!r}; use {' or '.join(TARGET_BASELINES)} "
                         "(--sentence-model picks the sentence classifier they apply)")
@@ -380,7 +390,9 @@ def evaluate_targets(data_path: str | Path, fmt: str = "auto", split: str = "tes
     result: dict[str, Any] = {"data": str(data_path), "format": fmt, "split": split, "task": "target",
                               "model": name or TARGET_BASELINES[0]}
     classifier = getattr(scorer, "classifier", None)
-    if classifier is not None:
+    if getattr(scorer, "supports_targets", False):  # a model folder that serves targets
+        result["backend"] = type(getattr(scorer, "backend", None)).__name__
+    elif classifier is not None:
         result["sentence_model"] = _model_name(sentence_model)
         backends = {type(m.backend).__name__ for m in getattr(classifier, "members", [classifier])
                     if hasattr(m, "backend")}

@@ -9,9 +9,15 @@ crashes. Probabilities are divided by the temperature stored in ``calibration.js
 
 The backend (the thing that turns token ids into logits) is a small seam: torch or ONNX
 Runtime int8 (``sentiment.classify.onnx``, the ``auto`` default) behind the same ``logits`` method.
+
+A model trained on target-level data as well (``sentiment.json`` in its folder says
+``"tasks": ["sentence", "target"]``) also scores the sentiment of a text toward one thing it
+names (:meth:`SentimentModel.score_targets`): it reads the target's words, the separator token
+and the text (``sentiment.classify.targets.target_input``), one window long.
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -37,6 +43,27 @@ PROFILES = {"default": DEFAULT_NAME, "fast": FAST_NAME, "large": LARGE_NAME}
 # Models too large for git: built on the user's machine, in the repository, by this command.
 BUILT_LOCALLY = {LARGE_NAME: "make model-large"}
 BACKENDS = ("auto", "onnx", "torch")
+# The model folder's file of what the model was trained for: {"tasks": ["sentence", "target"]}.
+TASKS_FILE = "sentiment.json"
+SENTENCE_TASK, TARGET_TASK = "sentence", "target"
+# Characters of text per token of the model's window, to cut a long text around a target.
+CHARS_PER_TOKEN = 4
+
+
+def model_tasks(folder: str | Path) -> tuple[str, ...]:
+    """The tasks a model folder was trained for (``sentiment.json``'s ``"tasks"``); a folder
+    without the file holds a sentence classifier."""
+    path = Path(folder) / TASKS_FILE
+    if not path.is_file():
+        return (SENTENCE_TASK,)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise ValueError(f"{path}: not a JSON object of the model's tasks") from None
+    tasks = doc.get("tasks") if isinstance(doc, dict) else None
+    if not isinstance(tasks, list) or not all(isinstance(t, str) for t in tasks):
+        raise ValueError(f"{path}: \"tasks\" must be a list of names, e.g. [\"sentence\", \"target\"]")
+    return tuple(tasks)
 
 
 def default_model_path() -> Path:
@@ -150,6 +177,17 @@ class SentimentModel:
         self._order = list(label_order)  # model output column for each of LABELS
         self._pad_id = tokenizer.pad_token_id or 0
 
+    @property
+    def tasks(self) -> tuple[str, ...]:
+        """What the model was trained for (:func:`model_tasks`)."""
+        return model_tasks(self.path)
+
+    @property
+    def supports_targets(self) -> bool:
+        """Whether :meth:`score_targets` gives the sentiment toward a target (the model was
+        trained on target-level data), not a sentence score."""
+        return TARGET_TASK in self.tasks
+
     @classmethod
     def load(cls, path: str | Path | None = None, *, backend: str = "auto",
              threads: int | None = None) -> SentimentModel:
@@ -177,14 +215,19 @@ class SentimentModel:
         return cls(engine, tokenizer, folder, calibration.load_temperature(folder), limit, order)
 
     # ------------------------------------------------------------------ scoring
-    def logits(self, texts: Sequence[str], batch_size: int = 64) -> tuple[np.ndarray, list[int]]:
-        """Raw logits of every window (``LABELS`` order) and the text each window belongs to."""
+    def logits(self, texts: Sequence[str], batch_size: int = 64, *,
+               windows: bool = True) -> tuple[np.ndarray, list[int]]:
+        """Raw logits of every window (``LABELS`` order) and the text each window belongs to;
+        ``windows=False``: one window per text, its first ``max_length`` tokens."""
         clean = [t if isinstance(t, str) else "" for t in texts]
-        # The tokenizer cuts long texts into windows of max_length tokens overlapping by a quarter.
-        enc = self.tokenizer(clean, truncation=True, max_length=self.max_length,
-                             stride=self.max_length // 4, return_overflowing_tokens=True)
+        if windows:  # long texts cut into windows of max_length tokens overlapping by a quarter
+            enc = self.tokenizer(clean, truncation=True, max_length=self.max_length,
+                                 stride=self.max_length // 4, return_overflowing_tokens=True)
+            owner: list[int] = [int(i) for i in enc["overflow_to_sample_mapping"]]
+        else:
+            enc = self.tokenizer(clean, truncation=True, max_length=self.max_length)
+            owner = list(range(len(clean)))
         rows: list[list[int]] = enc["input_ids"]
-        owner: list[int] = [int(i) for i in enc["overflow_to_sample_mapping"]]
         out = np.zeros((len(rows), len(LABELS)), dtype=np.float64)
         order = sorted(range(len(rows)), key=lambda r: len(rows[r]))
         for idx in _batches(order, [len(r) for r in rows], max(1, batch_size), MAX_BATCH_TOKENS):
@@ -197,10 +240,11 @@ class SentimentModel:
             out[idx] = self.backend.logits(input_ids, mask)[:, self._order]
         return out, owner
 
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 64, *, windows: bool = True) -> np.ndarray:
         """(n, 3) calibrated probabilities in ``LABELS`` order; rows sum to 1. Blank text is
-        neutral (0, 1, 0); long text is the mean over its windows. A text that repeats (feed
-        boilerplate, a lead that restates another article's) is scored once."""
+        neutral (0, 1, 0); long text is the mean over its windows (``windows=False``: its first
+        window alone). A text that repeats (feed boilerplate, a lead that restates another
+        article's) is scored once."""
         if isinstance(texts, str):
             raise TypeError("predict_proba takes a sequence of texts, not one string")
         slot: dict[str, int] = {}
@@ -209,7 +253,7 @@ class SentimentModel:
         probs = np.zeros((len(unique), len(LABELS)), dtype=np.float64)
         if not unique:
             return probs
-        logits, owner = self.logits(unique, batch_size)
+        logits, owner = self.logits(unique, batch_size, windows=windows)
         window_probs = calibration.probabilities(logits, self.temperature)
         counts = np.bincount(owner, minlength=len(unique)).astype(np.float64)
         np.add.at(probs, np.asarray(owner), window_probs)
@@ -224,6 +268,32 @@ class SentimentModel:
     def score(self, texts: Sequence[str], batch_size: int = 64) -> list[Score]:
         """A :class:`~sentiment.schema.Score` per text (label, P(bullish) − P(bearish), probs)."""
         return [Score.from_probs(p) for p in self.predict_proba(texts, batch_size)]
+
+    def target_texts(self, pairs: Sequence[tuple[str, tuple[int, int]]]) -> list[str]:
+        """The input the model reads for each ``(text, span)`` pair: the target's words, the
+        separator and the text, cut to the sentences around the target when it is longer than
+        the window."""
+        from sentiment.classify.targets import (  # sklearn: only when needed
+            target_input,
+            target_window,
+        )
+
+        sep = str(self.tokenizer.sep_token or "[SEP]")
+        budget = CHARS_PER_TOKEN * self.max_length
+        return [target_input(*target_window(text, span, budget), sep) for text, span in pairs]
+
+    def score_targets(self, pairs: Sequence[tuple[str, tuple[int, int]]], batch_size: int = 64) -> list[Score]:
+        """The sentiment of each text toward the target at its span (``text[start:end]``), as a
+        :class:`~sentiment.schema.Score`. Needs a model trained for it
+        (:attr:`supports_targets`): a sentence classifier would score the text, not the target."""
+        if not self.supports_targets:
+            raise ValueError(f"{self.path}: a sentence model (no \"target\" in {TASKS_FILE}); "
+                             "it cannot score the sentiment toward a target")
+        for text, span in pairs:
+            if not (isinstance(text, str) and 0 <= span[0] < span[1] <= len(text)):
+                raise ValueError(f"span {span!r} is not inside its text (length {len(text)})")
+        texts = self.target_texts(pairs)
+        return [Score.from_probs(p) for p in self.predict_proba(texts, batch_size, windows=False)]
 
 
 def _batches(order: list[int], lengths: list[int], size: int, max_tokens: int) -> list[list[int]]:

@@ -26,6 +26,12 @@ test file, so 20 % of their distinct texts (paragraphs, headlines, posts) are th
 part. A ``test.jsonl`` of the crypto set is all test; its ``train.jsonl`` gives train and
 validation.
 
+What a target model reads (:func:`target_input`): the target's words, the tokenizer's
+separator, then the text, ``"Ether [SEP] Bitcoin rose 3% while Ether fell 5%."``, so a
+BERT tokenizer makes it ``[CLS] Ether [SEP] Bitcoin rose … [SEP]``: one model scores plain
+sentences and targets, and truncation never cuts the target. A text longer than the model's
+window is cut first to the sentences around the target (:func:`target_window`).
+
 Also here, for the baselines of target-level evaluation: :func:`sentence_spans` (the sentences
 of a paragraph) and :func:`clause_spans` (the clauses of a sentence, cut at contrast words such
 as "while", "but", "even as" or a semicolon; the words are data, ``data/clauses.json``).
@@ -586,6 +592,33 @@ def enclosing(spans: Sequence[tuple[int, int]], span: tuple[int, int]) -> tuple[
     return before[-1] if before else spans[0]
 
 
+def target_window(text: str, span: tuple[int, int], max_chars: int) -> tuple[str, tuple[int, int]]:
+    """The part of ``text`` a target model reads for the target at ``span``, and the span in it:
+    the whole text when it has at most ``max_chars`` characters, else the sentence naming the
+    target with as many whole neighbouring sentences (the next one first) as fit."""
+    if len(text) <= max_chars:
+        return text, span
+    sentences = sentence_spans(text)
+    first = last = sentences.index(enclosing(sentences, span))
+    grew = True
+    while grew:
+        grew = False
+        for cand in (last + 1, first - 1):
+            if 0 <= cand < len(sentences):
+                lo, hi = min(first, cand), max(last, cand)
+                if sentences[hi][1] - sentences[lo][0] <= max_chars:
+                    first, last, grew = lo, hi, True
+    start = min(sentences[first][0], span[0])
+    end = max(sentences[last][1], span[1])
+    return text[start:end], (span[0] - start, span[1] - start)
+
+
+def target_input(text: str, span: tuple[int, int], sep: str) -> str:
+    """What a target model reads for the target at ``span`` of ``text``: the target's words as
+    the text writes them, the tokenizer's separator token ``sep`` and the text."""
+    return f"{text[span[0]:span[1]]} {sep} {text}"
+
+
 def sentence_of(text: str, span: tuple[int, int]) -> tuple[int, int]:
     """The sentence of ``text`` that holds ``span``."""
     return enclosing(sentence_spans(text), span)
@@ -619,5 +652,7 @@ __all__ = [
     "read_targets",
     "sentence_of",
     "sentence_spans",
+    "target_input",
     "target_splits",
+    "target_window",
 ]

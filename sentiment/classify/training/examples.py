@@ -13,11 +13,14 @@ from sentiment.classify.training.config import TrainConfig
 
 
 def training_examples(config: TrainConfig, data: TrainingData,
-                      log: Callable[[str], None] = lambda message: None) -> LabelledTexts:
-    """What a run of ``config`` trains on, in order: the training split reshaped per entry
-    (``repeat``, ``fraction``), then the ``augment`` copies drawn from the seed (never a copy of
-    a validation or test text), cut to ``limit`` examples if set."""
-    train_set = repeat_sources(data.train, config.data, config.seed)
+                      log: Callable[[str], None] = lambda message: None,
+                      targets: LabelledTexts | None = None) -> LabelledTexts:
+    """What a run of ``config`` trains on, in order: the training split, then the target-level
+    inputs ``targets`` if any, reshaped per entry (``repeat``, ``fraction``), then the
+    ``augment`` copies of sentences drawn from the seed (never a copy of a validation or test
+    text, nor of a target input), cut to ``limit`` examples if set."""
+    labelled = LabelledTexts.concat([data.train, targets], data.train.name) if targets else data.train
+    train_set = repeat_sources(labelled, config.data, config.seed)
     if config.augment:
         held = {normalise(t) for part in [data.validation, *data.tests.values()] for t in part.texts}
         copies = Augment.from_dict(config.augment)(data.train, config.seed, held)

@@ -5,7 +5,12 @@ optionally only some of its layers), asks the teacher for its probabilities, run
 (:mod:`.loop`) epoch by epoch, scores raw and EMA weights on the validation split after each
 epoch and keeps the best, fits a temperature on the validation logits (``calibration.py``) and
 writes the folder: a plain Hugging Face folder (fp16 safetensors, config with id2label /
-label2id, tokenizer) plus ``calibration.json``, ``train_config.json`` and ``train_log.json``.
+label2id, tokenizer) plus ``calibration.json``, ``sentiment.json`` (the tasks it serves),
+``train_config.json`` and ``train_log.json``.
+
+A recipe with target-level entries (:mod:`.targets`) trains one model for both tasks: their
+validation part is scored apart (``val_target_*``), the epoch kept is the one with the best mean
+of the sentence and the target validation macro-F1, and the temperature is fitted on both.
 """
 from __future__ import annotations
 
@@ -36,6 +41,13 @@ from sentiment.classify.training.examples import training_examples
 from sentiment.classify.training.layers import keep_layers
 from sentiment.classify.training.loop import Loop
 from sentiment.classify.training.state import RESUME_FILE, TrainState
+from sentiment.classify.training.targets import (
+    TASKS_FILE,
+    TargetParts,
+    sentence_entries,
+    target_parts,
+    tasks_document,
+)
 from sentiment.classify.training.validation import validation_scores
 from sentiment.schema import LABELS
 
@@ -75,13 +87,19 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
     base_dir = resolve_base(base or config.base)
     if config.teacher:
         check_teacher(config.teacher)  # before hours of work, not after
-    data = data or training_data(config.data, root)
-    train_set = training_examples(config, data, log)
+    data = data or training_data(sentence_entries(config.data), root)
+    targets = _targets(config, base_dir, data, root, log)
+    train_set = training_examples(config, data, log, targets.train)
     _check_examples(config, train_set)
     val_set = data.validation
-    log(f"base {base_dir}; train {len(train_set)} {train_set.counts()}; validation {len(val_set)}")
+    log(f"base {base_dir}; train {len(train_set)} {train_set.counts()}; validation {len(val_set)}"
+        + (f" + {len(targets.validation)} targets" if len(targets) else ""))
     loop, tokenizer = _build(config, base_dir, train_set, log, started)
     val_ids = _encode(tokenizer, val_set.texts, config.max_length) if len(val_set) else []
+    val_sets = [(val_set, val_ids, "val_")]
+    if len(targets.validation):
+        val_sets.append((targets.validation, _encode(tokenizer, targets.validation.texts, config.max_length),
+                         "val_target_"))
 
     def save() -> None:
         loop.capture(state)
@@ -92,24 +110,41 @@ def train(config: TrainConfig, out_dir: str | Path, *, base: str | Path | None =
         log(f"resumed from {resume_file} at step {state.step}/{loop.total_steps} (epoch {state.epoch})")
     while state.step < loop.total_steps:
         loop.train_epoch(state, save)
-        _score_epoch(loop, state, val_ids, val_set, tokenizer, checkpoint_dir)
+        _score_epoch(loop, state, val_sets, tokenizer, checkpoint_dir)
         if keep_epochs:
             _save_half(loop.model, tokenizer, out / f"epoch-{state.epoch}")
         state.batches = None
         if state.save_every and state.step < loop.total_steps:  # the epoch is scored: go on with the next one
             save()
 
-    cal = _finish(loop, state, val_ids, val_set, log)
+    cal = _finish(loop, state, val_sets, log)
     _write_folder(out, loop.model, tokenizer, config, cal)
+    (out / TASKS_FILE).write_text(json.dumps(tasks_document(bool(len(targets))), indent=2) + "\n",
+                                  encoding="utf-8")
     _write_recipe(out / "train_config.json", config, recipe_file, overrides)
     result = {"config": config.to_dict(), "base": str(base or config.base), "train_n": len(train_set),
-              "validation_n": len(val_set), "train_counts": train_set.counts(), "best": state.best,
+              "validation_n": len(val_set), **({"validation_targets_n": len(targets.validation)} if len(targets) else {}),
+              "train_counts": train_set.counts(), "best": state.best,
               "history": state.history, "calibration": cal, "seconds": round(time.time() - loop.started, 1),
               "torch": torch.__version__, "threads": torch.get_num_threads()}
     (out / "train_log.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     resume_file.unlink(missing_ok=True)
     log(f"saved {out} in {result['seconds']}s (best epoch {state.best.get('epoch')})")
     return result
+
+
+def _targets(config: TrainConfig, base_dir: Path, data: TrainingData, root: Path | None, log: Log) -> TargetParts:
+    """The model inputs of the recipe's target-level entries (none: empty parts)."""
+    from transformers import AutoTokenizer
+
+    if len(sentence_entries(config.data)) == len(config.data):
+        empty = LabelledTexts([], [])
+        return TargetParts(empty, empty)
+    sep = str(AutoTokenizer.from_pretrained(base_dir).sep_token or "[SEP]")
+    parts = target_parts(config.data, sep, config.max_length, data, root)
+    log(f"targets: train {len(parts.train)}, validation {len(parts.validation)}"
+        + (f", {parts.dropped} left out (their text is a held-out sentence)" if parts.dropped else ""))
+    return parts
 
 
 def _check_examples(config: TrainConfig, train_set: LabelledTexts) -> None:
@@ -151,9 +186,14 @@ def _build(config: TrainConfig, base_dir: Path, train_set: LabelledTexts, log: L
     return loop, tokenizer
 
 
-def _score_epoch(loop: Loop, state: TrainState, val_ids: list[list[int]], val_set: LabelledTexts,
-                 tokenizer: Any, checkpoint_dir: str | Path | None) -> None:
-    """Score the raw weights (and the EMA's) on the validation split, log it, keep the best."""
+ValSets = list[tuple[LabelledTexts, list[list[int]], str]]  # (split, token ids, prefix of its scores)
+
+
+def _score_epoch(loop: Loop, state: TrainState, val_sets: ValSets, tokenizer: Any,
+                 checkpoint_dir: str | Path | None) -> None:
+    """Score the raw weights (and the EMA's) on the validation splits, log it, keep the best:
+    the best sentence macro-F1, or with target data the best mean of the sentence and the
+    target macro-F1."""
     model = loop.model
     record = {"epoch": state.epoch, "step": state.step, "train_loss": round(state.running / max(1, state.seen), 5)}
     candidates = [("raw", None)] + ([("ema", loop.ema.state)] if loop.ema is not None else [])
@@ -162,11 +202,17 @@ def _score_epoch(loop: Loop, state: TrainState, val_ids: list[list[int]], val_se
         if weights is not None:
             raw_state = copy.deepcopy(model.state_dict())
             model.load_state_dict(weights, strict=False)
-        scores = validation_scores(predict_logits(model, val_ids, loop.pad_id).argmax(1), val_set) if len(val_ids) else {}
+        scores: dict[str, float] = {}
+        for val_set, val_ids, prefix in val_sets:
+            if len(val_ids):
+                found = validation_scores(predict_logits(model, val_ids, loop.pad_id).argmax(1), val_set)
+                scores.update({prefix + key.removeprefix("val_"): value for key, value in found.items()})
         entry = {**record, "weights": kind, **scores, "seconds": round(time.time() - loop.started, 1)}
         state.history.append(entry)
         loop.log(json.dumps(entry))
         score = scores.get("val_macro_f1", float(state.epoch))
+        if "val_target_macro_f1" in scores:
+            score = round((score + scores["val_target_macro_f1"]) / 2, 5)
         if score > state.best["macro_f1"]:
             state.best = {"macro_f1": score, "epoch": state.epoch, "weights": kind}
             state.best_state = copy.deepcopy(model.state_dict())
@@ -176,15 +222,17 @@ def _score_epoch(loop: Loop, state: TrainState, val_ids: list[list[int]], val_se
             model.load_state_dict(raw_state)
 
 
-def _finish(loop: Loop, state: TrainState, val_ids: list[list[int]], val_set: LabelledTexts,
-            log: Log) -> dict[str, Any]:
-    """Load the best weights into the model; returns the temperature fitted on validation."""
+def _finish(loop: Loop, state: TrainState, val_sets: ValSets, log: Log) -> dict[str, Any]:
+    """Load the best weights into the model; returns the temperature fitted on validation
+    (every validation split: one temperature serves both tasks)."""
     if state.best_state is not None:
         loop.model.load_state_dict(state.best_state)
-    if not len(val_ids):
+    ids = [row for _, val_ids, _ in val_sets for row in val_ids]
+    if not ids:
         return {"temperature": 1.0}
-    logits = predict_logits(loop.model, val_ids, loop.pad_id)
-    cal = calibration.fit_report(logits, np.asarray(val_set.labels))
+    logits = predict_logits(loop.model, ids, loop.pad_id)
+    labels = [y for val_set, val_ids, _ in val_sets if len(val_ids) for y in val_set.labels]
+    cal = calibration.fit_report(logits, np.asarray(labels))
     log(f"calibration: {cal}")
     return cal
 

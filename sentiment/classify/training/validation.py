@@ -16,6 +16,7 @@ from sentiment.classify.datasets import LabelledTexts, training_data
 from sentiment.classify.hub import load_pretrained
 from sentiment.classify.training.batches import predict_logits
 from sentiment.classify.training.config import TrainConfig
+from sentiment.classify.training.targets import sentence_entries
 from sentiment.schema import LABELS
 
 
@@ -41,8 +42,9 @@ def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 def validation_inputs(config: TrainConfig, tokenizer: Any, root: Path | None = None,
                       max_length: int | None = None) -> tuple[list[list[int]], LabelledTexts]:
     """The recipe's validation split and its token ids, cut as training cuts them (at
-    ``max_length``, the recipe's training length unless given)."""
-    val = training_data(config.data, root).validation
+    ``max_length``, the recipe's training length unless given; target-level entries are not
+    part of it)."""
+    val = training_data(sentence_entries(config.data), root).validation
     ids = tokenizer(val.texts, truncation=True, max_length=max_length or config.max_length)["input_ids"]
     return ids, val
 
