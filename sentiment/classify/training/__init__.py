@@ -6,6 +6,8 @@ package, in the order a run uses it:
 
 * ``config.py``: :class:`TrainConfig`, the recipe (``"extends"``, ``--set`` overrides, the
   errors for unknown or removed keys) and :func:`resolve_base`, where a base model comes from;
+* ``targets.py``: target-level data entries as model inputs (``"target [SEP] text"``), their
+  validation part scored apart, the ``sentiment.json`` of tasks a model folder serves;
 * ``examples.py``: what a run trains on (data entries repeated or thinned, augmented copies);
 * ``layers.py``: a smaller student made of some of its base's layers (``"layers"``);
 * ``distill.py``: the teacher's probabilities (from a model folder, cached, or a ``.npz`` file
