@@ -5,11 +5,15 @@ the surface forms that are also ordinary words ("sol", "one", "ton", "near", "li
 counts when written in upper case or as a cashtag (``$SOL``); names and aliases match in any case.
 An *ambiguous* form counts only with evidence: a cashtag, a trading pair (``BTC-USDT``), upper
 case in a sentence that is not all capitals, an amount right next to it, a following "token",
-"coin", "protocol"…; a capitalised ambiguous form mid-sentence is kept as *weak* and counts only
+"coin", "protocol"…, a place in a list of coins ("Bitcoin, Litecoin, Ripple and Dogecoin"), or,
+for the coin names marked ``+`` ("Avalanche", "Polygon", "Near", "Pepe"…), a capitalised form in
+a sentence about crypto markets ("Avalanche rallied 8%", "Pepe was listed on Binance": the
+sentence holds one of the gazetteer's *market cues*; not "an avalanche of orders", "Pepe the
+Frog"). Otherwise a capitalised ambiguous form mid-sentence is kept as *weak* and counts only
 when the article names the same asset with evidence elsewhere (decided by the Extractor).
-*Strict* forms (``!ath``, ``!not``, ``!trump``…) need more than upper case; ``~tether`` is a word
-only in lower case. A name followed by Inc/Corp/Group… is a company, and one inside a headline's
-trailing publisher tag ("… – Bitcoin News") is the publisher.
+*Strict* forms (``!ath``, ``!not``, ``!trump``…) need more than upper case or a list; ``~tether``
+is a word only in lower case. A name followed by Inc/Corp/Group… is a company, and one inside a
+headline's trailing publisher tag ("… – Bitcoin News") is the publisher.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ from typing import Any
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, Token
 from spacy.util import filter_spans
 
 from .resources import guarded, read_text
@@ -34,6 +38,9 @@ _NOT_A_MENTION_SUFFIX = {"style", "like", "esque", "type", "inspired", "themed",
 _PAIR_RE = re.compile(r"(?<![\w$])\$?([A-Za-z0-9]{2,10})\s?[-/]\s?([A-Z0-9]{2,10})\b(?!-)")
 _QUOTES = {"USD", "USDT", "USDC", "EUR", "KRW", "JPY", "GBP", "PERP", "BUSD", "FDUSD", "TRY", "BRL"}
 _CASHTAG_RE = re.compile(r"(?<![\w$])\$([A-Za-z][A-Za-z0-9]{0,9})\b")
+_NOUN_TAGS = {"NNP", "NNPS", "NN", "NNS"}
+_LIST_SEPARATORS = {",", "and", "or", "&"}
+_PRICE_SIZED = 1_000_000  # a dollar amount under this is a price ("$0.85", "$17,000"), above a deal size
 
 
 @dataclass(frozen=True)
@@ -46,14 +53,18 @@ class Asset:
     ambiguous: frozenset[str] = field(default_factory=frozenset)  # lower-cased forms
     strict: frozenset[str] = field(default_factory=frozenset)  # lower-cased forms
     lower_only: frozenset[str] = field(default_factory=frozenset)  # only the lower-case form is a word
+    market_names: frozenset[str] = field(default_factory=frozenset)  # the coin in a market sentence
     kind: str = "coin"
 
 
 class Gazetteer:
-    """The asset list, indexed by symbol and by lower-cased surface form."""
+    """The asset list, indexed by symbol and by lower-cased surface form, and the market cues:
+    the words (``word*``: a prefix) that make a sentence about crypto markets."""
 
-    def __init__(self, assets: list[Asset]) -> None:
+    def __init__(self, assets: list[Asset], market_cues: tuple[str, ...] = ()) -> None:
         self.assets = assets
+        self.market_cues = frozenset(c.lower() for c in market_cues if not c.endswith("*"))
+        self.market_cue_prefixes = tuple(c[:-1].lower() for c in market_cues if c.endswith("*"))
         self.by_symbol: dict[str, Asset] = {a.symbol: a for a in assets}
         self.by_form: dict[str, Asset] = {}  # lower-cased name/alias → asset
         for a in assets:
@@ -71,15 +82,27 @@ class Gazetteer:
         """The asset a ticker (exact upper case) or a name/alias (any case) stands for."""
         return self.by_symbol.get(text) or self.by_form.get(text.lower())
 
+    def is_market_cue(self, word: str) -> bool:
+        """Whether a token (lower-cased) is one of the market cues."""
+        return word in self.market_cues or word.startswith(self.market_cue_prefixes)
+
     @classmethod
     def from_tsv(cls, text: str) -> Gazetteer:
-        """Parse the TSV gazetteer format of ``data/assets.tsv``."""
+        """Parse the TSV gazetteer format of ``data/assets.tsv``: comment lines (``#``), setting
+        lines (``@name<TAB>a|b|…``; ``@market_cues`` is the one there is), a header, then one
+        asset a line."""
         assets = []
+        cues: list[str] = []
         header_seen = False
         for n, line in enumerate(text.splitlines(), 1):
             if not line.strip() or line.startswith("#"):
                 continue
             cols = line.split("\t")
+            if line.startswith("@"):
+                if cols[0].strip() != "@market_cues" or len(cols) != 2:
+                    raise ValueError(f"assets.tsv line {n}: unknown setting {cols[0].strip()!r}")
+                cues += [c.strip() for c in cols[1].split("|") if c.strip()]
+                continue
             if not header_seen:
                 header_seen = True
                 continue
@@ -89,11 +112,12 @@ class Gazetteer:
             amb = [f for f in ambiguous.split("|") if f]
             assets.append(Asset(symbol=symbol.upper(), name=name,
                                 aliases=tuple(a for a in aliases.split("|") if a),
-                                ambiguous=frozenset(f.lstrip("!~").lower() for f in amb),
+                                ambiguous=frozenset(f.lstrip("!~+").lower() for f in amb),
                                 lower_only=frozenset(f[1:].lower() for f in amb if f.startswith("~")),
                                 strict=frozenset(f[1:].lower() for f in amb if f.startswith("!")),
+                                market_names=frozenset(f[1:].lower() for f in amb if f.startswith("+")),
                                 kind=kind or "coin"))
-        return cls(assets)
+        return cls(assets, tuple(cues))
 
 
 @lru_cache(maxsize=4)
@@ -166,8 +190,60 @@ class AssetTagger:
                 return all(t.text[:1].isupper() or t.is_space or t.text == "and" for t in doc[i + 1:span.start])
         return False
 
-    def _strength(self, doc: Doc, span: Span, asset: Asset, amounts: set[int],
-                  cashtag_or_pair: bool) -> str | None:
+    def _market_sentence(self, doc: Doc, span: Span, price_amounts: set[int], sure: set[int]) -> bool:
+        """Whether the sentence of a capitalised coin name ("+" in the gazetteer) is about crypto
+        markets, so the name is the coin: it holds a market cue (price, token, listing, hack,
+        ETF, rallied…) other than the name itself, a percentage, a price-sized dollar amount
+        ("$0.85", not "$165M") or another asset that needs no evidence ("Tether's USDT to launch
+        on Avalanche"). Not when the word reads as a preposition or adjective ("Near $100K")
+        rather than a noun or a subject, modifies another noun ("the Near Future"), is followed
+        by "of" ("Avalanche of orders"), or, in a sentence-case sentence, is part of a longer
+        proper name ("Sky News", "Shytoshi Kusama")."""
+        if not self.gazetteer.market_cues and not self.gazetteer.market_cue_prefixes:
+            return False
+        if span[-1].tag_ not in _NOUN_TAGS and span.root.dep_ not in ("nsubj", "nsubjpass"):
+            return False
+        sent = span.sent
+        nxt = doc[span.end] if span.end < sent.end else None
+        if nxt is not None and nxt.lower_ == "of":
+            return False
+        prev = doc[span.start - 1] if span.start > sent.start else None
+        if prev is not None and prev.lower_ in ("the", "a", "an") and nxt is not None and nxt.tag_ in _NOUN_TAGS \
+                and self.gazetteer.lookup(nxt.text) is None and not self.gazetteer.is_market_cue(nxt.lower_):
+            return False  # "the Near Future", "a Polygon shape": a modifier of another noun
+        if not self._title_case(sent) and any(self._other_name(t) for t in (prev, nxt) if t is not None):
+            return False
+        return any(t.i in price_amounts or t.i in sure or self.gazetteer.is_market_cue(t.lower_)
+                   for t in sent if not span.start <= t.i < span.end)
+
+    @staticmethod
+    def _listed_with_coins(doc: Doc, span: Span, sure: set[int]) -> bool:
+        """A name in a list of coins: next to an unambiguous asset name across a comma, "and",
+        "or" or "&" ("Bitcoin, Ethereum, Litecoin, Ripple", "Polygon, Polkadot, and Kusama")."""
+        sent = span.sent
+        for step, edge in ((-1, span.start - 1), (1, span.end)):
+            i, seps = edge, 0
+            while sent.start <= i < sent.end and doc[i].lower_ in _LIST_SEPARATORS and seps < 2:
+                i, seps = i + step, seps + 1
+            if seps and sent.start <= i < sent.end and i in sure:
+                return True
+        return False
+
+    def _other_name(self, tok: Token) -> bool:
+        """A capitalised word (a proper noun if it starts the sentence) that is neither an asset
+        nor a market cue: beside an ambiguous name in a sentence-case sentence it makes a longer
+        proper name ("Sky News", "Shytoshi Kusama")."""
+        return tok.is_title and (not tok.is_sent_start or tok.tag_ in ("NNP", "NNPS")) \
+            and self.gazetteer.lookup(tok.text) is None and not self.gazetteer.is_market_cue(tok.lower_)
+
+    @staticmethod
+    def _title_case(sent: Span) -> bool:
+        """A headline-style sentence: most of its words capitalised."""
+        words = [t for t in sent if t.is_alpha and len(t) > 3]
+        return bool(words) and sum(t.text[:1].isupper() for t in words) > 0.6 * len(words)
+
+    def _strength(self, doc: Doc, span: Span, asset: Asset, amounts: set[int], price_amounts: set[int],
+                  sure: set[int], cashtag_or_pair: bool) -> str | None:
         text = span.text
         form = text.lower()
         if cashtag_or_pair:
@@ -206,6 +282,11 @@ class AssetTagger:
             return "strong"
         if text.isupper() and len(text) > 1 and not self._mostly_upper(span.sent):
             return "strong"
+        if text[:1].isupper() and not text.isupper():
+            if form in asset.market_names and self._market_sentence(doc, span, price_amounts, sure):
+                return "strong"  # "Avalanche rallied 8%", "Pepe was listed on Binance"
+            if self._listed_with_coins(doc, span, sure):
+                return "strong"  # "Bitcoin, Ethereum, Litecoin, Ripple, Dogecoin Rates Today"
         if text[:1].isupper() and not text.isupper() and not span[0].is_sent_start:
             before = doc[span.start - 1] if span.start else None
             if before is not None and (before.is_punct and before.text not in {",", "(", "'", '"'}):
@@ -218,9 +299,12 @@ class AssetTagger:
     def __call__(self, doc: Doc) -> Doc:
         gaz = self.gazetteer
         amounts: set[int] = set()
+        price_amounts: set[int] = set()  # percentages and price-sized dollar amounts: market cues
         for q in doc._.quantities or []:
             if q["kind"] in ("money", "percent"):
                 amounts.update(range(q["tok_start"], q["tok_end"]))
+                if q["kind"] == "percent" or abs(q["value"]) < _PRICE_SIZED:
+                    price_amounts.update(range(q["tok_start"], q["tok_end"]))
         candidates: list[tuple[Span, Asset, bool]] = []
         # cashtags ($SOL) and trading pairs (BTC-USDT, ETH/USD)
         forced: dict[tuple[int, int], str] = {}
@@ -256,10 +340,13 @@ class AssetTagger:
         # longest span wins; remember which asset each kept span stands for
         by_span = {(sp.start, sp.end): (asset, f) for sp, asset, f in candidates}
         kept = filter_spans([sp for sp, _, _ in candidates])
+        # tokens of mentions that need no evidence ("Bitcoin", "$SOL"): context for the ambiguous ones
+        sure = {i for sp in kept if by_span[(sp.start, sp.end)][1]
+                or sp.text.lower() not in by_span[(sp.start, sp.end)][0].ambiguous for i in range(sp.start, sp.end)}
         mentions: list[dict[str, Any]] = []
         for sp in kept:
             asset, f = by_span[(sp.start, sp.end)]
-            strength = self._strength(doc, sp, asset, amounts, f)
+            strength = self._strength(doc, sp, asset, amounts, price_amounts, sure, f)
             if strength is None:
                 continue
             mentions.append({"symbol": asset.symbol, "start": sp.start, "end": sp.end,

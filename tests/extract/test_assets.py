@@ -166,3 +166,76 @@ def test_component_on_a_users_own_nlp() -> None:
 ])
 def test_real_feed_cases(ex: Extractor, text: str, expected: list[str]) -> None:
     assert sorted(symbols(ex, text)) == sorted(expected)
+
+
+# ------------------------------------------------------------------ market sentences, lists, stablecoins
+# A coin name that is also a word or a name ("+" in the gazetteer) counts, capitalised, in a sentence
+# about crypto markets; not outside one, and never as a lower-case word.
+@pytest.mark.parametrize("text, expected", [
+    ("Avalanche rallied 8% on the day.", ["AVAX"]),
+    ("Pepe was listed on Binance on Friday.", ["PEPE"]),
+    ("Polygon Jumps 10% After Disney Deal", ["POL"]),
+    ("Shopify Merchants Can Now Sell Avalanche NFTs", ["AVAX"]),
+    ("Sui and Aptos tokens rallied.", ["APT", "SUI"]),
+    ("Bonk surged after the listing.", ["BONK"]),
+    ("Cosmos and Near led the gains as traders bought altcoins.", ["ATOM", "NEAR"]),
+    ("Tether's USDT to Launch on Avalanche", ["AVAX", "USDT"]),       # another coin: a crypto sentence
+    ("Uniswap governance voted on the fee switch.", ["UNI"]),           # a project's name is its token's
+    ("Sudden crashes like Terra Luna and FTX taught us to rely on utility-based cryptocurrencies.", ["LUNA"]),
+])
+def test_a_coin_name_in_a_market_sentence_is_the_coin(ex: Extractor, text: str, expected: list[str]) -> None:
+    assert sorted(symbols(ex, text)) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("An avalanche of sell orders hit the exchange as prices fell.", []),
+    ("Avalanche of sell orders hit the exchange.", []),
+    ("Bitcoin could finish the year near $100,000.", ["BTC"]),
+    ("Near $100,000, traders took profit.", []),
+    ("Bitcoin Price Keeps Fighting Near $17K, What Could Spark Upside Break", ["BTC"]),
+    ("XRP Haters Will Be Using It In The Near Future", ["XRP"]),
+    ("Near and Cosmos rallied 5%.", ["ATOM"]),        # a sentence-initial "Near" reads as the adverb
+    ("The Pepe the Frog meme was drawn by Matt Furie.", []),
+    ("Draw the Polygon shape on the chart: it has five sides.", []),
+    ("Shytoshi Kusama said the SHIB price will rise.", ["SHIB"]),       # a person's name, not the KSM coin
+    ("Ripple CEO Brad Garlinghouse spoke at the conference.", []),       # a company, no evidence
+    ("Sky News said bitcoin fell 5%.", ["BTC"]),                        # only "+" names read the sentence
+    ("Okcoin, Stacks Launch $165M Pledge for Builders", []),            # a deal size is not a price
+])
+def test_outside_a_market_sentence_the_word_is_a_word(ex: Extractor, text: str, expected: list[str]) -> None:
+    assert sorted(symbols(ex, text)) == expected
+
+
+def test_a_capitalised_name_in_a_list_of_coins_is_the_coin(ex: Extractor) -> None:
+    prices = "Cryptocurrency Prices, July 19 2021: Bitcoin, Ethereum, Litecoin, Ripple, Dogecoin Rates Today"
+    assert sorted(symbols(ex, prices)) == ["BTC", "DOGE", "ETH", "LTC", "XRP"]
+    staking = "It's not just ETH either; users can also stake Solana, Polygon, Polkadot, and Kusama."
+    assert sorted(symbols(ex, staking)) == ["DOT", "ETH", "KSM", "POL", "SOL"]
+    assert symbols(ex, "Ripple and its executives answered the complaint.") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Three Arrows took a $200 million blow when TerraUSD (UST) lost its peg.", ["USTC"]),
+    ("Terra's UST is now the biggest decentralized stablecoin.", ["LUNA", "USTC"]),
+    ("Gemini will pay Maker interest for holding 100 million GUSD and 9.9 million DAI.", ["DAI", "GUSD"]),
+    ("BUSD supply fell after Paxos stopped minting it.", ["BUSD"]),
+    ("FTX collapsed after a selloff of its FTT token.", ["FTT"]),
+    ("Serum (SRM), the token of the Solana-based exchange, fell 6.5%.", ["SOL", "SRM"]),
+    ("The SEC is seeking an order involving the sale of LBC tokens.", ["LBC"]),
+    ("BONE Rallies 15% as Shibarium Expectations Grow Stronger", ["BONE"]),
+    ("BitDAO's $100M token buyback plan gets mixed reviews.", ["MNT"]),
+])
+def test_stablecoins_and_tokens_of_the_news(ex: Extractor, text: str, expected: list[str]) -> None:
+    assert sorted(symbols(ex, text)) == expected
+
+
+def test_market_cues_are_a_setting_of_the_data_file() -> None:
+    gaz = load_gazetteer()
+    assert gaz.is_market_cue("price") and gaz.is_market_cue("stablecoins") and not gaz.is_market_cue("frog")
+    assert "avalanche" in gaz.by_symbol["AVAX"].market_names and "ripple" not in gaz.by_symbol["XRP"].market_names
+    own = "#\n@market_cues\tmoon|pump*\nh\th\th\th\th\nAAA\tAlpha\t\t+alpha\tcoin\n"
+    mine = Gazetteer.from_tsv(own)
+    assert mine.is_market_cue("pumped") and not mine.is_market_cue("price")
+    assert mine.by_symbol["AAA"].market_names == {"alpha"} and mine.by_symbol["AAA"].ambiguous == {"alpha"}
+    with pytest.raises(ValueError, match="unknown setting"):
+        Gazetteer.from_tsv("@market_clues\tprice\n" + own)
