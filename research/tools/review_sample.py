@@ -1,5 +1,5 @@
-"""Measure extraction precision by reading: draw a fixed random sample of headlines, write a review
-sheet listing everything the extractor found in each, mark each item by hand, then tally.
+"""Measure extraction precision and asset recall by reading: draw a fixed random sample, write a
+review sheet listing everything the extractor found in each text, mark each item by hand, tally.
 
     # 1. a sheet for 400 DS4A headlines (seeded; the trailing " - Publisher" is stripped);
     #    --exclude earlier sheets to draw a sample none of them has read
@@ -8,13 +8,37 @@ sheet listing everything the extractor found in each, mark each item by hand, th
     # 2. mark each "- [ ]" line: [x] correct, [-] wrong, [?] debatable; leave [ ] for unread
     # 3. precision per field (assets, moves, levels, causes, figures) as JSON
     python research/tools/review_sample.py tally review.md
+    # 4. the record to keep: the marks, each headline replaced by a key (sha1: of its text)
+    python research/tools/review_sample.py redact review.md --out research/reviews/D-headlines.md
 
-The sheet quotes the headlines, so keep it beside your copy of the data, not in this repository.
+The sheet quotes the headlines, so keep it beside your copy of the data, not in this repository;
+the redacted record tallies the same and, passed to --exclude, skips the same headlines.
+
+Asset recall on full articles (``../shared/data/crypto_news_articles_2022-12/``) is measured by
+reading too. The 1,000 articles are split once: their line numbers shuffled with
+``random.Random(0)``, every fifth of that order (positions 0, 5, 10…) is the TEST part, read only
+to measure; rules are made on the other four fifths (DEV).
+
+    # 1. a reading sheet: 30 DEV (or TEST) articles, seeded, none of an earlier sheet;
+    #    it has the text and no tags, so the reader lists the assets before seeing the tool's
+    python research/tools/review_sample.py articles ../shared/data/crypto_news_articles_2022-12/articles.jsonl \\
+        --part test --n 30 --seed 1 --out out/reviews/test-read.md
+    # 2. fill each "reader:" line with the symbols a careful reader tags (",", "?SYM" = debatable)
+    # 3. the record: the reader's list against the extractor's, without the articles' text
+    python research/tools/review_sample.py compare out/reviews/test-read.md ../shared/data/crypto_news_articles_2022-12/articles.jsonl \\
+        --out research/reviews/test.md
+    # 4. mark the "[ ]" lines (assets found that the reader had not listed), then tally
+    python research/tools/review_sample.py tally research/reviews/test.md
+
+The record names each article by its line number and URL and quotes none of it (the texts are
+not ours to redistribute). Its assets the reader listed come pre-marked [x], the ones the reader
+listed and the tool missed as "missed" lines; recall = correct / (correct + missed).
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import random
 import re
@@ -28,6 +52,8 @@ from sentiment.schema import Extraction
 FIELDS = ("assets", "moves", "levels", "causes", "figures")
 _ITEM = re.compile(r"^- \[(.)\] (\w+): ")
 _MARKS = {"x": "correct", "-": "wrong", "?": "debatable", " ": "unread"}
+_ARTICLE = re.compile(r"^## \d+\. article (\d+)\b", re.MULTILINE)
+_READER = re.compile(r"^reader:(.*)$", re.MULTILINE)
 
 
 def draw(path: Path, column: str, n: int, seed: int, strip_suffix: str | None = None,
@@ -40,12 +66,101 @@ def draw(path: Path, column: str, n: int, seed: int, strip_suffix: str | None = 
         texts = [t.rsplit(strip_suffix, 1)[0] if strip_suffix in t else t for t in texts]
     unique = list(dict.fromkeys(t for t in texts if t))
     order = random.Random(seed).sample(unique, len(unique))
-    return [t for t in order if t not in exclude][:n]
+    return [t for t in order if t not in exclude and text_key(t) not in exclude][:n]
+
+
+def text_key(text: str) -> str:
+    """The key that stands for a headline in a redacted record: ``sha1:`` and 12 hex digits."""
+    return "sha1:" + hashlib.sha1(text.encode("utf-8")).hexdigest()[:12]
 
 
 def sheet_texts(text: str) -> set[str]:
-    """The headlines of a review sheet (its "## N. headline" lines)."""
+    """The headlines (or, in a redacted record, their keys) of a review sheet ("## N. …" lines)."""
     return {m.group(1).strip() for m in re.finditer(r"^## \d+\. (.*)$", text, re.MULTILINE)}
+
+
+def redact(text: str) -> str:
+    """A marked sheet with each "## N. headline" line's headline replaced by its key."""
+    return re.sub(r"^(## \d+\. )(.*)$", lambda m: m.group(1) + text_key(m.group(2).strip()), text,
+                  flags=re.MULTILINE)
+
+
+def article_parts(n: int, seed: int = 0) -> dict[str, list[int]]:
+    """The fixed DEV/TEST split of ``n`` articles (line numbers): shuffled with
+    ``random.Random(seed)``, every fifth position of that order is TEST, the rest DEV."""
+    order = random.Random(seed).sample(range(n), n)
+    return {"test": sorted(i for p, i in enumerate(order) if p % 5 == 0),
+            "dev": sorted(i for p, i in enumerate(order) if p % 5 != 0)}
+
+
+def read_articles(path: Path) -> list[dict[str, str]]:
+    """The articles of a JSON Lines file, in line order."""
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def draw_articles(n_articles: int, part: str, n: int, seed: int,
+                  exclude: set[int] | frozenset[int] = frozenset()) -> list[int]:
+    """``n`` line numbers of ``part`` ("dev" or "test"), shuffled with ``random.Random(seed)``,
+    none in ``exclude`` (the articles of earlier sheets)."""
+    pool = article_parts(n_articles)[part]
+    return [i for i in random.Random(seed).sample(pool, len(pool)) if i not in exclude][:n]
+
+
+def sheet_articles(text: str) -> list[int]:
+    """The article line numbers of a reading sheet or record ("## N. article I …" lines)."""
+    return [int(m.group(1)) for m in _ARTICLE.finditer(text)]
+
+
+def reading_sheet(articles: list[dict[str, str]], indices: list[int]) -> str:
+    """A sheet to read: each article's title and text and an empty "reader:" line, no tags."""
+    lines = ["# Asset reading", "",
+             "List on each reader: line the symbols of every asset the article names as a crypto asset",
+             "(coins, tokens, stablecoins), comma separated; ?SYM for a debatable one.", ""]
+    for k, i in enumerate(indices, 1):
+        a = articles[i]
+        lines += [f"## {k}. article {i} {a.get('url', '')}", "", f"# {a.get('title', '')}", "",
+                  a.get("text", ""), "", "reader:", ""]
+    return "\n".join(lines)
+
+
+def reader_lists(text: str) -> dict[int, tuple[set[str], set[str]]]:
+    """Article line number → (symbols the reader listed, symbols the reader marked debatable)."""
+    out: dict[int, tuple[set[str], set[str]]] = {}
+    heads = list(_ARTICLE.finditer(text))
+    for h, nxt in zip(heads, [*heads[1:], None]):
+        block = text[h.end():nxt.start() if nxt else len(text)]
+        found = _READER.findall(block)
+        words = [w.strip().upper() for w in (found[-1] if found else "").split(",") if w.strip()]
+        out[int(h.group(1))] = ({w for w in words if not w.startswith("?")},
+                                {w[1:] for w in words if w.startswith("?")})
+    return out
+
+
+def compare(read: str, articles: list[dict[str, str]]) -> str:
+    """The record of a filled reading sheet: per article its line number and URL, the reader's
+    list, each asset the extractor found (pre-marked [x] when the reader listed it, [?] when the
+    reader called it debatable, [ ] to judge otherwise) and a "missed" line for each listed
+    asset it did not find. No text of the articles."""
+    from sentiment.extract import Extractor
+
+    lists = reader_lists(read)
+    indices = sheet_articles(read)
+    extractor = Extractor()
+    found = extractor.pipe((articles[i].get("title"), articles[i].get("text", "")) for i in indices)
+    lines = ["# Asset recall record", "",
+             "[x] correct, [-] wrong, [?] debatable; missed: listed by the reader, not found.", ""]
+    for k, (i, extraction) in enumerate(zip(indices, found), 1):
+        listed, debatable = lists.get(i, (set(), set()))
+        lines += [f"## {k}. article {i} {articles[i].get('url', '')}", "",
+                  "reader: " + ", ".join([*sorted(listed), *(f"?{d}" for d in sorted(debatable))]), ""]
+        got = [a.symbol for a in extraction.assets]
+        for sym in got:
+            mark = "x" if sym in listed else "?" if sym in debatable else " "
+            lines.append(f"- [{mark}] assets: {sym}")
+        lines += [f"- [x] missed: {sym}" for sym in sorted(listed - set(got))]
+        lines.append("")
+    return "\n".join(lines)
 
 
 def items(extraction: Extraction) -> Iterable[tuple[str, str]]:
@@ -78,17 +193,22 @@ def sheet(texts: list[str]) -> str:
 
 
 def tally(text: str) -> dict[str, dict[str, float | int | None]]:
-    """Counts per field and precision = correct / (correct + wrong), from a marked sheet."""
-    counts: dict[str, Counter[str]] = {f: Counter() for f in FIELDS}
+    """Counts per field and precision = correct / (correct + wrong), from a marked sheet; for
+    assets also recall = correct / (correct + missed), where a sheet has "missed" lines."""
+    counts: dict[str, Counter[str]] = {f: Counter() for f in (*FIELDS, "missed")}
     for line in text.splitlines():
         m = _ITEM.match(line)
         if m and m.group(2) in counts:
             counts[m.group(2)][_MARKS.get(m.group(1).lower(), "unread")] += 1
     out: dict[str, dict[str, float | int | None]] = {}
-    for name, c in counts.items():
+    for name in FIELDS:
+        c = counts[name]
         judged = c["correct"] + c["wrong"]
         out[name] = {"items": sum(c.values()), **{k: c[k] for k in _MARKS.values()},
                      "precision": round(c["correct"] / judged, 4) if judged else None}
+    if counts["missed"]:  # a recall record: [x] missed lines are assets the extractor did not find
+        hit, missed = counts["assets"]["correct"], counts["missed"]["correct"]
+        out["assets"].update(missed=missed, recall=round(hit / (hit + missed), 4) if hit + missed else None)
     return out
 
 
@@ -103,7 +223,21 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--seed", type=int, default=20261206)
     d.add_argument("--out", type=Path, required=True)
     d.add_argument("--exclude", type=Path, nargs="*", default=[], help="earlier sheets whose headlines to skip")
-    t = sub.add_parser("tally", help="precision per field from a marked sheet")
+    a = sub.add_parser("articles", help="draw DEV or TEST articles and write a reading sheet")
+    a.add_argument("jsonl", type=Path)
+    a.add_argument("--part", choices=("dev", "test"), required=True)
+    a.add_argument("--n", type=int, default=30)
+    a.add_argument("--seed", type=int, required=True)
+    a.add_argument("--out", type=Path, required=True)
+    a.add_argument("--exclude", type=Path, nargs="*", default=[], help="earlier sheets whose articles to skip")
+    c = sub.add_parser("compare", help="the record of a filled reading sheet: reader vs extractor")
+    c.add_argument("sheet", type=Path)
+    c.add_argument("jsonl", type=Path)
+    c.add_argument("--out", type=Path, required=True)
+    r = sub.add_parser("redact", help="a marked headline sheet without its headlines, to keep")
+    r.add_argument("sheet", type=Path)
+    r.add_argument("--out", type=Path, required=True)
+    t = sub.add_parser("tally", help="precision per field (and asset recall) from a marked sheet")
     t.add_argument("sheet", type=Path)
     args = parser.parse_args(argv)
     if args.command == "draw":
@@ -116,6 +250,30 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{args.csv}: no text in column {args.column!r}")
         args.out.write_text(sheet(texts), encoding="utf-8")
         print(f"{len(texts)} headlines → {args.out}")
+    elif args.command == "articles":
+        missing = [f for f in [args.jsonl, *args.exclude] if not f.is_file()]
+        if missing:
+            parser.error(f"{missing[0]}: no such file")
+        articles = read_articles(args.jsonl)
+        read_before = {i for f in args.exclude for i in sheet_articles(f.read_text(encoding="utf-8"))}
+        indices = draw_articles(len(articles), args.part, args.n, args.seed, read_before)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(reading_sheet(articles, indices), encoding="utf-8")
+        print(f"{len(indices)} {args.part} articles → {args.out}")
+    elif args.command == "compare":
+        missing = [f for f in (args.sheet, args.jsonl) if not f.is_file()]
+        if missing:
+            parser.error(f"{missing[0]}: no such file")
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(compare(args.sheet.read_text(encoding="utf-8"), read_articles(args.jsonl)),
+                            encoding="utf-8")
+        print(f"record → {args.out}")
+    elif args.command == "redact":
+        if not args.sheet.is_file():
+            parser.error(f"{args.sheet}: no such file")
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(redact(args.sheet.read_text(encoding="utf-8")), encoding="utf-8")
+        print(f"record → {args.out}")
     else:
         if not args.sheet.is_file():
             parser.error(f"{args.sheet}: no such file")

@@ -46,3 +46,44 @@ def test_sheet_lists_what_the_extractor_found_and_tally_counts_the_marks(tmp_pat
     (tmp_path / "sheet.md").write_text(marked, encoding="utf-8")
     assert rs.main(["tally", str(tmp_path / "sheet.md")]) == 0
     assert json.loads(capsys.readouterr().out)["assets"]["items"] == 1
+
+
+def test_the_article_split_is_fixed_and_a_fifth_is_test():
+    rs = _module()
+    parts = rs.article_parts(1000)
+    assert len(parts["test"]) == 200 and len(parts["dev"]) == 800
+    assert not set(parts["test"]) & set(parts["dev"]) and parts == rs.article_parts(1000)
+    drawn = rs.draw_articles(1000, "dev", 30, seed=1)
+    assert len(set(drawn)) == 30 and set(drawn) <= set(parts["dev"])
+    later = rs.draw_articles(1000, "dev", 30, seed=1, exclude=set(drawn[:10]))
+    assert later[:20] == drawn[10:]
+
+
+def test_reading_sheet_compare_and_recall(tmp_path, capsys):
+    rs = _module()
+    articles = [{"title": "Bitcoin and Ether rally", "text": "Bitcoin rose 3% and Ether rose 5%.", "url": "u0"},
+                {"title": "A quiet day", "text": "Nothing happened.", "url": "u1"}]
+    read = rs.reading_sheet(articles, [0, 1])
+    assert "## 1. article 0 u0" in read and "Ether rose 5%" in read and "assets:" not in read
+    filled = read.replace("\nreader:", "\nreader: BTC, SOL, ?ETH", 1)
+    assert rs.reader_lists(filled) == {0: ({"BTC", "SOL"}, {"ETH"}), 1: (set(), set())}
+    record = rs.compare(filled, articles)
+    assert "Ether rose" not in record and "## 1. article 0 u0" in record
+    assert "- [x] assets: BTC" in record and "- [?] assets: ETH" in record and "- [x] missed: SOL" in record
+    assert rs.sheet_articles(record) == [0, 1]
+    got = rs.tally(record)["assets"]
+    assert got["correct"] == 1 and got["missed"] == 1 and got["recall"] == 0.5 and got["precision"] == 1.0
+    (tmp_path / "read.md").write_text(read, encoding="utf-8")
+    assert rs.draw_articles(10, "dev", 10, seed=3, exclude=set(rs.sheet_articles(read))) == \
+        [i for i in rs.draw_articles(10, "dev", 10, seed=3) if i not in (0, 1)]
+
+
+def test_a_redacted_record_tallies_the_same_and_excludes_the_same(tmp_path):
+    rs = _module()
+    sheet = "# Extraction review\n\n## 1. Headline 3\n\n- [x] assets: BTC\n\n## 2. Headline 12\n\n- [-] assets: SOL\n"
+    record = rs.redact(sheet)
+    assert "Headline" not in record and rs.tally(record) == rs.tally(sheet)
+    rows = ["title"] + [f"Headline {i}" for i in range(30)]
+    (tmp_path / "news.csv").write_text("\n".join(rows), encoding="utf-8")
+    assert not {"Headline 3", "Headline 12"} & set(rs.draw(tmp_path / "news.csv", "title", 30, 7,
+                                                           exclude=rs.sheet_texts(record)))
