@@ -38,6 +38,7 @@ _NOT_A_MENTION_SUFFIX = {"style", "like", "esque", "type", "inspired", "themed",
 _PAIR_RE = re.compile(r"(?<![\w$])\$?([A-Za-z0-9]{2,10})\s?[-/]\s?([A-Z0-9]{2,10})\b(?!-)")
 _QUOTES = {"USD", "USDT", "USDC", "EUR", "KRW", "JPY", "GBP", "PERP", "BUSD", "FDUSD", "TRY", "BRL"}
 _CASHTAG_RE = re.compile(r"(?<![\w$])\$([A-Za-z][A-Za-z0-9]{0,9})\b")
+_GLUED_QUOTES = sorted(_QUOTES | {"BTC", "ETH"}, key=len, reverse=True)  # longest first: BTCUSDT, not BTCUSD+T
 _NOUN_TAGS = {"NNP", "NNPS", "NN", "NNS"}
 _LIST_SEPARATORS = {",", "and", "or", "&"}
 _PRICE_SIZED = 1_000_000  # a dollar amount under this is a price ("$0.85", "$17,000"), above a deal size
@@ -196,9 +197,9 @@ class AssetTagger:
         ETF, rallied…) other than the name itself, a percentage, a price-sized dollar amount
         ("$0.85", not "$165M") or another asset that needs no evidence ("Tether's USDT to launch
         on Avalanche"). Not when the word reads as a preposition or adjective ("Near $100K")
-        rather than a noun or a subject, modifies another noun ("the Near Future"), is followed
-        by "of" ("Avalanche of orders"), or, in a sentence-case sentence, is part of a longer
-        proper name ("Sky News", "Shytoshi Kusama")."""
+        rather than a noun or a subject, is followed by "of" ("Avalanche of orders"), modifies
+        another noun in a headline ("In The Near Future"), or, in a sentence-case sentence, is
+        part of a longer proper name ("Sky News", "Shytoshi Kusama")."""
         if not self.gazetteer.market_cues and not self.gazetteer.market_cue_prefixes:
             return False
         if span[-1].tag_ not in _NOUN_TAGS and span.root.dep_ not in ("nsubj", "nsubjpass"):
@@ -208,10 +209,11 @@ class AssetTagger:
         if nxt is not None and nxt.lower_ == "of":
             return False
         prev = doc[span.start - 1] if span.start > sent.start else None
-        if prev is not None and prev.lower_ in ("the", "a", "an") and nxt is not None and nxt.tag_ in _NOUN_TAGS \
-                and self.gazetteer.lookup(nxt.text) is None and not self.gazetteer.is_market_cue(nxt.lower_):
-            return False  # "the Near Future", "a Polygon shape": a modifier of another noun
-        if not self._title_case(sent) and any(self._other_name(t) for t in (prev, nxt) if t is not None):
+        if self._title_case(sent):  # "In The Near Future": in a headline, a modifier of another noun
+            if prev is not None and prev.lower_ in ("the", "a", "an") and nxt is not None and nxt.tag_ in _NOUN_TAGS \
+                    and self.gazetteer.lookup(nxt.text) is None and not self.gazetteer.is_market_cue(nxt.lower_):
+                return False
+        elif any(self._other_name(t) for t in (prev, nxt) if t is not None):
             return False
         return any(t.i in price_amounts or t.i in sure or self.gazetteer.is_market_cue(t.lower_)
                    for t in sent if not span.start <= t.i < span.end)
@@ -323,6 +325,10 @@ class AssetTagger:
                 span = doc.char_span(m.start(g), m.end(g), alignment_mode="expand")
                 if sym in gaz.by_symbol and span is not None:
                     forced[(span.start, span.end)] = sym
+        for tok in doc:  # a pair written as one word: BTCUSD, ETHUSDT (chart captions)
+            base = _glued_pair_base(tok.text, gaz)
+            if base is not None and (tok.i, tok.i + 1) not in forced:
+                forced[(tok.i, tok.i + 1)] = base
         for (s, e), sym in forced.items():
             candidates.append((doc[s:e], gaz.by_symbol[sym], True))
         # tickers: exact upper-case tokens
@@ -356,6 +362,18 @@ class AssetTagger:
             covered = {i for m in mentions for i in range(m["start"], m["end"])}
             doc.ents = [e for e in doc.ents if not _is_coin_entity(e, covered)]
         return doc
+
+
+def _glued_pair_base(text: str, gaz: Gazetteer) -> str | None:
+    """The base asset of a trading pair written as one upper-case word ("BTCUSD" → BTC, "ETHBTC"
+    → ETH): a known symbol followed by a quote currency or BTC/ETH; None for anything else."""
+    if len(text) < 5 or not text.isupper() or not text.isalnum() or text in gaz.by_symbol:
+        return None
+    for quote in _GLUED_QUOTES:
+        base = text[:-len(quote)]
+        if text.endswith(quote) and len(base) >= 2 and base in gaz.by_symbol:
+            return base
+    return None
 
 
 def _is_coin_entity(ent: Span, covered: set[int]) -> bool:

@@ -239,3 +239,18 @@ def test_market_cues_are_a_setting_of_the_data_file() -> None:
     assert mine.by_symbol["AAA"].market_names == {"alpha"} and mine.by_symbol["AAA"].ambiguous == {"alpha"}
     with pytest.raises(ValueError, match="unknown setting"):
         Gazetteer.from_tsv("@market_clues\tprice\n" + own)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Bitcoin price chart from TradingView.com: BTCUSD trades at $17,000.", ["BTC"]),
+    ("ETHBTC slid while XRPUSDT held.", ["ETH", "XRP"]),
+    ("GASPUSD and ABCUSD are not pairs of known assets.", []),
+])
+def test_a_pair_written_as_one_word_names_its_base(ex: Extractor, text: str, expected: list[str]) -> None:
+    assert sorted(symbols(ex, text)) == expected
+
+
+def test_a_coin_name_before_another_noun(ex: Extractor) -> None:
+    text = "Bankman-Fried jumped into deals with crypto lenders after the Terra collapse in May."
+    assert symbols(ex, text) == ["LUNA"]
+    assert symbols(ex, "Bitcoin Could Hit $100K In The Near Future") == ["BTC"]
