@@ -46,6 +46,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from sentiment.schema import Extraction
 
@@ -163,6 +164,28 @@ def compare(read: str, articles: list[dict[str, str]]) -> str:
     return "\n".join(lines)
 
 
+def target_recall(path: Path) -> dict[str, Any]:
+    """Asset recall and precision of the extractor on a labelled (sentence, asset) file such as
+    ``data/crypto_targets/test.jsonl``: the gold assets of a sentence are its pairs' assets."""
+    from sentiment.extract import Extractor
+
+    gold: dict[str, set[str]] = {}
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                row = json.loads(line)
+                gold.setdefault(row["text"], set()).add(row["asset"])
+    texts = list(gold)
+    found = [{a.symbol for a in e.assets} for e in Extractor().pipe((None, t) for t in texts)]
+    hit = sum(len(gold[t] & f) for t, f in zip(texts, found))
+    n_gold, n_found = sum(len(g) for g in gold.values()), sum(len(f) for f in found)
+    return {"sentences": len(texts), "assets": n_gold, "found": n_found,
+            "recall": round(hit / n_gold, 4) if n_gold else None,
+            "precision": round(hit / n_found, 4) if n_found else None,
+            "missed": sorted(f"{s}: {t}" for t, f in zip(texts, found) for s in gold[t] - f),
+            "extra": sorted(f"{s}: {t}" for t, f in zip(texts, found) for s in f - gold[t])}
+
+
 def items(extraction: Extraction) -> Iterable[tuple[str, str]]:
     """(field, one readable line) for every asset, move, level, cause and figure found."""
     for a in extraction.assets:
@@ -237,6 +260,8 @@ def main(argv: list[str] | None = None) -> int:
     r = sub.add_parser("redact", help="a marked headline sheet without its headlines, to keep")
     r.add_argument("sheet", type=Path)
     r.add_argument("--out", type=Path, required=True)
+    g = sub.add_parser("targets", help="asset recall and precision on a labelled (sentence, asset) file")
+    g.add_argument("jsonl", type=Path)
     t = sub.add_parser("tally", help="precision per field (and asset recall) from a marked sheet")
     t.add_argument("sheet", type=Path)
     args = parser.parse_args(argv)
@@ -268,6 +293,10 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(compare(args.sheet.read_text(encoding="utf-8"), read_articles(args.jsonl)),
                             encoding="utf-8")
         print(f"record → {args.out}")
+    elif args.command == "targets":
+        if not args.jsonl.is_file():
+            parser.error(f"{args.jsonl}: no such file")
+        print(json.dumps(target_recall(args.jsonl), indent=1))
     elif args.command == "redact":
         if not args.sheet.is_file():
             parser.error(f"{args.sheet}: no such file")

@@ -40,6 +40,7 @@ _QUOTES = {"USD", "USDT", "USDC", "EUR", "KRW", "JPY", "GBP", "PERP", "BUSD", "F
 _CASHTAG_RE = re.compile(r"(?<![\w$])\$([A-Za-z][A-Za-z0-9]{0,9})\b")
 _GLUED_QUOTES = sorted(_QUOTES | {"BTC", "ETH"}, key=len, reverse=True)  # longest first: BTCUSDT, not BTCUSD+T
 _NOUN_TAGS = {"NNP", "NNPS", "NN", "NNS"}
+_NOT_A_NAME_TAGS = {"IN", "RB", "RBR", "RBS", "RP"}  # "Near $100K", "Near the close": a preposition or adverb
 _LIST_SEPARATORS = {",", "and", "or", "&"}
 _PRICE_SIZED = 1_000_000  # a dollar amount under this is a price ("$0.85", "$17,000"), above a deal size
 
@@ -196,22 +197,23 @@ class AssetTagger:
         markets, so the name is the coin: it holds a market cue (price, token, listing, hack,
         ETF, rallied…) other than the name itself, a percentage, a price-sized dollar amount
         ("$0.85", not "$165M") or another asset that needs no evidence ("Tether's USDT to launch
-        on Avalanche"). Not when the word reads as a preposition or adjective ("Near $100K")
-        rather than a noun or a subject, is followed by "of" ("Avalanche of orders"), modifies
-        another noun in a headline ("In The Near Future"), or, in a sentence-case sentence, is
-        part of a longer proper name ("Sky News", "Shytoshi Kusama")."""
+        on Avalanche"). Not when the word reads as a preposition or adverb ("Near $100K") or as
+        an adjective ("a Stellar year", "Volatility Is Near"), is followed by "of" ("Avalanche
+        of orders"), modifies another noun in a headline ("In The Near Future"), or, in a
+        sentence-case sentence, is part of a longer proper name ("Sky News", "Shytoshi Kusama")."""
         if not self.gazetteer.market_cues and not self.gazetteer.market_cue_prefixes:
-            return False
-        if span[-1].tag_ not in _NOUN_TAGS and span.root.dep_ not in ("nsubj", "nsubjpass"):
             return False
         sent = span.sent
         nxt = doc[span.end] if span.end < sent.end else None
-        if nxt is not None and nxt.lower_ == "of":
+        tag = span[-1].tag_
+        if tag in _NOT_A_NAME_TAGS or nxt is not None and nxt.lower_ == "of":
             return False
+        if tag.startswith("JJ") and not (nxt is not None and self._cue_or_asset(nxt)):
+            return False  # "a Stellar year", "Volatility Is Near"; not "Stellar rallies"
         prev = doc[span.start - 1] if span.start > sent.start else None
         if self._title_case(sent):  # "In The Near Future": in a headline, a modifier of another noun
             if prev is not None and prev.lower_ in ("the", "a", "an") and nxt is not None and nxt.tag_ in _NOUN_TAGS \
-                    and self.gazetteer.lookup(nxt.text) is None and not self.gazetteer.is_market_cue(nxt.lower_):
+                    and not self._cue_or_asset(nxt):
                 return False
         elif any(self._other_name(t) for t in (prev, nxt) if t is not None):
             return False
@@ -231,12 +233,14 @@ class AssetTagger:
                 return True
         return False
 
+    def _cue_or_asset(self, tok: Token) -> bool:
+        return self.gazetteer.is_market_cue(tok.lower_) or self.gazetteer.lookup(tok.text) is not None
+
     def _other_name(self, tok: Token) -> bool:
         """A capitalised word (a proper noun if it starts the sentence) that is neither an asset
         nor a market cue: beside an ambiguous name in a sentence-case sentence it makes a longer
         proper name ("Sky News", "Shytoshi Kusama")."""
-        return tok.is_title and (not tok.is_sent_start or tok.tag_ in ("NNP", "NNPS")) \
-            and self.gazetteer.lookup(tok.text) is None and not self.gazetteer.is_market_cue(tok.lower_)
+        return tok.is_title and (not tok.is_sent_start or tok.tag_ in ("NNP", "NNPS")) and not self._cue_or_asset(tok)
 
     @staticmethod
     def _title_case(sent: Span) -> bool:

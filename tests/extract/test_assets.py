@@ -182,6 +182,9 @@ def test_real_feed_cases(ex: Extractor, text: str, expected: list[str]) -> None:
     ("Tether's USDT to Launch on Avalanche", ["AVAX", "USDT"]),       # another coin: a crypto sentence
     ("Uniswap governance voted on the fee switch.", ["UNI"]),           # a project's name is its token's
     ("Sudden crashes like Terra Luna and FTX taught us to rely on utility-based cryptocurrencies.", ["LUNA"]),
+    ("XRP slides as Ripple stablecoin stalls; Stellar rallies", ["XLM", "XRP"]),
+    ("Optimism soars 25% on Coinbase Base news; Polygon falls 4%", ["OP", "POL"]),
+    ("Frax's stablecoin returned to its dollar peg after a day of trading below it.", ["FRAX"]),
 ])
 def test_a_coin_name_in_a_market_sentence_is_the_coin(ex: Extractor, text: str, expected: list[str]) -> None:
     assert sorted(symbols(ex, text)) == expected
@@ -201,6 +204,7 @@ def test_a_coin_name_in_a_market_sentence_is_the_coin(ex: Extractor, text: str, 
     ("Ripple CEO Brad Garlinghouse spoke at the conference.", []),       # a company, no evidence
     ("Sky News said bitcoin fell 5%.", ["BTC"]),                        # only "+" names read the sentence
     ("Okcoin, Stacks Launch $165M Pledge for Builders", []),            # a deal size is not a price
+    ("Over 120 Billion Idle XRP Tokens Moved: Volatility Is Near", ["XRP"]),
 ])
 def test_outside_a_market_sentence_the_word_is_a_word(ex: Extractor, text: str, expected: list[str]) -> None:
     assert sorted(symbols(ex, text)) == expected
