@@ -129,9 +129,18 @@ class Store:
         try:
             yield self._db
         except BaseException:
-            self._db.execute("ROLLBACK")
+            self._rollback()
             raise
         self._db.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        """Undo the open transaction, if there still is one: a Ctrl-C can leave a transaction's
+        generator to be closed after the store itself was closed (which rolled it back)."""
+        try:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+        except sqlite3.ProgrammingError:  # the connection is closed: nothing is left to undo
+            pass
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]

@@ -180,3 +180,13 @@ def test_streaming_pages_while_writing(tmp_path):
             store.put_tag({"id": a.id, "n": -1})
         assert seen == 1205 == store.count_articles() and store_module._PAGE < 1205
         assert [t["n"] for t in store.tags()][:3] == [1, 2, 3] and sum(1 for _ in store.tags()) == 2410
+
+
+def test_a_transaction_closed_after_its_store_raises_nothing(tmp_path):
+    """A Ctrl-C can leave a transaction's generator to be finalised after the store was closed
+    (which already rolled it back): closing it then must not raise."""
+    store = Store(tmp_path / "s.sqlite")
+    tx = store._tx().gen  # the generator behind the context manager
+    next(tx)  # inside the transaction, as an interrupted write would be
+    store.close()
+    tx.close()  # GeneratorExit at the yield: the rollback finds the connection closed
