@@ -479,11 +479,9 @@ def training_data(sources: Sequence[dict], root: Path | None = None) -> Training
     parts: list[tuple[str, Splits]] = []
     transfer: list[LabelledTexts] = []
     for entry in sources:
-        path = resolve_path(entry["path"], root)
-        if not path.exists():
-            if entry.get("optional"):
-                continue
-            raise DataError(f"{entry['path']}: not found (resolved to {path})")
+        path = entry_path(entry, root)
+        if path is None:
+            continue
         name = entry.get("name") or path.stem
         fmt, band = entry.get("format", "auto"), entry.get("neutral_band", NEUTRAL_BAND)
         if isinstance(band, bool) or not isinstance(band, (int, float)):
@@ -519,6 +517,17 @@ def training_data(sources: Sequence[dict], root: Path | None = None) -> Training
 def repo_root() -> Path:
     """The folder holding the package (the repository root of an editable install)."""
     return Path(__file__).resolve().parents[2]
+
+
+def entry_path(entry: dict, root: Path | None = None) -> Path | None:
+    """The file of one recipe data entry; ``None`` when it is missing and marked ``"optional"``
+    (a missing required file is a :class:`DataError`)."""
+    path = resolve_path(entry["path"], root)
+    if path.exists():
+        return path
+    if entry.get("optional"):
+        return None
+    raise DataError(f"{entry['path']}: not found (resolved to {path})")
 
 
 def resolve_path(value: str | Path, root: Path | None = None) -> Path:

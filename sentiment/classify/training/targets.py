@@ -22,8 +22,8 @@ from sentiment.classify.datasets import (
     DataError,
     LabelledTexts,
     TrainingData,
+    entry_path,
     normalise,
-    resolve_path,
 )
 from sentiment.classify.model import CHARS_PER_TOKEN, SENTENCE_TASK, TARGET_TASK, TASKS_FILE
 from sentiment.classify.targets import (
@@ -72,11 +72,9 @@ def target_parts(entries: Sequence[dict[str, Any]], sep: str, max_length: int,
     for entry in entries:
         if not is_target_entry(entry):
             continue
-        path = resolve_path(entry["path"], root)
-        if not path.exists():
-            if entry.get("optional"):
-                continue
-            raise DataError(f"{entry['path']}: not found (resolved to {path})")
+        path = entry_path(entry, root)
+        if path is None:
+            continue
         name = entry.get("name") or path.stem
         if entry.get("split", "protocol") != "protocol":
             raise DataError(f"{entry['path']}: target data trains on its fixed train part; "
