@@ -137,6 +137,54 @@ def test_a_target_run_scores_targets_apart_and_its_model_scores_targets(tmp_path
     assert 0.0 <= result["accuracy"] <= 1.0
 
 
+def test_a_teacher_labels_the_sentence_rows_and_target_inputs_learn_from_their_labels():
+    import torch
+    import torch.nn.functional as F
+
+    from sentiment.classify.datasets import UNLABELLED
+    from sentiment.classify.training.distill import batch_loss
+
+    logits = torch.tensor([[2.0, 0.0, -1.0], [0.0, 1.0, 0.0], [-1.0, 0.5, 2.0], [0.3, 0.1, -0.2]])
+    soft = torch.softmax(torch.tensor([[0.0, 3.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]), dim=1)
+    soft[2] = float("nan")  # a target input: the teacher cannot read it
+    gold = torch.tensor([0, UNLABELLED, 2, 1])
+    ce = torch.nn.CrossEntropyLoss(ignore_index=UNLABELLED, label_smoothing=0.1)
+
+    def kl(i):
+        log_p = torch.log_softmax(logits[i] / 2.0, dim=-1)
+        return (soft[i] * (soft[i].log() - log_p)).sum() * 4.0
+
+    def row_ce(i):
+        return F.cross_entropy(logits[i:i + 1], gold[i:i + 1], label_smoothing=0.1)
+
+    expected = (0.3 * row_ce(0) + 0.7 * kl(0)  # labelled sentence: label and teacher
+                + 0.7 * kl(1)  # transfer text: the teacher only
+                + row_ce(2)  # target input: its label only
+                + 0.3 * row_ce(3) + 0.7 * kl(3)) / 4
+    loss = batch_loss(logits.clone().requires_grad_(True), gold, ce, soft, 0.7, 2.0)
+    assert torch.isfinite(loss) and torch.isclose(loss, expected)
+    loss.backward()
+    # with alpha 1 a sentence row learns the teacher alone; the target row still its label
+    alone = batch_loss(logits, gold, ce, soft, 1.0, 2.0)
+    assert torch.isclose(alone, (kl(0) + kl(1) + row_ce(2) + kl(3)) / 4)
+
+
+@pytest.mark.slow
+def test_a_run_with_a_teacher_and_target_data_asks_the_teacher_for_sentence_rows_only(tmp_path):
+    from sentiment.classify.training import train
+
+    base = _base()
+    config = TrainConfig.load(_target_recipe(tmp_path, teacher=str(base), distill_alpha=1.0))
+    config.max_steps = 2
+    lines: list[str] = []
+    log = train(config, tmp_path / "model", base=base, log=lines.append)
+    said = next(line for line in lines if line.startswith("teacher: "))
+    taught, target_rows = (int(w) for w in said.split() if w.isdigit())
+    assert target_rows == 2 * len(target_parts(config.data, "[SEP]", config.max_length).train) > 0
+    assert taught + target_rows == log["train_n"]
+    assert np.isfinite(log["history"][0]["train_loss"])
+
+
 def test_a_sentence_model_refuses_to_score_targets(capsys):
     base = default_model_path()
     if not (base / "config.json").exists():

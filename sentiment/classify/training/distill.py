@@ -160,9 +160,36 @@ def batch_loss(logits: Any, gold: Any, loss_fn: Any, soft: Any | None = None,
     """One batch's loss: ``loss_fn`` (cross-entropy) over its labelled texts, mixed with weight
     ``alpha`` with the distillation loss over all of them when the teacher's probabilities
     ``soft`` are given. Transfer-set texts (label :data:`UNLABELLED`) are ignored by the first
-    term, so a batch of them only learns from the teacher."""
+    term, so a batch of them only learns from the teacher.
+
+    A row of ``soft`` that is NaN is a text the teacher does not label (a target-level input:
+    a sentence teacher cannot read one). A batch with such rows is scored row by row: those
+    rows by their cross-entropy alone, the others by ``(1 - alpha)`` cross-entropy plus
+    ``alpha`` distillation, averaged over the batch."""
+    if soft is not None:
+        import torch
+
+        taught = ~torch.isnan(soft[:, 0])
+        if not bool(taught.all()):
+            return _mixed_batch_loss(logits, gold, loss_fn, soft, taught, alpha, temperature)
     labelled = bool((gold != UNLABELLED).any())
     loss = loss_fn(logits, gold) if labelled else logits.sum() * 0.0
     if soft is None:
         return loss
     return (1 - alpha) * loss + alpha * distillation_loss(logits, soft, temperature)
+
+
+def _mixed_batch_loss(logits: Any, gold: Any, loss_fn: Any, soft: Any, taught: Any,
+                      alpha: float, temperature: float) -> Any:
+    """:func:`batch_loss` of a batch where only the rows ``taught`` have the teacher's
+    probabilities."""
+    import torch
+    import torch.nn.functional as F
+
+    ce = F.cross_entropy(logits, gold, reduction="none", ignore_index=UNLABELLED,
+                         label_smoothing=float(getattr(loss_fn, "label_smoothing", 0.0)))
+    log_p = torch.log_softmax(logits / temperature, dim=-1)
+    target = torch.nan_to_num(soft, nan=0.0)  # a zero target adds nothing to the KL sum
+    kl = F.kl_div(log_p, target, reduction="none").sum(dim=1) * temperature ** 2
+    rows = torch.where(taught, (1 - alpha) * ce + alpha * kl, ce)
+    return rows.mean()

@@ -57,6 +57,11 @@ def sentence_entries(entries: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in entries if not is_target_entry(e)]
 
 
+def target_names(entries: Sequence[dict[str, Any]]) -> set[str]:
+    """The source names of the target entries of ``entries`` (how their examples are tagged)."""
+    return {e.get("name") or Path(e["path"]).stem for e in entries if is_target_entry(e)}
+
+
 def target_parts(entries: Sequence[dict[str, Any]], sep: str, max_length: int,
                  held: TrainingData | None = None, root: Path | None = None) -> TargetParts:
     """Train and validation inputs of the target entries of ``entries``, each pair as the text
@@ -103,4 +108,4 @@ def tasks_document(has_targets: bool) -> dict[str, Any]:
     return doc
 
 
-__all__ = ["TASKS_FILE", "TargetParts", "is_target_entry", "sentence_entries", "target_parts", "tasks_document"]
+__all__ = ["TASKS_FILE", "TargetParts", "is_target_entry", "sentence_entries", "target_names", "target_parts", "tasks_document"]

@@ -45,6 +45,7 @@ from sentiment.classify.training.targets import (
     TASKS_FILE,
     TargetParts,
     sentence_entries,
+    target_names,
     target_parts,
     tasks_document,
 )
@@ -178,12 +179,26 @@ def _build(config: TrainConfig, base_dir: Path, train_set: LabelledTexts, log: L
         model.get_input_embeddings().weight.requires_grad_(False)
     soft_targets = None
     if config.teacher:
-        soft_targets = torch.from_numpy(teacher_probs(
-            config.teacher, train_set.texts, config.max_length, config.distill_temperature, log))
+        soft_targets = torch.from_numpy(_teacher_targets(config, train_set, log))
     loop = Loop(config, model, _encode(tokenizer, train_set.texts, config.max_length),
                 torch.tensor(train_set.labels, dtype=torch.long), soft_targets,
                 tokenizer.pad_token_id or 0, log, started)
     return loop, tokenizer
+
+
+def _teacher_targets(config: TrainConfig, train_set: LabelledTexts, log: Log) -> np.ndarray:
+    """The teacher's probabilities per training example. A sentence teacher cannot read a
+    target-level input: those rows are NaN, and learn from their labels alone."""
+    assert config.teacher
+    targets = target_names(config.data)
+    taught = [i for i, source in enumerate(train_set.sources) if source not in targets]
+    if len(taught) == len(train_set):
+        return teacher_probs(config.teacher, train_set.texts, config.max_length, config.distill_temperature, log)
+    probs = np.full((len(train_set), len(LABELS)), np.nan, dtype=np.float32)
+    probs[taught] = teacher_probs(config.teacher, [train_set.texts[i] for i in taught], config.max_length,
+                                  config.distill_temperature, log)
+    log(f"teacher: {len(taught)} sentence examples; {len(train_set) - len(taught)} target inputs learn from their labels")
+    return probs
 
 
 ValSets = list[tuple[LabelledTexts, list[list[int]], str]]  # (split, token ids, prefix of its scores)
