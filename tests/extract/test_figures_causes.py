@@ -9,6 +9,7 @@ from sentiment.extract.causes import cause_types
 TAXONOMY = ["fed_hawkish", "fed_dovish", "inflation_data", "hack_exploit", "etf_outflow", "etf_inflow",
             "leverage_liquidation", "regulation", "institutional_buying", "holder_selling",
             "technical_breakdown", "technical_breakout", "exchange_risk", "fud_panic"]
+NEW_TYPES = ["listing", "token_unlock", "network_outage", "bankruptcy", "contagion"]
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +88,44 @@ def test_not_figures(ex: Extractor, text: str) -> None:
 # ------------------------------------------------------------------ causes
 def test_rule_file_covers_the_taxonomy() -> None:
     assert set(TAXONOMY) <= set(cause_types())
+    assert cause_types()[:len(TAXONOMY)] == TAXONOMY      # the fourteen keep their names and order
+    assert set(NEW_TYPES) <= set(cause_types())
+
+
+@pytest.mark.parametrize("cause, text", [
+    ("listing", "Binance will list the PEPE token on Friday."),
+    ("listing", "Robinhood To List Dogwifhat Memecoin"),
+    ("listing", "Coinbase is delisting the token after a review."),
+    ("token_unlock", "About $90 million worth of APT tokens unlock next week for early investors."),
+    ("network_outage", "The Solana network stopped producing blocks for five hours on Tuesday."),
+    ("network_outage", "XRP Ledger Temporarily Halts Block Production"),
+    ("bankruptcy", "Crypto lender BlockFi filed for Chapter 11 bankruptcy on Monday."),
+    ("bankruptcy", "Bitcoin miner Core Scientific filed for bankruptcy as prices slumped."),
+    ("contagion", "FTX contagion spread to crypto lenders as withdrawals froze."),
+    ("contagion", "Genesis had exposure to FTX of at least $175 million."),
+    ("exchange_risk", "The bankrupt exchange FTX owes its customers billions."),
+    ("fed_dovish", "Bitcoin Rises Again on US Fed Chair's Moderate Remarks"),
+    ("fed_hawkish", "Interest rate increases cooled the economy and weighed on crypto."),
+])
+def test_new_causes_and_edges(ex: Extractor, cause: str, text: str) -> None:
+    assert cause in {c.type for c in ex(text).causes}
+
+
+@pytest.mark.parametrize("cause, text", [
+    # the edges of docs/causes.md: a lender's bankruptcy is not exchange_risk, a non-crypto
+    # firm's is no cause, a company's licence or lawsuit is not regulation, a user withdrawing
+    # from a lender is not an ETF outflow
+    ("exchange_risk", "Crypto lender BlockFi filed for Chapter 11 bankruptcy on Monday."),
+    ("bankruptcy", "The bankrupt exchange FTX owes its customers billions."),
+    ("bankruptcy", "The software firm filed for bankruptcy after losing its biggest client."),
+    ("regulation", "The game company holds the official Major League Baseball license for NFTs."),
+    ("regulation", "The Pokémon Company is suing the NFT game's makers in court over its trademarks."),
+    ("etf_outflow", "Users rushed to withdraw funds from the crypto lender."),
+    ("listing", "Shares of the listed company rose 4% on the Nasdaq."),
+    ("token_unlock", "The update will unlock new features for wallet users."),
+])
+def test_new_edges_not_crossed(ex: Extractor, cause: str, text: str) -> None:
+    assert cause not in {c.type for c in ex(text).causes}
 
 
 @pytest.mark.parametrize("cause, text", [
