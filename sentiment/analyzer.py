@@ -54,7 +54,10 @@ class Analyzer:
 
     ``model`` is a model folder, a scorer object with ``predict_proba`` or ``None`` for the
     shipped model; ``nlp`` an already built spaCy pipeline (``sentiment.extract.build_nlp``);
-    ``batch_size`` how many sentences the classifier scores per call; ``threads`` the
+    ``batch_size`` how many sentences the classifier scores per call (at least; on a GPU the
+    batches are sized by tokens); ``device`` where the classifier runs: ``auto`` (a CUDA GPU
+    when torch sees one, else the CPU), ``cpu`` or ``cuda`` (torch on the GPU, float16 where it
+    holds parity; see :func:`sentiment.classify.model.resolve_device`); ``threads`` the
     classifier's threads (``None``: one per core); ``n_process`` how many worker processes
     analyse batches in parallel in :meth:`analyze_many` and :meth:`analyze_batches` (Linux;
     each runs the whole analysis with one thread, which on two cores measured fastest). Close
@@ -69,18 +72,23 @@ class Analyzer:
     """
 
     def __init__(self, model: str | Path | Scorer | None = None, *, nlp: Any = None,
-                 backend: str = "auto", include_sentences: bool = True, batch_size: int = 64,
-                 n_process: int = 1, threads: int | None = None,
+                 backend: str = "auto", device: str = "auto", include_sentences: bool = True,
+                 batch_size: int = 64, n_process: int = 1, threads: int | None = None,
                  aggregation: AggregationConfig = AggregationConfig(),
                  max_chars: int | None = MAX_CHARS, max_sentence_chars: int = MAX_SENTENCE_CHARS) -> None:
         for name, value in (("max_chars", max_chars), ("max_sentence_chars", max_sentence_chars)):
             if value is not None and value < 1:
                 raise ValueError(f"{name} must be positive, got {value}")
+        from sentiment.classify.model import DEVICES
+
+        if device not in DEVICES:
+            raise ValueError(f"unknown device {device!r}; available: {', '.join(DEVICES)}")
         self.max_chars = max_chars
         self.max_sentence_chars = max_sentence_chars
         self._model_arg = model
         self._nlp = nlp
         self.backend = backend
+        self.device = device
         self.include_sentences = include_sentences
         self.batch_size = batch_size
         self.n_process = n_process
@@ -98,8 +106,18 @@ class Analyzer:
             from sentiment.classify.model import SentimentModel
 
             self._model = SentimentModel.load(self._model_arg, backend=self.backend,  # type: ignore[arg-type]
-                                              threads=self.threads)
+                                              threads=self.threads, device=self.device)
         return self._model
+
+    @property
+    def on_gpu(self) -> bool:
+        """Whether the classifier runs on a CUDA GPU (``device`` resolved; one process then
+        feeds the GPU, worker processes are not forked)."""
+        if not self.owns_model:
+            return False
+        from sentiment.classify.model import resolve_device
+
+        return resolve_device(self.device) == "cuda"
 
     @property
     def owns_model(self) -> bool:
@@ -158,7 +176,7 @@ class Analyzer:
         at a time (started on first use, kept until :meth:`close`)."""
         from sentiment.workers import WorkerPool, analyze_isolated, fork_available
 
-        if self.n_process > 1 and fork_available():
+        if self.n_process > 1 and fork_available() and not self.on_gpu:
             if self._pool is None or self._pool.broken:
                 self.close()
                 # Both models load here first: a broken model is one clear error, and the

@@ -105,7 +105,8 @@ def tag(
     from_store: bool = typer.Option(False, "--from-store", help="Also tag the articles already in --store."),
     model: str | None = typer.Option(None, "--model", help="Classifier folder, 'fast' for the shipped 3-layer student (~1.7x faster tagging, lower accuracy) or 'large' for the 110M-parameter model `make model-large` builds (default: the shipped model)."),
     backend: str = typer.Option("auto", "--backend", help="Classifier runtime: onnx (int8, fastest; SENTIMENT_ONNX_PRECISION=fp32 for float32) | torch | auto (onnx when available)."),
-    processes: int = typer.Option(0, "--processes", min=0, help="Worker processes, each analysing whole batches (0: one per core on Linux, else 1)."),
+    device: str = typer.Option("auto", "--device", help="Where the classifier runs: cpu | cuda (torch on the GPU, float16 where it holds parity) | auto (cuda when torch sees a GPU)."),
+    processes: int = typer.Option(0, "--processes", min=0, help="Worker processes, each analysing whole batches (0: one per core on Linux, else 1; 1 on a GPU)."),
     sentences: bool = typer.Option(True, "--sentences/--no-sentences", help="Keep each sentence's score in the records."),
     batch_size: int = typer.Option(16, "--batch-size", min=1, help="Articles per analysis batch (one batch per worker at a time)."),
     fetch_linked: bool = typer.Option(False, "--fetch-linked", help="Feed items: fetch the linked page for the full text."),
@@ -144,13 +145,22 @@ def tag(
         raise UsageError(f"--output {output} is a folder; give a file path such as {output / 'tags.jsonl'}")
     if backend not in ("auto", "onnx", "torch"):
         raise UsageError(f"--backend must be auto, onnx or torch, got {backend!r}")
+    from sentiment.classify.model import resolve_device
+
+    try:
+        on_gpu = resolve_device(device) == "cuda"
+    except ValueError as exc:
+        raise UsageError(f"--device: {exc}") from None
+    if on_gpu and backend == "onnx":
+        raise UsageError("--backend onnx runs on the CPU; with --device cuda the classifier runs in torch")
     if not processes:
         import multiprocessing
 
         from sentiment.classify.onnx import available_cores
 
-        processes = available_cores() if "fork" in multiprocessing.get_all_start_methods() else 1
-    analyzer = Analyzer(model, backend=backend, include_sentences=sentences, n_process=processes)
+        fork = "fork" in multiprocessing.get_all_start_methods()
+        processes = available_cores() if fork and not on_gpu else 1
+    analyzer = Analyzer(model, backend=backend, device=device, include_sentences=sentences, n_process=processes)
     show_progress = not quiet and err.is_terminal
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 

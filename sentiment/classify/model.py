@@ -9,6 +9,9 @@ crashes. Probabilities are divided by the temperature stored in ``calibration.js
 
 The backend (the thing that turns token ids into logits) is a small seam: torch or ONNX
 Runtime int8 (``sentiment.classify.onnx``, the ``auto`` default) behind the same ``logits`` method.
+The device is the CPU or a CUDA GPU (:func:`resolve_device`): on a GPU the classifier runs in
+torch, in float16 when it gives the float32 probabilities on a probe batch, with batches of up
+to ``GPU_BATCH_TOKENS`` padded tokens.
 
 A model trained on target-level data as well (``sentiment.json`` in its folder says
 ``"tasks": ["sentence", "target"]``) also scores the sentiment of a text toward one thing it
@@ -43,6 +46,12 @@ PROFILES = {"default": DEFAULT_NAME, "fast": FAST_NAME, "large": LARGE_NAME}
 # Models too large for git: built on the user's machine, in the repository, by this command.
 BUILT_LOCALLY = {LARGE_NAME: "make model-large"}
 BACKENDS = ("auto", "onnx", "torch")
+DEVICES = ("auto", "cpu", "cuda")
+# On a GPU: padded tokens and rows per classifier call (the GPU is fed large batches).
+GPU_BATCH_TOKENS = 65536
+GPU_BATCH_ROWS = 1024
+# float16 is kept on a GPU when its probabilities on a probe batch are this close to float32's.
+FP16_TOLERANCE = 0.005
 # The model folder's file of what the model was trained for: {"tasks": ["sentence", "target"]}.
 TASKS_FILE = "sentiment.json"
 SENTENCE_TASK, TARGET_TASK = "sentence", "target"
@@ -116,6 +125,28 @@ def missing_model_message(model: str | Path | None, folder: Path) -> str:
             f"a profile ({', '.join(PROFILES)}) or set {ENV_VAR}")
 
 
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA GPU."""
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def resolve_device(device: str = "auto") -> str:
+    """``"cpu"`` or ``"cuda"`` for a device argument: ``auto`` is ``cuda`` when torch sees a
+    GPU, else ``cpu``; ``cuda`` without a GPU is an error."""
+    if device not in DEVICES:
+        raise ValueError(f"unknown device {device!r}; available: {', '.join(DEVICES)}")
+    if device == "cpu":
+        return "cpu"
+    if cuda_available():
+        return "cuda"
+    if device == "cuda":
+        raise ValueError("device cuda was asked for, but torch sees no CUDA GPU on this machine "
+                         "(use device cpu or auto)")
+    return "cpu"
+
+
 class Backend(Protocol):
     """Turns padded token ids into logits; one per runtime (torch, onnx). ``config`` is the
     Hugging Face config (labels, window size)."""
@@ -126,30 +157,69 @@ class Backend(Protocol):
 
 
 class TorchBackend:
-    """A transformers ``AutoModelForSequenceClassification`` in float32 on the CPU."""
+    """A transformers ``AutoModelForSequenceClassification``: float32 on the CPU; on a CUDA
+    device float16 when it holds parity with float32 (:meth:`fp16_parity`), else float32."""
 
-    def __init__(self, path: Path, threads: int | None = None) -> None:
+    def __init__(self, path: Path, threads: int | None = None, device: str = "cpu") -> None:
         import torch
         from transformers import AutoModelForSequenceClassification
 
         if threads:
             torch.set_num_threads(int(threads))
         self._torch = torch
-        self.model = load_pretrained(AutoModelForSequenceClassification, path)
+        self.device = device
+        self.model = load_pretrained(AutoModelForSequenceClassification, path).to(device)
         self.model.eval()
         self.config = self.model.config
+        self.dtype = "float32"
+        if device != "cpu":
+            self.max_batch_tokens, self.max_batch_rows = GPU_BATCH_TOKENS, GPU_BATCH_ROWS
+            if self.fp16_parity():
+                self.model.half()
+                self.dtype = "float16"
+
+    def fp16_parity(self, tolerance: float = FP16_TOLERANCE) -> bool:
+        """Whether float16 gives float32's probabilities (within ``tolerance``) on a fixed probe
+        batch of token ids; the model is left in float32."""
+        rng = np.random.default_rng(0)
+        vocab = int(getattr(self.config, "vocab_size", 1000))
+        ids = rng.integers(min(1000, vocab - 1), vocab, size=(16, 64)).astype(np.int64)
+        mask = np.ones_like(ids)
+        mask[8:, 32:] = 0  # half the rows padded, as real batches are
+        full = self.logits(ids, mask)
+        self.model.half()
+        try:
+            half = self.logits(ids, mask)
+        finally:
+            self.model.float()
+        if not np.isfinite(half).all():
+            return False
+        return bool(np.abs(_softmax(half) - _softmax(full)).max() <= tolerance)
 
     def logits(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
         torch = self._torch
         with torch.inference_mode():
-            out = self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(attention_mask))
-        return out.logits.float().numpy()
+            out = self.model(input_ids=torch.from_numpy(input_ids).to(self.device),
+                             attention_mask=torch.from_numpy(attention_mask).to(self.device))
+        return out.logits.float().cpu().numpy()
 
 
-def make_backend(folder: Path, backend: str = "auto", threads: int | None = None) -> Backend:
-    """``torch``: float32 torch; ``onnx``: ONNX Runtime, int8 unless ``$SENTIMENT_ONNX_PRECISION``
-    says ``fp32`` (built once and cached, see ``sentiment.classify.onnx``; an error when it cannot
-    be had); ``auto``: onnx when it can be had, else torch."""
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def make_backend(folder: Path, backend: str = "auto", threads: int | None = None,
+                 device: str = "cpu") -> Backend:
+    """``torch``: torch (float32 on the CPU); ``onnx``: ONNX Runtime, int8 unless
+    ``$SENTIMENT_ONNX_PRECISION`` says ``fp32`` (built once and cached, see
+    ``sentiment.classify.onnx``; an error when it cannot be had); ``auto``: onnx when it can be
+    had, else torch. ``device`` ``cuda`` (see :func:`resolve_device`) runs torch on the GPU."""
+    if device != "cpu":
+        if backend == "onnx":
+            raise ValueError("the onnx backend runs on the CPU; on a GPU the classifier runs in torch "
+                             "(backend torch or auto)")
+        return TorchBackend(folder, threads, device)
     if backend != "torch":
         from sentiment.classify import onnx
 
@@ -190,9 +260,10 @@ class SentimentModel:
 
     @classmethod
     def load(cls, path: str | Path | None = None, *, backend: str = "auto",
-             threads: int | None = None) -> SentimentModel:
+             threads: int | None = None, device: str = "cpu") -> SentimentModel:
         """Load a model folder or profile (default: :func:`default_model_path`; see
-        :func:`resolve_model_path`)."""
+        :func:`resolve_model_path`) onto ``device`` (``auto``, ``cpu`` or ``cuda``:
+        :func:`resolve_device`)."""
         from transformers import AutoTokenizer
 
         folder = resolve_model_path(path)
@@ -200,7 +271,7 @@ class SentimentModel:
             raise FileNotFoundError(missing_model_message(path, folder))
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; available: {', '.join(BACKENDS)}")
-        engine = make_backend(folder, backend, threads)
+        engine = make_backend(folder, backend, threads, resolve_device(device))
         tokenizer = AutoTokenizer.from_pretrained(folder)
         config = engine.config
         names = [str(config.id2label[i]) for i in range(config.num_labels)]
@@ -230,7 +301,9 @@ class SentimentModel:
         rows: list[list[int]] = enc["input_ids"]
         out = np.zeros((len(rows), len(LABELS)), dtype=np.float64)
         order = sorted(range(len(rows)), key=lambda r: len(rows[r]))
-        for idx in _batches(order, [len(r) for r in rows], max(1, batch_size), MAX_BATCH_TOKENS):
+        size = max(1, batch_size, getattr(self.backend, "max_batch_rows", 0))
+        tokens = getattr(self.backend, "max_batch_tokens", MAX_BATCH_TOKENS)
+        for idx in _batches(order, [len(r) for r in rows], size, tokens):
             width = max(len(rows[r]) for r in idx)
             input_ids = np.full((len(idx), width), self._pad_id, dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.int64)
