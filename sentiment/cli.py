@@ -388,42 +388,70 @@ def link(
               f"→ {len(written)} files in {out_dir}")
 
 
-@app.command()
+index_app = typer.Typer(
+    help="Daily 0-100 Fear & Greed style index from prices, news, or both (`index fit`: refit it).",
+    invoke_without_command=True, no_args_is_help=False)
+app.add_typer(index_app, name="index")
+
+
+@index_app.callback()
 def index(
+    ctx: typer.Context,
     tags: Path | None = typer.Option(None, "--tags", help="Tag records for the news components (optional)."),
-    prices: Path | None = typer.Option(None, "--prices", help="Prices for the price components (optional)."),
-    output: Path = typer.Option(..., "--output", "-o", help="CSV to write: date,value,label, one column per component."),
+    prices: Path | None = typer.Option(None, "--prices", help="Prices: a CSV or a folder of <SYMBOL>_daily.csv."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="CSV to write: date, asset, value, label, then the components."),
     plot: Path | None = typer.Option(None, "--plot", help="Also draw the index to this PNG."),
-    asset: str | None = typer.Option(None, "--asset", help="Index of one asset (e.g. BTC) instead of the market."),
+    asset: str | None = typer.Option(None, "--asset", help="Index of one asset (e.g. ETH); default BTC's prices and all news."),
     explain_date: str | None = typer.Option(None, "--explain", help="Print why the index is what it is on DATE (YYYY-MM-DD)."),
+    method: str = typer.Option("fitted", "--method", help="fitted (default: fitted to alternative.me) or weighted (hand-weighted)."),
+    recipe: Path | None = typer.Option(None, "--recipe", help="A fitted recipe from `sentiment index fit` instead of the packaged one."),
     config: Path | None = typer.Option(None, "--config", help="TOML overriding the packaged index.toml."),
     market: str | None = typer.Option(None, "--market", help="Market series: BTC (default), another symbol, 'equal' or 'cap' basket."),
 ) -> None:
     """Daily 0-100 Fear & Greed style index from prices, news, or both."""
-    from sentiment.market import PriceDataError, TagDataError
-    from sentiment.market.index import explain, fear_greed_index, load_config
+    if ctx.invoked_subcommand is not None:
+        return
+    from sentiment.market import PriceDataError, TagDataError, load_prices
+    from sentiment.market.fitted import RecipeError, load_recipe
+    from sentiment.market.index import METHODS, explain, fear_greed_index, load_config
     from sentiment.reasons import reason
 
+    if output is None:
+        raise UsageError("give --output/-o, the CSV to write")
     if tags is None and prices is None:
         raise UsageError("give --prices, --tags, or both")
-    for p, opt in ((tags, "--tags"), (prices, "--prices"), (config, "--config")):
+    if method not in METHODS:
+        raise UsageError(f"--method must be {' or '.join(METHODS)}, got {method!r}")
+    for p, opt in ((tags, "--tags"), (prices, "--prices"), (config, "--config"), (recipe, "--recipe")):
         if p is not None and not p.exists():
             raise UsageError(f"{opt}: no such file or folder: {p}")
+    import pandas as pd
+
+    day = None
     if explain_date is not None:
         try:
-            import pandas as pd
-
-            pd.Timestamp(explain_date)
+            day = pd.Timestamp(explain_date)
         except ValueError:
             raise UsageError(f"--explain needs a date like 2024-11-22, got {explain_date!r}") from None
+    try:
+        rec = load_recipe(recipe) if method == "fitted" else None
+    except RecipeError as exc:
+        raise UsageError(f"--recipe: {exc}") from None
     try:
         cfg = load_config(config)
         if market:
             cfg["market"] = market
-        df = fear_greed_index(prices, tags, asset=asset, config=cfg)
+        table = load_prices(prices) if prices is not None else None
+        if asset and table is not None and asset.upper().strip() not in set(table["symbol"]):
+            known = ", ".join(sorted(table["symbol"].unique()))
+            raise UsageError(f"--asset {asset}: no prices for {asset.upper().strip()} in {prices} (it has {known})")
+        df = fear_greed_index(table, tags, asset=asset, config=cfg, method=method, recipe=rec)
     except (PriceDataError, TagDataError, ValueError) as exc:
         err.print(f"[red]error:[/red] {escape(reason(exc))}", soft_wrap=True)
         raise typer.Exit(1) from None
+    if day is not None and not (df["date"] == day.normalize()).any():
+        raise UsageError(f"--explain {explain_date}: no index value on that day (the index covers "
+                         f"{df['date'].min().date()} to {df['date'].max().date()})")
     output.parent.mkdir(parents=True, exist_ok=True)
     df.assign(date=df["date"].dt.strftime("%Y-%m-%d")).to_csv(output, index=False)
     if plot is not None:
@@ -434,14 +462,55 @@ def index(
     used = ", ".join(df.attrs["components"])
     skipped = "; ".join(f"{k}: {v}" for k, v in df.attrs["skipped"].items()) or "none"
     last = df.iloc[-1]
-    err.print(f"{df.attrs['target']} index, {len(df)} days → {output}; last {last['date'].date()}: "
-              f"{last['value']} ({last['label']})\ncomponents used: {used}\nnot used: {skipped}")
-    if explain_date is not None:
+    err.print(f"{df.attrs['target']} index ({df.attrs['method']}), {len(df)} days → {output}; last "
+              f"{last['date'].date()}: {last['value']} ({last['label']})\ncomponents used: {used}\n"
+              f"not used: {skipped}")
+    if day is not None:
+        out.print(explain(df, day), markup=False, highlight=False, soft_wrap=True)
+
+
+@index_app.command("fit")
+def index_fit(
+    prices: Path = typer.Option(..., "--prices", help="Prices: a CSV or a folder of <SYMBOL>_daily.csv."),
+    published: Path = typer.Option(..., "--published", help="The published index (alternative.me CSV: Date,fng_value)."),
+    output: Path = typer.Option(..., "--output", "-o", help="The recipe (JSON) to write."),
+    asset: str = typer.Option("BTC", "--asset", help="The asset whose closes are the features."),
+    start: str = typer.Option("2018-02-01", "--start", help="First day of the fit period."),
+    end: str = typer.Option("2022-12-31", "--end", help="Last day of the fit period: nothing later is read."),
+) -> None:
+    """Fit the index to the published one over START..END and write the recipe."""
+    from sentiment.market import PriceDataError, load_prices, load_published_index
+    from sentiment.market.fitted import fit_recipe
+    from sentiment.market.prices import series_for
+    from sentiment.reasons import reason
+
+    for p, opt in ((prices, "--prices"), (published, "--published")):
+        if not p.exists():
+            raise UsageError(f"{opt}: no such file or folder: {p}")
+    for value, opt in ((start, "--start"), (end, "--end")):
         try:
-            out.print(explain(df, explain_date), markup=False, highlight=False, soft_wrap=True)
-        except ValueError as exc:
-            err.print(f"[red]error:[/red] {escape(reason(exc))}", soft_wrap=True)
-            raise typer.Exit(1) from None
+            import pandas as pd
+
+            pd.Timestamp(value)
+        except ValueError:
+            raise UsageError(f"{opt} needs a date like 2022-12-31, got {value!r}") from None
+    try:
+        table = load_prices(prices)
+        sym = asset.upper().strip()
+        if sym not in set(table["symbol"]):
+            raise UsageError(f"--asset {asset}: no prices for {sym} in {prices} "
+                             f"(it has {', '.join(sorted(table['symbol'].unique()))})")
+        pub = load_published_index(published)
+        recipe = fit_recipe(series_for(table, sym)["close"], pub, asset=sym, start=start, end=end)
+    except (PriceDataError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {escape(reason(exc))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+    recipe.save(output)
+    info = recipe.info
+    err.print(f"fitted on {info['asset']} {info['fit_start']}..{info['fit_end']} ({info['fit_days']} days): "
+              f"components {', '.join(info['components'])}, ridge penalty {info['alpha']:g}, "
+              f"cross-validated MAE {info['cv']['steps'][-1]['cv_mae']:.2f}, in-sample MAE {info['fit_mae']:.2f} "
+              f"→ {output}", soft_wrap=True)
 
 
 # ============================================================ end market

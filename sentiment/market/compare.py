@@ -1,13 +1,15 @@
 """Compare an index with a published one (alternative.me's Crypto Fear & Greed history).
 
 Used by ``benchmarks/index_vs_alternative.py`` and the tests: rank and linear correlation,
-and how often both put a day in the same band.
+mean absolute error and how often both put a day in the same band, each value paired with the
+published value of the same date; :func:`agreement_intervals` adds block-bootstrap intervals.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -61,4 +63,57 @@ def agreement(index: pd.DataFrame, published: pd.DataFrame, start: Any = None, e
         "same_band_ours": float((m["label"] == pub_ours).mean()),
         "mean_abs_diff": float((m["value"] - m["value_pub"]).abs().mean()),
     })
+    return res
+
+
+METRICS = ("spearman", "pearson", "mean_abs_diff", "same_band_published", "same_band_ours")
+
+
+def _paired(index: pd.DataFrame, published: pd.DataFrame, start: Any, end: Any) -> pd.DataFrame:
+    a = index[["date", "value", "label"]].assign(date=lambda d: pd.to_datetime(d["date"]))
+    m = a.merge(published, on="date", suffixes=("", "_pub"))
+    if start is not None:
+        m = m[m["date"] >= pd.Timestamp(start)]
+    if end is not None:
+        m = m[m["date"] <= pd.Timestamp(end)]
+    return m.sort_values("date").reset_index(drop=True)
+
+
+def _metrics(ours: np.ndarray, pub: np.ndarray, same_pub: np.ndarray | None, same_ours: np.ndarray) -> dict[str, float]:
+    return {"spearman": float(stats.spearmanr(ours, pub)[0]), "pearson": float(np.corrcoef(ours, pub)[0, 1]),
+            "mean_abs_diff": float(np.abs(ours - pub).mean()),
+            "same_band_published": float(same_pub.mean()) if same_pub is not None else float("nan"),
+            "same_band_ours": float(same_ours.mean())}
+
+
+def agreement_intervals(index: pd.DataFrame, published: pd.DataFrame, start: Any = None, end: Any = None, *,
+                        block: int = 30, n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """:func:`agreement`'s figures with 95% moving-block bootstrap intervals: the paired days are
+    resampled in runs of ``block`` consecutive days (keeping the days' autocorrelation), ``n_boot``
+    times; each interval is the 2.5th-97.5th percentile. Returns ``{metric: (value, low, high)}``
+    plus ``n``, ``start`` and ``end``."""
+    m = _paired(index, published, start, end)
+    res: dict[str, Any] = {"n": len(m), "start": str(m["date"].min().date()) if len(m) else None,
+                           "end": str(m["date"].max().date()) if len(m) else None}
+    if len(m) < max(3, block):
+        return {**res, **{k: (None, None, None) for k in METRICS}}
+    bands = load_config()["bands"]
+    ours = m["value"].to_numpy(dtype=float)
+    pub = m["value_pub"].to_numpy(dtype=float)
+    same_pub = (m["label"] == m["label_pub"]).to_numpy() if m["label_pub"].notna().all() else None
+    same_ours = (m["label"] == m["value_pub"].map(lambda v: label_for(v, bands))).to_numpy()
+    point = _metrics(ours, pub, same_pub, same_ours)
+    rng = np.random.default_rng(seed)
+    n = len(m)
+    starts = np.arange(n - block + 1)
+    draws: dict[str, list[float]] = {k: [] for k in METRICS}
+    for _ in range(n_boot):
+        pick = rng.choice(starts, size=-(-n // block))
+        idx = (pick[:, None] + np.arange(block)[None, :]).ravel()[:n]
+        b = _metrics(ours[idx], pub[idx], None if same_pub is None else same_pub[idx], same_ours[idx])
+        for k in METRICS:
+            draws[k].append(b[k])
+    for k in METRICS:
+        lo, hi = np.nanpercentile(draws[k], [2.5, 97.5]) if np.isfinite(draws[k]).any() else (np.nan, np.nan)
+        res[k] = (point[k], float(lo), float(hi))
     return res

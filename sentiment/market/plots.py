@@ -23,11 +23,17 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
+CONTRIBUTION_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+
+
 def plot_index(index: pd.DataFrame, path: str | Path, reference: pd.Series | None = None,
                title: str | None = None) -> Path:
-    """The index over time on its bands, optionally with a reference series (e.g. alternative.me)."""
-    fig = _figure(11, 4.5)
-    ax = fig.add_subplot(1, 1, 1)
+    """The index over time on its bands, optionally with a reference series (e.g. alternative.me).
+    A fitted index (``contrib_*`` columns) gets a second panel: its components' contributions in
+    index points, stacked above and below zero (the value minus its baseline)."""
+    parts = [c for c in index.columns if str(c).startswith("contrib_")]
+    fig = _figure(11, 7 if parts else 4.5)
+    ax = fig.add_subplot(2, 1, 1) if parts else fig.add_subplot(1, 1, 1)
     for lo, hi, colour in BAND_COLOURS:
         ax.axhspan(lo, hi, color=colour, alpha=0.12, lw=0)
     dates = pd.to_datetime(index["date"])
@@ -38,7 +44,20 @@ def plot_index(index: pd.DataFrame, path: str | Path, reference: pd.Series | Non
         ax.legend(loc="upper left", fontsize=8)
     ax.set_ylim(0, 100)
     ax.set_ylabel("0 = extreme fear, 100 = extreme greed")
-    ax.set_title(title or f"Fear & Greed style index ({index.attrs.get('target', 'MARKET')})")
+    who = index["asset"].iloc[0] if "asset" in index.columns and len(index) else index.attrs.get("target", "MARKET")
+    ax.set_title(title or f"Fear & Greed style index ({who})")
+    if parts:
+        bx = fig.add_subplot(2, 1, 2, sharex=ax)
+        values = index[parts].astype(float).fillna(0.0)
+        names = [c.removeprefix("contrib_") for c in parts]
+        colours = [CONTRIBUTION_COLOURS[i % len(CONTRIBUTION_COLOURS)] for i in range(len(parts))]
+        bx.stackplot(dates, *[values[c].clip(lower=0).to_numpy() for c in parts], colors=colours, labels=names,
+                     alpha=0.85, lw=0)
+        bx.stackplot(dates, *[values[c].clip(upper=0).to_numpy() for c in parts], colors=colours, alpha=0.85, lw=0)
+        bx.plot(dates, values.sum(axis=1), lw=0.6, color="black", label="value - baseline")
+        bx.axhline(0, color="grey", lw=0.6)
+        bx.set_ylabel("contribution, index points")
+        bx.legend(loc="upper left", fontsize=7, ncol=len(parts) + 1)
     fig.tight_layout()
     fig.savefig(path)
     return Path(path)

@@ -64,10 +64,10 @@ def test_link_options_and_errors(inputs, tmp_path):
 def test_index_csv_plot_and_explain(inputs, tmp_path, capsys):
     csv_path, png = tmp_path / "index.csv", tmp_path / "index.png"
     code = main(["index", "--tags", str(inputs["tags"]), "--prices", str(inputs["prices"]), "-o", str(csv_path),
-                 "--plot", str(png), "--explain", "2023-07-04"])
+                 "--plot", str(png), "--explain", "2023-07-04", "--method", "weighted"])
     assert code == 0
     df = pd.read_csv(csv_path)
-    assert list(df.columns) == ["date", "value", "label", "momentum", "drawdown", "volatility", "volume",
+    assert list(df.columns) == ["date", "asset", "value", "label", "momentum", "drawdown", "volatility", "volume",
                                 "news_sentiment", "news_attention", "news_stress"]
     assert df["date"].str.match(r"^\d{4}-\d{2}-\d{2}$").all()
     assert png.read_bytes()[:4] == b"\x89PNG"
@@ -80,9 +80,11 @@ def test_index_csv_plot_and_explain(inputs, tmp_path, capsys):
 
 def test_index_prices_only_per_asset(inputs, tmp_path, capsys):
     csv_path = tmp_path / "eth.csv"
-    assert main(["index", "--prices", str(inputs["prices"]), "-o", str(csv_path), "--asset", "ETH"]) == 0
+    assert main(["index", "--prices", str(inputs["prices"]), "-o", str(csv_path), "--asset", "ETH",
+                 "--method", "weighted"]) == 0
     df = pd.read_csv(csv_path)
-    assert list(df.columns) == ["date", "value", "label", "momentum", "drawdown", "volatility", "volume"]
+    assert list(df.columns) == ["date", "asset", "value", "label", "momentum", "drawdown", "volatility", "volume"]
+    assert (df["asset"] == "ETH").all()
     err = capsys.readouterr().err
     assert "ETH index" in err and "news_sentiment: no tags given" in err
 
@@ -90,12 +92,13 @@ def test_index_prices_only_per_asset(inputs, tmp_path, capsys):
 def test_index_news_only_and_errors(inputs, tmp_path, capsys):
     csv_path = tmp_path / "news.csv"
     assert main(["index", "--tags", str(inputs["tags"]), "-o", str(csv_path)]) == 0
-    assert list(pd.read_csv(csv_path).columns) == ["date", "value", "label", "news_sentiment", "news_attention",
-                                                   "news_stress"]
+    assert list(pd.read_csv(csv_path).columns) == ["date", "asset", "value", "label", "news_sentiment",
+                                                   "news_attention", "news_stress"]
     assert main(["index", "-o", str(csv_path)]) == 2
     assert main(["index", "--prices", str(inputs["prices"]), "-o", str(csv_path), "--explain", "someday"]) == 2
-    assert main(["index", "--prices", str(inputs["prices"]), "-o", str(csv_path), "--explain", "1990-01-01"]) == 1
-    assert "no index value on 1990-01-01" in capsys.readouterr().err
+    assert main(["index", "--prices", str(inputs["prices"]), "-o", str(csv_path), "--explain", "1990-01-01",
+                 "--method", "weighted"]) == 2
+    assert "--explain 1990-01-01: no index value on that day" in capsys.readouterr().err
     bad = tmp_path / "bad.csv"
     bad.write_text("Date,Open\n2024-01-01,1\n")
     assert main(["index", "--prices", str(bad), "-o", str(csv_path)]) == 1
@@ -122,10 +125,11 @@ def test_index_config_file_and_market_option(inputs, tmp_path, capsys):
     cfg.write_text('market = "equal"\n[components.momentum]\nweight = 0.6\n')
     out_csv = tmp_path / "basket.csv"
     assert main(["index", "--prices", str(inputs["prices"]), "-o", str(out_csv), "--config", str(cfg),
-                 "--explain", "2023-08-01"]) == 0
+                 "--explain", "2023-08-01", "--method", "weighted"]) == 0
     captured = capsys.readouterr()
     assert "momentum" in captured.out and " 0.600 " in captured.out  # 0.6 of a total weight of 1.0
     basket = pd.read_csv(out_csv)
-    assert main(["index", "--prices", str(inputs["prices"]), "-o", str(out_csv), "--market", "ETH"]) == 0
+    assert main(["index", "--prices", str(inputs["prices"]), "-o", str(out_csv), "--market", "ETH",
+                 "--method", "weighted"]) == 0
     eth = pd.read_csv(out_csv)
     assert not basket["momentum"].equals(eth["momentum"])

@@ -1,4 +1,5 @@
-"""The Fear & Greed style index: bands, modes, per-asset, no look-ahead, explain, real-data check."""
+"""The hand-weighted Fear & Greed style index (``method="weighted"``): bands, modes, per-asset, no
+look-ahead, explain, real-data check. The fitted default has its tests in test_fitted_index.py."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,9 +10,15 @@ from helpers.market import make_tags, record, synthetic_prices
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sentiment.market import COMPONENTS, explain, fear_greed_index, label_for, load_config
+from sentiment.market import COMPONENTS, explain, label_for, load_config
+from sentiment.market import fear_greed_index as any_index
 from sentiment.market.compare import agreement, load_published_index
 from sentiment.market.index import NEWS_COMPONENTS, PRICE_COMPONENTS
+
+
+def fear_greed_index(*args, **kwargs):
+    """The hand-weighted index, which these tests pin."""
+    return any_index(*args, method="weighted", **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +55,8 @@ def test_config_is_documented_data_with_weights():
 
 def test_prices_only_says_which_components(prices):
     df = fear_greed_index(prices)
-    assert list(df.columns) == ["date", "value", "label", *PRICE_COMPONENTS]
+    assert list(df.columns) == ["date", "asset", "value", "label", *PRICE_COMPONENTS]
+    assert (df["asset"] == "MARKET").all()
     assert df.attrs["components"] == list(PRICE_COMPONENTS)
     assert set(df.attrs["skipped"]) == set(NEWS_COMPONENTS)
     assert all("no tags" in why for why in df.attrs["skipped"].values())
@@ -66,7 +74,8 @@ def test_news_only_says_which_components(tags):
     df = fear_greed_index(None, tags)
     assert df.attrs["components"] == list(NEWS_COMPONENTS)
     assert set(df.attrs["skipped"]) == set(PRICE_COMPONENTS)
-    assert df["date"].min() == pd.Timestamp("2023-09-01") and len(df) == 90
+    # the news of a day counts for the next day's value (known at its 00:00 UTC)
+    assert df["date"].min() == pd.Timestamp("2023-09-02") and len(df) == 90
     assert df["value"].between(0, 100).all()
     assert df.attrs["news"]["articles"] == 360
 
@@ -74,9 +83,9 @@ def test_news_only_says_which_components(tags):
 def test_combined_mode_uses_all_components(prices, tags):
     df = fear_greed_index(prices, tags)
     assert df.attrs["components"] == list(COMPONENTS)
-    on_news = df[df["date"].between("2023-09-01", "2023-11-29")]
+    on_news = df[df["date"].between("2023-09-02", "2023-11-30")]
     assert on_news[list(NEWS_COMPONENTS)].notna().all().all()
-    before = df[df["date"] < "2023-09-01"]
+    before = df[df["date"] < "2023-09-02"]
     assert before[list(NEWS_COMPONENTS)].isna().all().all()  # re-normalised over price components
 
 
@@ -87,13 +96,15 @@ def test_news_sentiment_and_stress_move_the_right_way():
                   causes=[("leverage_liquidation", -0.7)], figures=[("liquidations", 1.2e9)]) for i in range(16)]
     up = fear_greed_index(None, calm + good).set_index("date")
     down = fear_greed_index(None, calm + bad).set_index("date")
-    base = up.loc["2024-01-15"]
+    # the news of the 21st and 22nd moves the values dated the 22nd and 23rd
+    base = up.loc["2024-01-16"]
     assert 45 <= base["news_sentiment"] <= 55 and 45 <= base["value"] <= 55  # calm news is neutral
-    assert up.loc["2024-01-22", "news_sentiment"] > 70 > up.loc["2024-01-21", "news_sentiment"] > 60
-    assert down.loc["2024-01-22", "news_sentiment"] < 30 < down.loc["2024-01-21", "news_sentiment"] < 40
-    assert down.loc["2024-01-21", "news_stress"] < 15 and base["news_stress"] >= 45
-    assert up.loc["2024-01-21", "news_attention"] > 60 and down.loc["2024-01-21", "news_attention"] < 40
-    assert down.loc["2024-01-22", "value"] < 25 and up.loc["2024-01-22", "value"] > 60
+    assert up.loc["2024-01-23", "news_sentiment"] > 70 > up.loc["2024-01-22", "news_sentiment"] > 60
+    assert down.loc["2024-01-23", "news_sentiment"] < 30 < down.loc["2024-01-22", "news_sentiment"] < 40
+    assert down.loc["2024-01-22", "news_stress"] < 15 and base["news_stress"] >= 45
+    assert up.loc["2024-01-22", "news_attention"] > 60 and down.loc["2024-01-22", "news_attention"] < 40
+    assert down.loc["2024-01-23", "value"] < 25 and up.loc["2024-01-23", "value"] > 60
+    assert up.loc["2024-01-21", "news_sentiment"] == base["news_sentiment"]  # not yet known on the 21st
 
 
 def test_per_asset_index(prices, tags):
@@ -122,7 +133,9 @@ def test_no_look_ahead(prices, tags):
     cut = pd.Timestamp("2023-10-15")
     tags_cut = [t for t in tags if t["published"][:10] <= "2023-10-15"]
     part = fear_greed_index(prices[prices["date"] <= cut], tags_cut)
-    a = full[full["date"] <= cut].reset_index(drop=True)
+    # bars and news up to the cut give the values up to the day after it (known at its 00:00 UTC)
+    assert part["date"].max() == cut + pd.Timedelta(days=1)
+    a = full[full["date"] <= cut + pd.Timedelta(days=1)].reset_index(drop=True)
     pd.testing.assert_frame_equal(a, part.reset_index(drop=True), check_like=False)
 
 
