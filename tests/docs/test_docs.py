@@ -188,8 +188,12 @@ def command_problems(path: Path, help_text: str) -> list[str]:
             if command not in cli.commands or command not in help_text:
                 problems.append(f"{where}: `sentiment {command}` is not a command (see `sentiment --help`)")
                 continue
-            known = {opt for p in cli.commands[command].params for opt in (*p.opts, *p.secondary_opts)}
-            problems += [f"{where}: `sentiment {command}` has no option {t!r}" for t in argv[2:]
+            cmd, rest = cli.commands[command], argv[2:]
+            sub = getattr(cmd, "commands", {})  # a command group (`sentiment index fit`)
+            if rest and rest[0] in sub:
+                cmd, rest, command = sub[rest[0]], rest[1:], f"{command} {rest[0]}"
+            known = {opt for p in cmd.params for opt in (*p.opts, *p.secondary_opts)}
+            problems += [f"{where}: `sentiment {command}` has no option {t!r}" for t in rest
                          if t.startswith("-") and t != "-" and t.split("=")[0] not in known]
         elif program in ("python", "python3", "bash") and len(argv) > 1 and not argv[1].startswith("-"):
             script = (ROOT / argv[1]).resolve()
@@ -217,6 +221,15 @@ def test_the_command_check_finds_a_wrong_option_target_and_script(tmp_path, caps
     assert [p.split(": ", 1)[1] for p in found] == [
         "`sentiment show` has no option '--colour'", "no make target 'nothing-like-it'",
         "`sentiment fly` is not a command (see `sentiment --help`)", "no script benchmarks/no_such_script.py"]
+
+
+def test_the_command_check_reads_a_subcommands_options(tmp_path, capsys):
+    assert main(["--help"]) == 0
+    page = tmp_path / "page.md"
+    page.write_text("```bash\nsentiment index fit --prices p --published f -o r.json\n"
+                    "sentiment index fit --prices p --explain 2024-01-01\n```\n", encoding="utf-8")
+    found = command_problems(page, capsys.readouterr().out)
+    assert [p.split(": ", 1)[1] for p in found] == ["`sentiment index fit` has no option '--explain'"]
 
 
 # ------------------------------------------------------------------ pages with a source of truth
