@@ -230,11 +230,14 @@ class Entity:
 
 @dataclass
 class CauseMention:
-    """A market driver the text names; ``sentence`` indexes ``Extraction.sentences``."""
+    """A market driver the text states; ``sentence`` indexes ``Extraction.sentences``;
+    ``span`` gives where the cause's words lie in ``evidence`` (offsets into it), what a
+    target-level model is shown as the target (``None``: the whole sentence)."""
 
     type: str
     evidence: str
     sentence: int = -1
+    span: tuple[int, int] | None = None
 
 
 @dataclass

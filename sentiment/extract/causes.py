@@ -9,9 +9,15 @@ tokens: spaCy's ``Matcher`` with ``REGEX`` predicates for the ``word*`` stems co
 700-word article here, the index about 10. A phrase right after a negation ("no", "not",
 "without") does not count, nor does an event's phrase after a hypothetical ("could help", "in
 case of a hack"), and a yes/no question ("Could this be a short squeeze?") states no cause (the
-word lists are in the rule file). The ``crypto_causes`` component stores ``doc._.causes`` as a list of
-``{"type", "sent"}`` dicts (``sent`` = the sentence's character offsets), one per type and
-sentence, in text order.
+word lists are in the rule file).
+
+Each candidate a rule finds is then judged stated or not by :class:`~.stated.StatedModel` (its
+weights are ``data/stated.json``; a file with no weights keeps every candidate). The
+``crypto_causes`` component stores ``doc._.causes`` as a list of ``{"type", "sent", "span",
+"p_stated"}`` dicts, one per type and sentence that states it, in text order: ``sent`` the
+sentence's character offsets, ``span`` those of the cause's words (from the first to the last
+phrase of the rule that matched, or that rule's last phrase when they lie far apart),
+``p_stated`` the model's probability (``None`` without a model).
 """
 from __future__ import annotations
 
@@ -22,6 +28,9 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from .resources import PhraseSet, guarded, load_json, phrase_words
+from .stated import STATED_FILE, StatedModel, candidate_features, word_lists
+
+MAX_CUE_CHARS = 60  # cause words longer than this are cut to the rule's last phrase
 
 if not Doc.has_extension("causes"):
     Doc.set_extension("causes", default=None)
@@ -32,17 +41,23 @@ def cause_types() -> list[str]:
     return list(load_json("causes.json")["causes"])
 
 
-@Language.factory("crypto_causes", default_config={"data_file": "causes.json"})
-def make_crypto_causes(nlp: Language, name: str, data_file: str) -> CauseTagger:
-    return CauseTagger(nlp, name, data_file=data_file)
+@Language.factory("crypto_causes", default_config={"data_file": "causes.json", "stated_file": STATED_FILE})
+def make_crypto_causes(nlp: Language, name: str, data_file: str, stated_file: str) -> CauseTagger:
+    return CauseTagger(nlp, name, data_file=data_file, stated_file=stated_file)
 
 
 class CauseTagger:
     """spaCy component: cause mentions per sentence (see the module docstring)."""
 
-    def __init__(self, nlp: Language, name: str = "crypto_causes", *, data_file: str = "causes.json") -> None:
+    def __init__(self, nlp: Language, name: str = "crypto_causes", *, data_file: str = "causes.json",
+                 stated_file: str = STATED_FILE) -> None:
         self.name = name
         self.data_file = data_file
+        self.stated_file = stated_file
+        self.stated: StatedModel | None = None
+        self.words: Any = {}
+        #: Keep every candidate and store its features (``"features"``), for fitting the model.
+        self.record_features = False
         self.phrases = PhraseSet()
         self.rules: list[tuple[str, int, int, bool]] = []  # (type, rule index, groups, needs_asset)
         self.negations: frozenset[str] = frozenset()
@@ -75,6 +90,8 @@ class CauseTagger:
                     self.phrases.add(f"{ctype}|{r}|none", rule["none"])
                 self.rules.append((ctype, r, len(rule["all"]), bool(rule.get("needs_asset"))))
         self.phrases.add("|asset_words", data.get("asset_words", []))
+        self.stated = StatedModel.load(self.stated_file) if self.stated_file else None
+        self.words = word_lists(self.stated_file or STATED_FILE)
 
     def _yes_no_question(self, sent: Span) -> bool:
         """"Could this be a short squeeze?", "Will the SEC approve it?": asked, not stated."""
@@ -101,9 +118,10 @@ class CauseTagger:
         for n, s in enumerate(sents):
             for i in range(s.start, s.end):
                 sent_of[i] = n
-        hits: dict[int, set[str]] = defaultdict(set)
+        hits: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)  # sentence → key → first token span
         for m in doc._.asset_mentions or []:
-            hits[sent_of[m["start"]]].add("|asset_words")
+            hits[sent_of[m["start"]]].setdefault("|asset_words", (m["start"], m["end"]))
+        named_asset = {sent_of[m["start"]] for m in doc._.asset_mentions or []}
         for key, start, end in self.phrases.find([t.lower_ for t in doc]):
             n = sent_of[start]
             if not key.endswith("|none") and key not in self.negating_keys \
@@ -112,8 +130,8 @@ class CauseTagger:
             if not key.endswith("|none") and key.split("|", 1)[0] in self.events \
                     and self._hypothetical(doc, start, sents[n].start):
                 continue
-            hits[n].add(key)
-        found: list[dict[str, Any]] = []
+            hits[n].setdefault(key, (start, end))
+        candidates: list[tuple[int, str, int, list[tuple[int, int]]]] = []
         for n in sorted(hits):
             if self._yes_no_question(sents[n]):
                 continue
@@ -124,7 +142,37 @@ class CauseTagger:
                     continue
                 if all(f"{ctype}|{r}|{g}" in keys for g in range(groups)):
                     types.append(ctype)
+                    candidates.append((n, ctype, r, [keys[f"{ctype}|{r}|{g}"] for g in range(groups)]))
+        per_type: dict[str, int] = defaultdict(int)
+        for _, ctype, _, _ in candidates:
+            per_type[ctype] += 1
+        found: list[dict[str, Any]] = []
+        for n, ctype, rule, cues in candidates:
             s = sents[n]
-            found += [{"type": t, "sent": (s.start_char, s.end_char)} for t in types]
+            item: dict[str, Any] = {"type": ctype, "sent": (s.start_char, s.end_char),
+                                    "span": self._cue_span(doc, cues), "p_stated": None}
+            if self.stated is not None or self.record_features:
+                features = candidate_features(s, cues, ctype, self.words, index=n, n_sents=len(sents),
+                                              same_type=per_type[ctype], names_asset=n in named_asset,
+                                              rule=rule)
+                if self.record_features:
+                    item["features"] = features
+                if self.stated is not None:
+                    item["p_stated"] = round(self.stated.probability(features), 4)
+                    if item["p_stated"] < self.stated.threshold and not self.record_features:
+                        continue
+            found.append(item)
         doc._.causes = found
         return doc
+
+    @staticmethod
+    def _cue_span(doc: Doc, cues: list[tuple[int, int]]) -> tuple[int, int]:
+        """Character offsets of the cause's words: from the first matched phrase to the last,
+        or the rule's last phrase alone when that runs over :data:`MAX_CUE_CHARS`."""
+        start = doc[min(s for s, _ in cues)].idx
+        last = doc[max(e for _, e in cues) - 1]
+        end = last.idx + len(last.text)
+        if end - start > MAX_CUE_CHARS:
+            s, e = cues[-1]
+            start, end = doc[s].idx, doc[e - 1].idx + len(doc[e - 1].text)
+        return start, end

@@ -159,6 +159,21 @@ def _span_trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _cue_in(doc_text: str, part: str, cause: dict[str, Any], title: SentenceSpan | None,
+            length: int) -> tuple[int, int] | None:
+    """Where a cause's words (``cause["span"]``, doc offsets) lie in its evidence text: the
+    title, or the trimmed sentence ``cause["sent"]``; ``None`` when they do not fall inside."""
+    span = cause.get("span")
+    if not span:
+        return None
+    if part == "title":
+        start = title.start if title is not None else 0
+    else:
+        start = _span_trim(doc_text, int(cause["sent"][0]), int(cause["sent"][1]))[0]
+    a, b = int(span[0]) - start, int(span[1]) - start
+    return (a, b) if 0 <= a < b <= length else None
+
+
 def _span_in(sentence: SentenceSpan, mention: dict[str, Any]) -> tuple[int, int]:
     """Where a mention lies in its sentence's text (offsets into ``sentence.text``), clipped
     to the sentence."""
@@ -326,7 +341,8 @@ class Extractor:
                     target.causes.append(c["type"])
                 if c["type"] not in cause_seen:
                     cause_seen.add(c["type"])
-                    ex.causes.append(CauseMention(type=c["type"], evidence=text, sentence=max(n, -1)))
+                    ex.causes.append(CauseMention(type=c["type"], evidence=text, sentence=max(n, -1),
+                                                  span=_cue_in(text_of[id(doc)], part, c, ex.title, len(text))))
             for e in doc._.entities or []:
                 if e["text"].lower() not in ent_seen:
                     ent_seen.add(e["text"].lower())

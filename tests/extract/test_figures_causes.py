@@ -17,6 +17,16 @@ def ex() -> Extractor:
     return Extractor()
 
 
+@pytest.fixture(scope="module")
+def rules() -> Extractor:
+    """The cause rules alone: every candidate kept (no stated / not-stated model)."""
+    from sentiment.extract.pipeline import add_crypto_components, load_base_model
+
+    nlp = add_crypto_components(load_base_model())
+    nlp.get_pipe("crypto_causes").stated = None
+    return Extractor(nlp)
+
+
 def figs(ex: Extractor, text: str) -> set[tuple]:
     return {(f.kind, f.value, f.unit) for f in ex(text).figures}
 
@@ -103,12 +113,12 @@ def test_rule_file_covers_the_taxonomy() -> None:
     ("bankruptcy", "Bitcoin miner Core Scientific filed for bankruptcy as prices slumped."),
     ("contagion", "FTX contagion spread to crypto lenders as withdrawals froze."),
     ("contagion", "Genesis had exposure to FTX of at least $175 million."),
-    ("exchange_risk", "The bankrupt exchange FTX owes its customers billions."),
+    ("exchange_risk", "The exchange filed for Chapter 11 bankruptcy on Friday."),
     ("fed_dovish", "Bitcoin Rises Again on US Fed Chair's Moderate Remarks"),
     ("fed_hawkish", "Interest rate increases cooled the economy and weighed on crypto."),
 ])
-def test_new_causes_and_edges(ex: Extractor, cause: str, text: str) -> None:
-    assert cause in {c.type for c in ex(text).causes}
+def test_new_causes_and_edges(rules: Extractor, cause: str, text: str) -> None:
+    assert cause in {c.type for c in rules(text).causes}
 
 
 @pytest.mark.parametrize("cause, text", [
@@ -116,7 +126,7 @@ def test_new_causes_and_edges(ex: Extractor, cause: str, text: str) -> None:
     # firm's is no cause, a company's licence or lawsuit is not regulation, a user withdrawing
     # from a lender is not an ETF outflow
     ("exchange_risk", "Crypto lender BlockFi filed for Chapter 11 bankruptcy on Monday."),
-    ("bankruptcy", "The bankrupt exchange FTX owes its customers billions."),
+    ("bankruptcy", "The exchange filed for Chapter 11 bankruptcy on Friday."),
     ("bankruptcy", "The software firm filed for bankruptcy after losing its biggest client."),
     ("regulation", "The game company holds the official Major League Baseball license for NFTs."),
     ("regulation", "The Pokémon Company is suing the NFT game's makers in court over its trademarks."),
@@ -124,8 +134,8 @@ def test_new_causes_and_edges(ex: Extractor, cause: str, text: str) -> None:
     ("listing", "Shares of the listed company rose 4% on the Nasdaq."),
     ("token_unlock", "The update will unlock new features for wallet users."),
 ])
-def test_new_edges_not_crossed(ex: Extractor, cause: str, text: str) -> None:
-    assert cause not in {c.type for c in ex(text).causes}
+def test_new_edges_not_crossed(rules: Extractor, cause: str, text: str) -> None:
+    assert cause not in {c.type for c in rules(text).causes}
 
 
 @pytest.mark.parametrize("cause, text", [
