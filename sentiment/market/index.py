@@ -440,7 +440,7 @@ def _explain_fitted(index: pd.DataFrame, row: pd.Series, day: pd.Timestamp) -> s
              f"{'component':<15} {'points':>7}  what it reads",
              f"{'baseline':<15} {float(row['baseline']):7.2f}  every feature at its fit-period mean, news at 50"]
     for c in parts:
-        what = COMPONENT_DESCRIPTION.get(c) or RAW_DESCRIPTION.get(c, "")
+        what = COMPONENT_DESCRIPTION.get(c) or f"{RAW_DESCRIPTION.get(c, '')}; news up to the day before"
         lines.append(f"{c:<15} {float(row[f'contrib_{c}']):+7.2f}  {what}")
     lines.append(f"{'value':<15} {total:7.2f}  baseline + contributions"
                  + (f" (unrounded value {exact:.2f})" if exact is not None else ""))

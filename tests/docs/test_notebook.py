@@ -98,7 +98,7 @@ def test_notebook_runs_with_the_shared_prices(monkeypatch):
     assert "failed 0" in out and "duplicates 1" in out
     assert "prices: " in out and "SYNTHETIC" not in out
     assert "news_sentiment" in out  # the index used the tagged news
-    assert "Fear & Greed on 2025-07-14" in out
+    assert "Fear & Greed on 2025-07-15" in out  # the day after the example hack, when its news counts
     assert images_of(nb) >= 2  # per-asset sentiment and index vs price
     assert refresh_notebook.machine_paths(nb) == []
     assert printed(nb) == printed(read_notebook()), STALE
