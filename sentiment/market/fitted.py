@@ -121,6 +121,11 @@ class Recipe:
         have = {component_of(n) for n in self.names}
         return [c for c in FIT_COMPONENTS if c in have]
 
+    @property
+    def history_days(self) -> int:
+        """Days of closes the features need before the first value (the longest window)."""
+        return max(int(w) for n in self.names for w in n.split("_")[1:] if w.isdigit()) + 1
+
     def to_dict(self) -> dict[str, Any]:
         return {
             **self.info,

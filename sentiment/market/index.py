@@ -278,7 +278,7 @@ def _fitted_index(prices: PricesLike, tags: TagsLike | None, asset: str | None,
     fit = apply(recipe, px["close"])
     if fit.empty:
         raise ValueError(f"no day of {market_desc} has the {len(recipe.names)} features of the fitted "
-                         f"index (they need about 365 days of closes)")
+                         f"index (they need {recipe.history_days} days of closes)")
     used = recipe.components
     skipped: dict[str, str] = {}
     news_info: dict[str, Any] = {}

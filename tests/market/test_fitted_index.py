@@ -172,6 +172,11 @@ def test_bad_input_is_a_usage_error_in_our_words(market, tmp_path, capsys):
                  str(tmp_path / "r.json"), "--end", "someday"]) == 2
     err = capsys.readouterr().err
     assert "--asset XYZ: no prices for XYZ" in err and "--end needs a date" in err
+    short = tmp_path / "BTC_daily.csv"
+    pd.read_csv(market["prices"] / "BTC_daily.csv").head(150).to_csv(short, index=False)
+    assert main(["index", "--prices", str(short), "-o", str(out)]) == 1  # the data, not the call
+    err += capsys.readouterr().err
+    assert "no day of BTC prices has the" in err and "need 201 days of closes" in err
     assert "Traceback" not in err
 
 
