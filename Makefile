@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -c constraints-dev.txt torch==2.13.0
-	$(BIN)/python -m pip install -q -c constraints-dev.txt -e '.[train,dev]'
+	$(BIN)/python -m pip install -q -c constraints-dev.txt -e '.[train,dev,ray]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 
 if TYPE_CHECKING:
+    from sentiment.cluster import RayEngine
     from sentiment.ingest import IngestError
     from sentiment.ingest.records import Tally
 
@@ -117,6 +118,11 @@ def tag(
     url_column: str = typer.Option("url", "--url-column", help="CSV/JSONL column with the URL."),
     published_column: str = typer.Option("published", "--published-column", help="CSV/JSONL column with the date."),
     resume: bool = typer.Option(True, "--resume/--overwrite", help="Resume into an existing output, or start it anew."),
+    engine: str = typer.Option("local", "--engine", help="Where the analysis runs: local (this machine's worker processes) | ray (an actor pool on a Ray cluster; pip install 'cryptonews-sentiment[ray]')."),
+    address: str | None = typer.Option(None, "--address", help="--engine ray: the cluster to join, auto or HOST:PORT (default: start a local one)."),
+    actors: int | None = typer.Option(None, "--actors", min=1, help="--engine ray: analyzers in the pool (default: one per CPU, or per GPU with --gpus-per-actor)."),
+    cpus_per_actor: float = typer.Option(1.0, "--cpus-per-actor", min=0.01, help="--engine ray: CPUs each actor asks for (also its classifier threads)."),
+    gpus_per_actor: float = typer.Option(0.0, "--gpus-per-actor", min=0.0, help="--engine ray: GPUs each actor asks for (the classifier then runs there)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Tag articles: one record per article (see the tag schema), then a summary line.
@@ -145,12 +151,20 @@ def tag(
         raise UsageError(f"--output {output} is a folder; give a file path such as {output / 'tags.jsonl'}")
     if backend not in ("auto", "onnx", "torch"):
         raise UsageError(f"--backend must be auto, onnx or torch, got {backend!r}")
-    from sentiment.classify.model import resolve_device
+    from sentiment.classify.model import DEVICES, resolve_device
 
-    try:
-        on_gpu = resolve_device(device) == "cuda"
+    if engine not in ("local", "ray"):
+        raise UsageError(f"--engine must be local or ray, got {engine!r}")
+    if engine == "local" and (address, actors, cpus_per_actor, gpus_per_actor) != (None, None, 1.0, 0.0):
+        raise UsageError("--address, --actors, --cpus-per-actor and --gpus-per-actor need --engine ray")
+    if device not in DEVICES:
+        raise UsageError(f"--device must be auto, cpu or cuda, got {device!r}")
+    try:  # on Ray the actors, not this process, choose their device
+        on_gpu = resolve_device(device) == "cuda" if engine == "local" else gpus_per_actor > 0
     except ValueError as exc:
         raise UsageError(f"--device: {exc}") from None
+    if engine == "ray" and device == "cuda" and not gpus_per_actor:
+        raise UsageError("--device cuda with --engine ray needs --gpus-per-actor (the actors ask Ray for the GPUs)")
     if on_gpu and backend == "onnx":
         raise UsageError("--backend onnx runs on the CPU; with --device cuda the classifier runs in torch")
     if not processes:
@@ -161,6 +175,8 @@ def tag(
         fork = "fork" in multiprocessing.get_all_start_methods()
         processes = available_cores() if fork and not on_gpu else 1
     analyzer = Analyzer(model, backend=backend, device=device, include_sentences=sentences, n_process=processes)
+    ray_engine = (_ray_engine(output, model, backend, device, sentences, address, actors, cpus_per_actor,
+                              gpus_per_actor) if engine == "ray" else None)
     show_progress = not quiet and err.is_terminal
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -176,10 +192,39 @@ def tag(
                 options=options, batch_size=batch_size, include_sentences=sentences, resume=resume,
                 on_error=print_input_error,
                 on_progress=lambda r: progress.update(task, description=f"tagging: {r.summary()}"),
+                engine=ray_engine,
             )
         except (StoreError, SinkBusy) as exc:
             raise UsageError(str(exc)) from None
     finish(report, output, err)
+
+
+def _ray_engine(output: Path, model: str | None, backend: str, device: str, sentences: bool,
+                address: str | None, actors: int | None, cpus_per_actor: float,
+                gpus_per_actor: float) -> RayEngine:
+    """The Ray engine of ``tag --engine ray``: each actor builds the analyzer these options name."""
+    import functools
+    import json
+
+    from sentiment import __version__
+    from sentiment.analyzer import Analyzer
+    from sentiment.classify.model import missing_model_message, resolve_model_path
+
+    try:
+        from sentiment.cluster import RayEngine
+    except ImportError:
+        raise UsageError("--engine ray needs Ray: pip install 'cryptonews-sentiment[ray]'") from None
+    folder = resolve_model_path(model)
+    if not (folder / "config.json").exists():
+        raise UsageError(missing_model_message(model, folder))
+    # A model folder given by path travels as an absolute path (the same on every node);
+    # the shipped models are found by each actor inside its own installed package.
+    where = str(Path(model).resolve()) if model and Path(model).exists() else model
+    make_analyzer = functools.partial(Analyzer, where, backend=backend, device=device,
+                                      include_sentences=sentences, threads=max(1, int(cpus_per_actor)))
+    settings = json.dumps([__version__, str(folder.resolve()), backend, device, sentences])
+    return RayEngine(make_analyzer, output, settings=settings, address=address, actors=actors,
+                     num_cpus=cpus_per_actor, num_gpus=gpus_per_actor)
 
 
 @app.command()

@@ -34,6 +34,11 @@ KINDS: dict[type[BaseException], str] = {
 }
 
 
+class Failed(Exception):
+    """A failure already told in our words where it happened (a worker on another machine):
+    :func:`describe` gives its message as it is."""
+
+
 def _modules(exc: BaseException) -> list[str]:
     """The modules of the frames ``exc`` passed through, outermost first."""
     modules = []
@@ -78,6 +83,8 @@ def describe(exc: BaseException) -> str:
     where it was raised ("ValueError in spaCy", "AttributeError in sentiment.extract.moves"),
     never by its message. An operating-system error adds the system's own one-line wording
     ("No space left on device")."""
+    if isinstance(exc, Failed):
+        return str(exc)
     message = own_message(exc)
     if message:
         return f"{type(exc).__name__}: {message}"

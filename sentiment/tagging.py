@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
+from typing import Any, Protocol
 
 from sentiment.analyzer import Analyzer
 from sentiment.ingest import Deduplicator, IngestError, IngestOptions, is_url, iter_inputs
@@ -45,17 +46,34 @@ class TagReport(Tally):
         return ", ".join(parts)
 
 
+class Engine(Protocol):
+    """What analyses a run's batches somewhere else than in ``analyzer`` (e.g. on a Ray
+    cluster, :class:`sentiment.cluster.RayEngine`): ``start`` gets it ready (one fatal error
+    when it cannot be), ``analyze_batches`` gives (batch, results) for every batch in order,
+    each result a tag record (a dict), a :class:`~sentiment.schema.TaggedArticle` or the
+    article's exception. ``parts`` is where it keeps its own files (never read as input)."""
+
+    parts: Path
+
+    def start(self) -> None: ...
+
+    def analyze_batches(self, batches: Iterable[list[Article]]
+                        ) -> Iterator[tuple[list[Article], Sequence[dict[str, Any] | TaggedArticle | Exception]]]: ...
+
+
 def tag_files(sources: Iterable[str | Path], output: str | Path, *, fmt: str | None = None,
               store: str | Path | Store | None = None, from_store: bool = False,
               analyzer: Analyzer | None = None, options: IngestOptions | None = None,
               batch_size: int = 16, include_sentences: bool = True, resume: bool = True,
               on_error: Callable[[IngestError], None] | None = None,
-              on_progress: Callable[[TagReport], None] | None = None) -> TagReport:
+              on_progress: Callable[[TagReport], None] | None = None,
+              engine: Engine | None = None) -> TagReport:
     """Tag every article of ``sources`` (files, folders, feeds, URLs) into ``output``.
 
     ``store`` keeps articles, tag records, feed state and errors in SQLite; ``from_store``
     also tags the articles already in it. ``on_error`` is called once per failed input,
-    ``on_progress`` after each batch.
+    ``on_progress`` after each batch. ``engine`` analyses the batches instead of
+    ``analyzer`` (this process still reads, deduplicates, forms the batches and writes).
     """
     analyzer = analyzer or Analyzer(include_sentences=include_sentences)
     own_store = isinstance(store, (str, Path))
@@ -74,7 +92,7 @@ def tag_files(sources: Iterable[str | Path], output: str | Path, *, fmt: str | N
         if on_error:
             on_error(error)
 
-    def write(batch: list[Article], results: list[TaggedArticle | Exception]) -> None:
+    def write(batch: list[Article], results: Sequence[dict[str, Any] | TaggedArticle | Exception]) -> None:
         records = []
         for article, result in zip(batch, results):
             if isinstance(result, Exception):
@@ -84,7 +102,7 @@ def tag_files(sources: Iterable[str | Path], output: str | Path, *, fmt: str | N
                 log.debug("analysis of %s failed", where, exc_info=result)
                 fail(IngestError(where, f"analysis failed: {describe(result)}"))
                 continue
-            record = result.to_dict()
+            record = result if isinstance(result, dict) else result.to_dict()
             records.append(record)
             if db is not None:
                 db.put_tag(record)
@@ -118,15 +136,22 @@ def tag_files(sources: Iterable[str | Path], output: str | Path, *, fmt: str | N
             yield batch
 
     own_files = {os.path.abspath(p) for p in (sink.path, getattr(sink, "final", sink.path))}
+    if engine is not None:
+        own_files.add(os.path.abspath(engine.parts))
     items: Iterator[Article | IngestError] = _without(own_files, iter_inputs(sources, options, store=db))
     if from_store and db is not None:
         items = chain(db.articles(), items)
     try:
         # Load the classifier and the pipeline up front: a missing or broken model is one fatal
         # error here, not a failure of every article (per-article failures are isolated below).
-        _ = analyzer.model, analyzer.extractor
-        for batch, results in analyzer.analyze_batches(batches()):
-            write(batch, results)
+        if engine is None:
+            _ = analyzer.model, analyzer.extractor
+            for batch, results in analyzer.analyze_batches(batches()):
+                write(batch, results)
+        else:
+            engine.start()
+            for batch, engine_results in engine.analyze_batches(batches()):
+                write(batch, engine_results)
     finally:
         sink.close()
         if own_store and db is not None:
