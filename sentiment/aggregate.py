@@ -8,9 +8,11 @@ therefore weighted by how confident the model is *and* how polar the sentence is
 
 and the headline counts ``title_weight`` times. An asset's score aggregates, over the sentences
 that name it (the headline too when it names it), the target-level scores of that asset when the
-model gives them (what each sentence means for that asset), else the sentences' own scores; a
-cause's score aggregates its evidence sentences. Without any sentence naming it, an asset falls
-back to the article score.
+model gives them (what each sentence means for that asset), else the sentences' own scores. A
+cause's score is the way its driver pushes the market, given by the caller (the analyzer: a
+target-level score of the cause's words, or the type's prior direction); a cause without one
+aggregates its evidence sentences. Without any sentence naming it, an asset falls back to the
+article score.
 """
 from __future__ import annotations
 
@@ -67,13 +69,15 @@ def aggregate(article: Article, extraction: Extraction, sentence_scores: Sequenc
               title_score: Score | None = None, *, include_sentences: bool = True,
               config: AggregationConfig = AggregationConfig(),
               target_scores: Sequence[TargetScores] | None = None,
-              title_targets: TargetScores | None = None) -> TaggedArticle:
+              title_targets: TargetScores | None = None,
+              cause_scores: Mapping[str, Score] | None = None) -> TaggedArticle:
     """Assemble the tagged article from its extraction and the scores of its sentences.
 
     ``sentence_scores`` align with ``extraction.sentences``; ``title_score`` scores
     ``extraction.title`` when there is one. ``target_scores`` (aligned with the sentences too)
     and ``title_targets`` give the target-level score of each asset a sentence names, when the
-    model scores targets; an asset's sentiment then aggregates those.
+    model scores targets; an asset's sentiment then aggregates those. ``cause_scores`` gives
+    each cause type's score (the direction its driver pushes).
     """
     if len(sentence_scores) != len(extraction.sentences):
         raise ValueError("one score per extracted sentence is needed")
@@ -109,7 +113,8 @@ def aggregate(article: Article, extraction: Extraction, sentence_scores: Sequenc
         mentions = [c for c in extraction.causes if c.type == cause_type]
         idx = sorted({c.sentence for c in mentions if 0 <= c.sentence < len(sents)})
         in_title = any(c.sentence == -1 for c in mentions) and title is not None
-        causes.append(CauseScore(cause_type, mentions[0].evidence,
+        given = (cause_scores or {}).get(cause_type)
+        causes.append(CauseScore(cause_type, mentions[0].evidence, given if given is not None else
                                  pool([sentence_scores[i] for i in idx], title_score if in_title else None)))
 
     scored = [ScoredSentence(s.text, s.start, s.end, sc, list(s.assets), list(s.causes),

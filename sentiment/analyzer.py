@@ -231,7 +231,9 @@ class Analyzer:
                     texts.append(ex.title.text[:cap])
                 texts.extend(s.text[:cap] for s in ex.sentences)
         scores = iter(self.score(texts))
-        targets = iter(self._score_targets([ex for ex in extractions if isinstance(ex, Extraction)]))
+        done = [ex for ex in extractions if isinstance(ex, Extraction)]
+        targets = iter(self._score_targets(done))
+        cause_scores = iter(self._score_causes(done))
         out: list[TaggedArticle | Exception] = []
         for article, cut, ex in zip(articles, cuts, extractions):
             if isinstance(ex, Exception):
@@ -242,7 +244,8 @@ class Analyzer:
             title_targets, target_scores = next(targets)
             tagged = aggregate(article, ex, sentence_scores, title_score,
                                include_sentences=self.include_sentences, config=self.aggregation,
-                               target_scores=target_scores, title_targets=title_targets)
+                               target_scores=target_scores, title_targets=title_targets,
+                               cause_scores=next(cause_scores))
             if cut < len(article.text or ""):
                 tagged.truncated_at = cut
             out.append(tagged)
@@ -273,6 +276,30 @@ class Analyzer:
 
         return [(take(ex.title) if ex.title is not None else None, [take(s) for s in ex.sentences])
                 for ex in extractions]
+
+    def _score_causes(self, extractions: list[Extraction]) -> list[dict[str, Score]]:
+        """Each extraction's cause scores by type: the way the driver pushes the market. With a
+        target-level model, the model's score toward the cause's words in its evidence
+        sentence; otherwise the type's prior direction (``sentiment/extract/data/
+        cause_directions.json``): never the sentence's own score."""
+        from sentiment.extract.causes import prior_score
+
+        out: list[dict[str, Score]] = [{c.type: prior_score(c.type, c.evidence) for c in ex.causes}
+                                       for ex in extractions]
+        if not self.scores_targets:
+            return out
+        where: list[tuple[int, str]] = []
+        pairs: list[tuple[str, tuple[int, int]]] = []
+        for k, ex in enumerate(extractions):
+            for c in ex.causes:
+                if c.evidence.strip():
+                    where.append((k, c.type))
+                    pairs.append(self._target_window(c.evidence, c.span or (0, len(c.evidence))))
+        if pairs:
+            scored = self.model.score_targets(pairs, batch_size=self.batch_size)  # type: ignore[attr-defined]
+            for (k, cause_type), score in zip(where, scored):
+                out[k][cause_type] = score
+        return out
 
     def _target_window(self, text: str, span: tuple[int, int]) -> tuple[str, tuple[int, int]]:
         """A sentence over ``max_sentence_chars`` is scored for a target on a window of that

@@ -57,3 +57,10 @@ def test_sentences_can_be_left_out_and_counts_must_match():
     assert "sentences" not in tagged.to_dict()
     with pytest.raises(ValueError):
         aggregate(Article(text="…"), _extraction(), [BEAR], BULL)
+
+
+def test_given_cause_scores_replace_the_sentences_score():
+    tagged = aggregate(Article(text="…"), _extraction(), [BULL, BULL, NEUTRAL], BULL, cause_scores={"hack_exploit": BEAR})
+    causes = {c.type: c for c in tagged.causes}
+    assert causes["hack_exploit"].sentiment == BEAR          # given
+    assert causes["etf_inflow"].sentiment.label == "bullish"  # none given: its sentences

@@ -21,12 +21,14 @@ phrase of the rule that matched, or that rule's last phrase when they lie far ap
 """
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from ..schema import Score
 from .resources import PhraseSet, guarded, load_json, phrase_words
 from .stated import STATED_FILE, StatedModel, candidate_features, word_lists
 
@@ -39,6 +41,27 @@ if not Doc.has_extension("causes"):
 def cause_types() -> list[str]:
     """The cause types the rule file defines, in file order."""
     return list(load_json("causes.json")["causes"])
+
+
+DIRECTIONS_FILE = "cause_directions.json"
+
+
+def prior_direction(cause_type: str, evidence: str, data_file: str = DIRECTIONS_FILE) -> str:
+    """The way a cause of this type pushes the market, from the type's table entry: its
+    ``direction``, or ``other`` when the evidence holds one of the entry's ``words`` ("delists",
+    "cooling inflation", "approves"); ``neutral`` for a type the table does not know."""
+    entry = load_json(data_file)["types"].get(cause_type)
+    if entry is None:
+        return "neutral"
+    text = " " + " ".join(re.findall(r"[\w-]+", evidence.lower())) + " "
+    if entry.get("other") and any(f" {w}" in text for w in entry.get("words", [])):
+        return str(entry["other"])
+    return str(entry["direction"])
+
+
+def prior_score(cause_type: str, evidence: str, data_file: str = DIRECTIONS_FILE) -> Score:
+    """The fixed score of :func:`prior_direction` (the table's ``probs`` for that direction)."""
+    return Score.from_probs(load_json(data_file)["probs"][prior_direction(cause_type, evidence, data_file)])
 
 
 @Language.factory("crypto_causes", default_config={"data_file": "causes.json", "stated_file": STATED_FILE})

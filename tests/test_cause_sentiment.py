@@ -1,0 +1,88 @@
+"""A cause's sentiment is the way its driver pushes the market, not its sentence's tone: with a
+target-level model, the model's score toward the cause's words; with a sentence-only model, the
+type's prior direction (sentiment/extract/data/cause_directions.json)."""
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from sentiment import Analyzer, TaggedArticle
+from sentiment.extract.causes import cause_types, prior_direction
+from sentiment.extract.resources import load_json
+from sentiment.schema import LABELS, Score
+
+BEAR, NEUTRAL, BULL = ([0.90, 0.05, 0.05], [0.05, 0.90, 0.05], [0.05, 0.05, 0.90])
+
+
+class VerbScorer:
+    """A sentence's label is its first direction verb; toward a target, the first one after it."""
+
+    supports_targets = True
+
+    def __init__(self) -> None:
+        self.pairs: list[tuple[str, tuple[int, int]]] = []
+
+    @staticmethod
+    def _probs(text: str) -> list[float]:
+        m = re.search(r"\b(rose|surged|fell|slid)\b", text)
+        return NEUTRAL if m is None else BULL if m.group(1) in ("rose", "surged") else BEAR
+
+    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        return np.array([self._probs(t) for t in texts])
+
+    def score_targets(self, pairs: Sequence[tuple[str, tuple[int, int]]], batch_size: int = 64) -> list[Score]:
+        self.pairs.extend(pairs)
+        return [Score.from_probs(self._probs(text[span[0]:])) for text, span in pairs]
+
+
+class SentenceOnly(VerbScorer):
+    supports_targets = False
+
+
+@pytest.fixture(scope="module")
+def nlp():
+    from sentiment.extract import build_nlp
+
+    return build_nlp()
+
+
+def test_a_sentence_only_model_gives_the_types_direction_not_the_sentence_score(nlp):
+    tagged = Analyzer(SentenceOnly(), nlp=nlp).analyze("The exchange halted withdrawals on Monday and Bitcoin surged 10%.")
+    (cause,) = tagged.causes
+    assert cause.type == "exchange_risk" and cause.sentiment.label == "bearish"
+    assert tagged.sentiment.label == "bullish"  # the sentence itself reads bullish
+
+
+def test_a_target_model_scores_the_cause_words(nlp):
+    scorer = VerbScorer()
+    tagged = Analyzer(scorer, nlp=nlp).analyze("Bitcoin rose 3% while spot ETF outflows slid to $40 million.")
+    by_type = {c.type: c for c in tagged.causes}
+    assert by_type["etf_outflow"].sentiment.label == "bearish"   # "slid" after the cause's words
+    assert any(text[a:b] == "ETF outflows" for text, (a, b) in scorer.pairs)
+    record = tagged.to_dict()
+    assert TaggedArticle.from_dict(json.loads(json.dumps(record))).to_dict() == record
+
+
+@pytest.mark.parametrize("cause, text, direction", [
+    ("listing", "Binance will list the token on Friday.", "bullish"),
+    ("listing", "Coinbase is delisting the token.", "bearish"),
+    ("regulation", "The SEC sued the exchange.", "bearish"),
+    ("regulation", "The SEC approved spot ETFs.", "bullish"),
+    ("inflation_data", "Inflation cooled to 3.1% in November.", "bullish"),
+    ("inflation_data", "Hot CPI data rattled markets.", "bearish"),
+    ("token_unlock", "Tokens worth $90 million unlock next week.", "bearish"),
+    ("made_up_type", "Anything.", "neutral"),
+])
+def test_prior_directions(cause: str, text: str, direction: str) -> None:
+    assert prior_direction(cause, text) == direction
+
+
+def test_the_direction_table_covers_every_type() -> None:
+    table = load_json("cause_directions.json")
+    assert set(cause_types()) == set(table["types"])
+    assert all(e["direction"] in LABELS and e.get("other", "bearish") in LABELS for e in table["types"].values())
+    assert all(len(p) == 3 and abs(sum(p) - 1) < 1e-9 for p in table["probs"].values())
