@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import shared_path
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sentiment.cli import main
 from sentiment.market import fear_greed_index, load_published_index
@@ -214,3 +216,17 @@ def test_out_of_sample_agreement_on_real_prices():
     oos = agreement(fear_greed_index(prices), published, "2023-01-01")
     assert oos["n"] > 1100
     assert oos["spearman"] >= 0.85 and oos["mean_abs_diff"] <= 9.5
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), vol=st.floats(0.0, 0.3), days=st.integers(150, 500))
+def test_any_price_path_gives_values_in_range_whose_contributions_add_up(seed, vol, days):
+    close = walk(days, start="2021-01-01", seed=seed, vol=vol)
+    try:
+        df = fear_greed_index(tidy({"BTC": close}))
+    except ValueError as exc:  # too short, or flat (no RSI): a clear reason, not a crash
+        assert "no day of BTC prices has the" in str(exc)
+        return
+    parts = [c for c in df.columns if c.startswith("contrib_")]
+    assert df["value"].between(0, 100).all() and df[parts].notna().all().all()
+    assert ((df["baseline"] + df[parts].sum(axis=1)) - df["value"]).abs().max() <= 0.5 + 0.01 * len(parts)
