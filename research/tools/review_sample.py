@@ -37,6 +37,14 @@ listed and the tool missed as "missed" lines; recall = correct / (correct + miss
 Asset recall and precision on a labelled (sentence, asset) file, such as the crypto target set:
 
     python research/tools/review_sample.py targets data/crypto_targets/test.jsonl
+
+Causes on real articles, against a gold file of articles read by hand (``data/causes/``: every
+cause a reader finds, stated or not, with its sentence's offsets and direction): the package
+tags each gold article; precision and recall per (article, type) and per evidence sentence,
+overall and per type, and the direction of each correct cause against the reader's:
+
+    python research/tools/review_sample.py causes data/causes/dev.jsonl ../shared/data/crypto_news_articles_2022-12/articles.jsonl
+    python research/tools/review_sample.py causes data/causes/dev.jsonl ARTICLES --model runs/targets-3 --table
 """
 from __future__ import annotations
 
@@ -192,6 +200,134 @@ def target_recall(path: Path) -> dict[str, Any]:
             "extra": sorted(f"{s}: {t}" for t, f in zip(texts, found) for s in f - gold[t])}
 
 
+def read_gold(path: Path) -> list[dict[str, Any]]:
+    """The rows of a cause gold file (one JSON object per article read)."""
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def check_gold_row(row: dict[str, Any], articles: list[dict[str, str]]) -> None:
+    """Raise ValueError when a gold row does not point into ``articles`` (its line is out of
+    range, or a cause's sentence does not have its sha1: another articles file)."""
+    line = int(row["line"])
+    if not 0 <= line < len(articles):
+        raise ValueError(f"gold line {line} is not an article of the file ({len(articles)} articles)")
+    for c in row["causes"]:
+        text = articles[line].get(c["field"]) or ""
+        if hashlib.sha1(text[c["start"]:c["end"]].encode("utf-8")).hexdigest()[:12] != c["sha1"]:
+            raise ValueError(f"gold line {line}: the {c['field']} at {c['start']}-{c['end']} does not have "
+                             f"sha1 {c['sha1']} (another articles file?)")
+
+
+def cause_evidence(extraction: Extraction) -> list[tuple[str, str, int, int]]:
+    """(type, field, start, end) of every sentence the extractor states a cause in: the title
+    (offsets into the title) and the body sentences (offsets into the text)."""
+    out: list[tuple[str, str, int, int]] = []
+    if extraction.title is not None:
+        out += [(t, "title", extraction.title.start, extraction.title.end) for t in extraction.title.causes]
+    for s in extraction.sentences:
+        out += [(t, "text", s.start, s.end) for t in s.causes]
+    return out
+
+
+def _ratio(num: int, den: int) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def _pr(found: Counter[str], hit: Counter[str], gold: Counter[str], key: str) -> dict[str, Any]:
+    return {"found": found[key], "correct": hit[key], "gold": gold[key],
+            "precision": _ratio(hit[key], found[key]), "recall": _ratio(hit[key], gold[key])}
+
+
+def cause_review(gold: list[dict[str, Any]], articles: list[dict[str, str]],
+                 model: str | Path | None = None, *, directions: bool = True) -> dict[str, Any]:
+    """Causes found by the package on the gold's articles against the reader's.
+
+    Article level: an (article, type) pair the package finds is correct when the gold has a
+    stated cause of that type in that article; recall counts the gold's stated pairs found.
+    Evidence level: the same per sentence (a found sentence is correct when it overlaps a gold
+    stated sentence of that type). Direction: the label of each correct article-level cause
+    against the gold direction of that type in that article (the most frequent one when the
+    reader's sentences differ)."""
+    from sentiment.extract import Extractor
+
+    lines = [int(row["line"]) for row in gold]
+    for row in gold:
+        check_gold_row(row, articles)
+    pairs = [(articles[i].get("title"), articles[i].get("text", "")) for i in lines]
+    extractions = list(Extractor().pipe(pairs))
+    labels: list[dict[str, str]] = [{} for _ in lines]
+    if directions:
+        from sentiment import Analyzer
+        from sentiment.schema import Article
+
+        analyzer = Analyzer(model, include_sentences=False)
+        tagged = analyzer.analyze_batch([Article(text=t or "", title=h) for h, t in pairs])
+        labels = [{c.type: c.sentiment.label for c in x.causes} if not isinstance(x, Exception) else {}
+                  for x in tagged]
+    found, hit, want = Counter[str](), Counter[str](), Counter[str]()
+    ev_found, ev_hit, ev_want, ev_got = Counter[str](), Counter[str](), Counter[str](), Counter[str]()
+    right, judged = Counter[str](), Counter[str]()
+    wrong: list[str] = []
+    missed: list[str] = []
+    for row, ex, label in zip(gold, extractions, labels):
+        stated = [c for c in row["causes"] if c["stated"]]
+        gold_types = {c["type"] for c in stated}
+        got_types = {c.type for c in ex.causes}
+        for t in got_types:
+            found[t] += 1
+            if t in gold_types:
+                hit[t] += 1
+                if directions:
+                    want_dir = Counter(c["direction"] for c in stated if c["type"] == t).most_common(1)[0][0]
+                    judged[t] += 1
+                    right[t] += label.get(t) == want_dir
+            else:
+                wrong.append(f"{row['line']} {t}")
+        for t in gold_types:
+            want[t] += 1
+            if t not in got_types:
+                missed.append(f"{row['line']} {t}")
+        evidence = cause_evidence(ex)
+        for t, fld, s, e in evidence:
+            ev_found[t] += 1
+            ev_hit[t] += any(c["type"] == t and c["field"] == fld and c["start"] < e and s < c["end"] for c in stated)
+        for c in stated:
+            ev_want[c["type"]] += 1
+            ev_got[c["type"]] += any(t == c["type"] and fld == c["field"] and c["start"] < e and s < c["end"]
+                                     for t, fld, s, e in evidence)
+    types = sorted(set(found) | set(want), key=lambda t: (-want[t], t))
+    total = "all"
+    for counter in (found, hit, want, ev_found, ev_hit, ev_want, ev_got, right, judged):
+        counter[total] = sum(counter.values())
+    out: dict[str, Any] = {"articles": len(gold), "article_level": {}, "evidence_level": {}, "direction": {}}
+    for t in [total, *types]:
+        out["article_level"][t] = _pr(found, hit, want, t)
+        out["evidence_level"][t] = {"found": ev_found[t], "correct": ev_hit[t], "gold": ev_want[t],
+                                    "precision": _ratio(ev_hit[t], ev_found[t]),
+                                    "recall": _ratio(ev_got[t], ev_want[t])}
+        if directions:
+            out["direction"][t] = {"judged": judged[t], "right": right[t], "accuracy": _ratio(right[t], judged[t])}
+    out["wrong"], out["missed"] = wrong, missed
+    return out
+
+
+def cause_table(review: dict[str, Any]) -> str:
+    """The review as a Markdown table: one row per type, the overall row first."""
+    rows = ["| type | found | correct | gold | precision | recall | evidence P | evidence R | direction |",
+            "|---|---|---|---|---|---|---|---|---|"]
+
+    def f(x: float | None) -> str:
+        return "–" if x is None else f"{x:.2f}"
+
+    for t, a in review["article_level"].items():
+        ev, d = review["evidence_level"][t], review["direction"].get(t, {})
+        dcell = f"{d['right']}/{d['judged']}" if d else "–"
+        rows.append(f"| {t} | {a['found']} | {a['correct']} | {a['gold']} | {f(a['precision'])} | "
+                    f"{f(a['recall'])} | {f(ev['precision'])} | {f(ev['recall'])} | {dcell} |")
+    return "\n".join(rows)
+
+
 def items(extraction: Extraction) -> Iterable[tuple[str, str]]:
     """(field, one readable line) for every asset, move, level, cause and figure found."""
     for a in extraction.assets:
@@ -268,6 +404,12 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--out", type=Path, required=True)
     g = sub.add_parser("targets", help="asset recall and precision on a labelled (sentence, asset) file")
     g.add_argument("jsonl", type=Path)
+    k = sub.add_parser("causes", help="cause precision, recall and direction against a gold file of read articles")
+    k.add_argument("gold", type=Path)
+    k.add_argument("jsonl", type=Path, help="the articles the gold's line numbers point into")
+    k.add_argument("--model", default=None, help="model folder or profile that scores the causes' direction")
+    k.add_argument("--no-direction", action="store_true", help="count causes only (no model is loaded)")
+    k.add_argument("--table", action="store_true", help="a Markdown table instead of JSON")
     t = sub.add_parser("tally", help="precision per field (and asset recall) from a marked sheet")
     t.add_argument("sheet", type=Path)
     args = parser.parse_args(argv)
@@ -303,6 +445,16 @@ def main(argv: list[str] | None = None) -> int:
         if not args.jsonl.is_file():
             parser.error(f"{args.jsonl}: no such file")
         print(json.dumps(target_recall(args.jsonl), indent=1))
+    elif args.command == "causes":
+        missing = [f for f in (args.gold, args.jsonl) if not f.is_file()]
+        if missing:
+            parser.error(f"{missing[0]}: no such file")
+        try:
+            review = cause_review(read_gold(args.gold), read_articles(args.jsonl), args.model,
+                                  directions=not args.no_direction)
+        except (ValueError, KeyError) as exc:
+            parser.error(f"{args.gold}: {exc}")
+        print(cause_table(review) if args.table else json.dumps(review, indent=1))
     elif args.command == "redact":
         if not args.sheet.is_file():
             parser.error(f"{args.sheet}: no such file")

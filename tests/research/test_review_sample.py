@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 
+import pytest
 from helpers import ROOT
 
 
@@ -87,3 +88,56 @@ def test_a_redacted_record_tallies_the_same_and_excludes_the_same(tmp_path):
     (tmp_path / "news.csv").write_text("\n".join(rows), encoding="utf-8")
     assert not {"Headline 3", "Headline 12"} & set(rs.draw(tmp_path / "news.csv", "title", 30, 7,
                                                            exclude=rs.sheet_texts(record)))
+
+
+class _Bullish:
+    """A sentence-only scorer that reads everything bullish (causes then get their type's direction)."""
+
+    def predict_proba(self, texts, batch_size=64):
+        import numpy as np
+
+        return np.array([[0.05, 0.05, 0.9]] * len(texts))
+
+
+def _gold_row(line, article, causes):
+    import hashlib
+
+    out = []
+    for ctype, field, needle, stated, direction in causes:
+        text = article[field]
+        start = text.index(needle)
+        out.append({"type": ctype, "field": field, "start": start, "end": start + len(needle),
+                    "sha1": hashlib.sha1(needle.encode()).hexdigest()[:12], "stated": stated,
+                    "direction": direction, "why": "test"})
+    return {"line": line, "url": article["url"], "part": "dev", "read": True, "causes": out}
+
+
+def test_cause_review_counts_articles_evidence_and_direction(tmp_path, capsys):
+    rs = _module()
+    articles = [
+        {"title": "Bitcoin Rises Again on US Fed Chair's Moderate Remarks", "url": "https://a.example/1",
+         "text": "Traders were calm. The exchange halted withdrawals on Monday."},
+        {"title": "A quiet day", "url": "https://a.example/2",
+         "text": "Bitcoin traded flat. Crypto lender BlockFi filed for Chapter 11 bankruptcy on Monday."},
+    ]
+    gold = [
+        _gold_row(0, articles[0], [("fed_dovish", "title", articles[0]["title"], True, "bullish"),
+                                   ("hack_exploit", "text", "Traders were calm.", True, "bearish")]),
+        _gold_row(1, articles[1], [("bankruptcy", "text", "Crypto lender BlockFi filed for Chapter 11 bankruptcy on Monday.",
+                                    False, "bearish")]),
+    ]
+    review = rs.cause_review(gold, articles, _Bullish())
+    a = review["article_level"]
+    # found: fed_dovish (right, from the title), exchange_risk (not in the gold), bankruptcy (gold says not stated)
+    assert a["all"] == {"found": 3, "correct": 1, "gold": 2, "precision": 0.3333, "recall": 0.5}
+    assert a["fed_dovish"]["precision"] == 1.0 and a["hack_exploit"]["recall"] == 0.0
+    assert review["evidence_level"]["fed_dovish"] == {"found": 1, "correct": 1, "gold": 1, "precision": 1.0, "recall": 1.0}
+    assert review["direction"]["all"] == {"judged": 1, "right": 1, "accuracy": 1.0}   # the type's direction, not "bullish" text
+    assert sorted(review["wrong"]) == ["0 exchange_risk", "1 bankruptcy"] and review["missed"] == ["0 hack_exploit"]
+    assert "| fed_dovish | 1 | 1 | 1 | 1.00 | 1.00 |" in rs.cause_table(review)
+    # the command: a gold file that points into another articles file is a clear error
+    (tmp_path / "gold.jsonl").write_text("".join(json.dumps(r) + "\n" for r in gold), encoding="utf-8")
+    (tmp_path / "other.jsonl").write_text(json.dumps({**articles[0], "title": "Changed"}) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit):
+        rs.main(["causes", str(tmp_path / "gold.jsonl"), str(tmp_path / "other.jsonl"), "--no-direction"])
+    assert "does not have sha1" in capsys.readouterr().err
