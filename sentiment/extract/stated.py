@@ -121,6 +121,8 @@ def candidate_features(sent: Span, cues: list[tuple[int, int]], cause_type: str,
     f["quote"] = float(any(ch in sent.text for ch in "“”\""))
     f["attribution"] = float(any(_starts(w, words["attribution"]) for w in lower))
     f["year"] = float(any(_YEAR.match(w) for w in lower))
+    f["year_prep"] = float(any(_YEAR.match(t.lower_) and any(x.lower_ in words["time_preps"] for x in toks[max(0, k - 3):k])
+                               for k, t in enumerate(toks)))
     f["past_phrase"] = float(phrase("past_phrases"))
     f["background_clause"] = float(has("background", before_all) or phrase("background_phrases"))
     f["past_perfect"] = float("had" in aux or any(a.lower_ == "had" and b.tag_ == "VBN" for a, b in pairwise(toks)))

@@ -52,6 +52,8 @@ def test_stated_causes_are_kept(ex: Extractor, text: str) -> None:
     ("regulation", "What is the likeliest regulatory outlook for 2023?"),
     ("fed_hawkish", "If the Fed turns hawkish, prices could drop."),
     ("fed_dovish", "Only if the bulls return as a result of a Fed pivot will prices rise."),
+    ("hack_exploit", "In 2021, DeFi hacks cost investors more than $3 billion."),          # history
+    ("technical_breakout", "Bitcoin last broke above the $20,000 resistance back in 2017."),
 ])
 def test_causes_named_but_not_stated_are_dropped(ex: Extractor, cause: str, text: str) -> None:
     """The rules find each of these (checked below); the model says they are not stated."""
