@@ -185,6 +185,23 @@ def test_a_run_with_a_teacher_and_target_data_asks_the_teacher_for_sentence_rows
     assert np.isfinite(log["history"][0]["train_loss"])
 
 
+def test_a_sentence_floor_keeps_the_best_candidate_that_holds_the_sentence_task():
+    from sentiment.classify.training.trainer import selection_key
+
+    # run 4's four candidates (sentence, target validation macro-F1)
+    candidates = {"1 raw": (0.83175, 0.85562), "1 ema": (0.83377, 0.84026),
+                  "2 raw": (0.82962, 0.8445), "2 ema": (0.82959, 0.85273)}
+
+    def kept(floor):
+        return max(candidates, key=lambda c: selection_key(
+            {"val_macro_f1": candidates[c][0], "val_target_macro_f1": candidates[c][1]}, 1, floor))
+
+    assert kept(None) == "1 raw"  # the best mean of the two tasks
+    assert kept(0.83225) == "1 ema"  # the only one that holds the floor
+    assert kept(0.9) == "1 raw"  # none holds it: the best mean again
+    assert selection_key({"val_macro_f1": 0.8}, 1, 0.9) == (True, 0.8)  # no target data: no floor
+
+
 def test_a_sentence_model_refuses_to_score_targets(capsys):
     base = default_model_path()
     if not (base / "config.json").exists():

@@ -68,6 +68,7 @@ class TrainConfig:
     augment: dict[str, Any] | None = None
     distill_alpha: float = 0.5
     distill_temperature: float = 2.0
+    sentence_floor: float | None = None
     threads: int = 2
     max_steps: int | None = None
     limit: int | None = None

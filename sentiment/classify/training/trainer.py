@@ -204,11 +204,24 @@ def _teacher_targets(config: TrainConfig, train_set: LabelledTexts, log: Log) ->
 ValSets = list[tuple[LabelledTexts, list[list[int]], str]]  # (split, token ids, prefix of its scores)
 
 
+def selection_key(scores: dict[str, float], epoch: int, floor: float | None = None) -> tuple[bool, float]:
+    """How a candidate (one epoch's raw or EMA weights) ranks, higher first: whether it holds
+    the sentence floor (always, without one or without target data), then its validation
+    macro-F1, with target data the mean of the sentence and the target macro-F1."""
+    score = scores.get("val_macro_f1", float(epoch))
+    if "val_target_macro_f1" not in scores:
+        return True, score
+    holds = floor is None or scores.get("val_macro_f1", 0.0) >= floor
+    return holds, round((score + scores["val_target_macro_f1"]) / 2, 5)
+
+
 def _score_epoch(loop: Loop, state: TrainState, val_sets: ValSets, tokenizer: Any,
                  checkpoint_dir: str | Path | None) -> None:
     """Score the raw weights (and the EMA's) on the validation splits, log it, keep the best:
     the best sentence macro-F1, or with target data the best mean of the sentence and the
-    target macro-F1."""
+    target macro-F1; with a ``sentence_floor`` too, any candidate whose sentence macro-F1 is
+    at least the floor comes before any that is not (the target task must not cost the
+    sentence task)."""
     model = loop.model
     record = {"epoch": state.epoch, "step": state.step, "train_loss": round(state.running / max(1, state.seen), 5)}
     candidates = [("raw", None)] + ([("ema", loop.ema.state)] if loop.ema is not None else [])
@@ -225,11 +238,11 @@ def _score_epoch(loop: Loop, state: TrainState, val_sets: ValSets, tokenizer: An
         entry = {**record, "weights": kind, **scores, "seconds": round(time.time() - loop.started, 1)}
         state.history.append(entry)
         loop.log(json.dumps(entry))
-        score = scores.get("val_macro_f1", float(state.epoch))
-        if "val_target_macro_f1" in scores:
-            score = round((score + scores["val_target_macro_f1"]) / 2, 5)
-        if score > state.best["macro_f1"]:
-            state.best = {"macro_f1": score, "epoch": state.epoch, "weights": kind}
+        floor = loop.config.sentence_floor
+        holds, score = selection_key(scores, state.epoch, floor)
+        if (holds, score) > (state.best.get("holds_floor", floor is None), state.best["macro_f1"]):
+            state.best = {"macro_f1": score, "epoch": state.epoch, "weights": kind,
+                          **({} if floor is None else {"holds_floor": holds})}
             state.best_state = copy.deepcopy(model.state_dict())
             if checkpoint_dir:  # a usable model survives an interrupted run
                 _save_half(model, tokenizer, Path(checkpoint_dir))
