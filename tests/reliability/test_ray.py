@@ -10,7 +10,7 @@ many CPUs as actors Ray Data can hang, ray-project/ray#44687):
 * a run resumed over part files that exist takes them as they are (no Ray run at all).
 
 Each Ray run starts its actor pool anew (two analyzers loading), so the tests that run Ray
-are marked slow: about four minutes together on two shared cores.
+are marked slow: three to four minutes together on two shared cores.
 """
 from __future__ import annotations
 
@@ -246,3 +246,20 @@ def test_parts_that_exist_are_taken_as_they_are(tmp_path):
     assert not parts.exists()
     assert batch_key(batches[0], "test") != batch_key(batches[0], "other settings")
     assert json.dumps(batch_key(batches[0], "test"))  # a plain file name
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--actors", "2"], "--address, --actors, --cpus-per-actor and --gpus-per-actor need --engine ray"),
+    (["--engine", "spark"], "--engine must be local or ray, got 'spark'"),
+    (["--engine", "ray", "--device", "cuda"], "--device cuda with --engine ray needs --gpus-per-actor"),
+    (["--engine", "ray", "--model", "no-such-model"], "no model at"),
+])
+def test_ray_options_used_wrongly_are_one_line_usage_errors(tmp_path, capsys, args, expected):
+    from sentiment.cli import main
+
+    article = tmp_path / "a.txt"
+    article.write_text("Bitcoin up\n\nBitcoin rose 2%.\n")
+    assert main(["tag", str(article), "-o", str(tmp_path / "t.jsonl"), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and expected in err and err.count("\n") == 1, err
+    assert not (tmp_path / "t.jsonl").exists()
