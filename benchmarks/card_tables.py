@@ -1,7 +1,7 @@
 """Print the model card's tables from a model folder's measurements, so the card shows exactly
 what `sentiment evaluate` and `sentiment train` wrote: results, per-class scores and confusion
-matrices from ``metrics.json`` (see ``model_metrics.sh``), calibration and the per-epoch
-validation table from ``train_log.json``.
+matrices from ``metrics.json`` (see ``model_metrics.sh``), the target-level results of a model
+that serves targets, calibration and the per-epoch validation table from ``train_log.json``.
 
 usage: python benchmarks/card_tables.py models/crypto-minilm-sentiment
 """
@@ -13,6 +13,13 @@ from pathlib import Path
 
 DATA_NAMES = {"phrasebank": "FPB 50Agree test (970)", "tfns": "TFNS sent_valid (2,388)", "jsonl": "Crypto test"}
 MODEL_NAMES = {"tfidf": "TF-IDF + LR", "lexicon": "Lexicon"}
+TARGET_NAMES = {"crypto-targets": "crypto targets test (`data/crypto_targets`)", "finentity": "FinEntity test, gold spans",
+                "semeval-targets": "SemEval-2017 targets test", "fiqa-targets": "FiQA-2018 targets test"}
+TARGET_VAL = (("crypto-targets", "crypto targets"), ("finentity", "FinEntity"))
+
+
+def sentence_rows(rows: list[dict]) -> list[dict]:
+    return [r for r in rows if r.get("task", "sentence") != "target"]
 
 
 def model_name(row: dict, folder: Path) -> str:
@@ -24,7 +31,7 @@ def model_name(row: dict, folder: Path) -> str:
 
 def results(rows: list[dict], folder: Path) -> str:
     out = ["| model | data | n | accuracy | macro-F1 | ECE | AllAgree subset acc. |", "|---|---|---|---|---|---|---|"]
-    for r in rows:
+    for r in sentence_rows(rows):
         agree = f"{r['allagree_accuracy']:.4f} (n={r['allagree_n']})" if "allagree_accuracy" in r else ""
         out.append(f"| {model_name(r, folder)} | {DATA_NAMES.get(r['format'], r['data'])} | {r['n']} | "
                    f"{r['accuracy']:.4f} | {r['macro_f1']:.4f} | {r['ece']:.4f} | {agree} |")
@@ -32,7 +39,7 @@ def results(rows: list[dict], folder: Path) -> str:
 
 
 def per_class(rows: list[dict], folder: Path) -> str:
-    mine = [r for r in rows if Path(r["model"]).name == folder.name]
+    mine = [r for r in sentence_rows(rows) if Path(r["model"]).name == folder.name]
     out = ["| data | bearish P/R/F1 | neutral P/R/F1 | bullish P/R/F1 |", "|---|---|---|---|"]
     for r in mine:
         cells = [" / ".join(f"{r['per_class'][c][k]:.3f}" for k in ("precision", "recall", "f1"))
@@ -45,6 +52,21 @@ def per_class(rows: list[dict], folder: Path) -> str:
     return "\n".join(out)
 
 
+def targets(rows: list[dict]) -> str:
+    """The target-level results (the sentiment toward each target), empty for a sentence model."""
+    mine = [r for r in rows if r.get("task") == "target"]
+    if not mine:
+        return ""
+    out = ["| data | targets | accuracy (95% interval) | macro-F1 | texts whose targets differ: accuracy (targets) |",
+           "|---|---|---|---|---|"]
+    for r in mine:
+        low, high = r["interval"]["accuracy"]
+        mixed = f"{r['mixed']['accuracy']:.4f} ({r['mixed']['n']})" if "mixed" in r else ""
+        out.append(f"| {TARGET_NAMES.get(r['format'], r['data'])} | {r['n']} | {r['accuracy']:.4f} "
+                   f"({low:.4f} to {high:.4f}) | {r['macro_f1']:.4f} | {mixed} |")
+    return "\n".join(out)
+
+
 def training(log: dict) -> str:
     cal = log["calibration"]
     out = ["| | value |", "|---|---|", f"| temperature T | {cal['temperature']} |",
@@ -52,8 +74,10 @@ def training(log: dict) -> str:
            f"| validation NLL before → after | {cal['nll_before']:.5f} → {cal['nll_after']:.5f} |",
            f"| validation examples | {cal['n']} |", ""]
     best = log["best"]
-    out += ["| epoch | weights | train loss | val acc FPB | val acc TFNS | val acc crypto | val macro-F1 | seconds |",
-            "|---|---|---|---|---|---|---|---|"]
+    with_targets = any("val_target_macro_f1" in h for h in log["history"])
+    extra = [f"val acc {name}" for _, name in TARGET_VAL] + ["val target macro-F1"] if with_targets else []
+    out += ["| epoch | weights | train loss | val acc FPB | val acc TFNS | val acc crypto | val macro-F1 | "
+            + "".join(f"{c} | " for c in extra) + "seconds |", "|---" * (8 + len(extra)) + "|"]
     for h in log["history"]:
         kept = h["epoch"] == best["epoch"] and h["weights"] == best["weights"]
         weights = "EMA" if h["weights"] == "ema" else h["weights"]
@@ -62,7 +86,9 @@ def training(log: dict) -> str:
                  h["train_loss"] if h["weights"] == "raw" else None,
                  *(h.get(f"val_accuracy_{name}") for name in ("fpb", "tfns", "crypto"))]
         shown = [f"{c:.5f}" if isinstance(c, float) else "" if c is None else str(c) for c in cells]
-        out.append("| " + " | ".join(shown + [f1, str(h["seconds"])]) + " |")
+        target_cells = ([f"{h[f'val_target_accuracy_{key}']:.5f}" for key, _ in TARGET_VAL]
+                        + [f"{h['val_target_macro_f1']:.5f}"]) if with_targets else []
+        out.append("| " + " | ".join(shown + [f1, *target_cells, str(h["seconds"])]) + " |")
     out.append(f"\nWall time {log['seconds']:.0f} s; {log['train_n']} training examples per epoch.")
     return "\n".join(out)
 
@@ -74,6 +100,8 @@ def main(argv: list[str]) -> int:
     folder = Path(argv[0])
     rows = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
     print(results(rows, folder), per_class(rows, folder), sep="\n\n")
+    if targets(rows):
+        print("\n" + targets(rows))
     log_file = folder / "train_log.json"
     if log_file.exists():
         print("\n" + training(json.loads(log_file.read_text(encoding="utf-8"))))

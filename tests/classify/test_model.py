@@ -9,6 +9,7 @@ import pytest
 
 from sentiment.classify import model as model_module
 from sentiment.classify.model import (
+    DEFAULT_NAME,
     ENV_VAR,
     FAST_NAME,
     LARGE_NAME,
@@ -91,7 +92,7 @@ def test_large_profile_recipe_is_the_shipped_recipe_on_the_make_target_base():
     make = (ROOT / "Makefile").read_text(encoding="utf-8")
     ignored = (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
     large = TrainConfig.load(ROOT / "configs" / f"{LARGE_NAME}.json")
-    shipped = TrainConfig.load(default_model_path() / "train_config.json")
+    shipped = TrainConfig.load(ROOT / "configs" / f"{DEFAULT_NAME}-sentence.json")  # the default's sentence stage
     assert f"MPNET := {large.base}" in make and f"--config configs/{LARGE_NAME}.json" in make
     assert f"LARGE := models/{LARGE_NAME}" in make
     assert f"models/{LARGE_NAME}/*" in ignored and f"!models/{LARGE_NAME}/README.md" in ignored

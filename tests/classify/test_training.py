@@ -708,7 +708,7 @@ def test_recorded_recipes_load_and_keep_the_shipped_validation_set():
     from sentiment.classify.training.targets import sentence_entries
 
     configs = sorted((repo_root() / "configs").glob("*.json"))
-    assert len(configs) == 3  # default, fast and large
+    assert len(configs) == 4  # default (its sentence stage, then the targets), fast and large
     for path in configs + runnable_research_recipes():
         config = TrainConfig.load(path)
         validation = training_data(sentence_entries(config.data)).validation
