@@ -57,13 +57,14 @@ def targets(rows: list[dict]) -> str:
     mine = [r for r in rows if r.get("task") == "target"]
     if not mine:
         return ""
-    out = ["| data | targets | accuracy (95% interval) | macro-F1 | texts whose targets differ: accuracy (targets) |",
+    out = ["| data | targets | accuracy (95% interval) | macro-F1 (95% interval) | texts whose targets differ: accuracy (targets) |",
            "|---|---|---|---|---|"]
     for r in mine:
         low, high = r["interval"]["accuracy"]
         mixed = f"{r['mixed']['accuracy']:.4f} ({r['mixed']['n']})" if "mixed" in r else ""
+        f_low, f_high = r["interval"]["macro_f1"]
         out.append(f"| {TARGET_NAMES.get(r['format'], r['data'])} | {r['n']} | {r['accuracy']:.4f} "
-                   f"({low:.4f} to {high:.4f}) | {r['macro_f1']:.4f} | {mixed} |")
+                   f"({low:.4f} to {high:.4f}) | {r['macro_f1']:.4f} ({f_low:.4f} to {f_high:.4f}) | {mixed} |")
     return "\n".join(out)
 
 

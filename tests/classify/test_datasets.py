@@ -244,9 +244,11 @@ def test_recipe_splits_are_disjoint_and_stable():
     recipe = default_model_path() / "train_config.json"
     if not recipe.exists():
         pytest.skip("the shipped model's recipe is not there")
+    from sentiment.classify.training.targets import sentence_entries
+
     config = TrainConfig.load(recipe)
-    first = ds.training_data(config.data)
-    second = ds.training_data(config.data)
+    first = ds.training_data(sentence_entries(config.data))
+    second = ds.training_data(sentence_entries(config.data))
     assert first.train.texts == second.train.texts and first.validation.texts == second.validation.texts
     train = {ds.normalise(t) for t in first.train.texts}
     val = {ds.normalise(t) for t in first.validation.texts}

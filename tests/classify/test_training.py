@@ -704,8 +704,9 @@ def test_recorded_recipes_load_and_keep_the_shipped_validation_set():
 
     shared_path("data", "fiqa_2018_task1_sentiment")
     shipped = TrainConfig.load(repo_root() / "models" / "crypto-minilm-sentiment" / "train_config.json")
-    reference = training_data(shipped.data).validation
     from sentiment.classify.training.targets import sentence_entries
+
+    reference = training_data(sentence_entries(shipped.data)).validation
 
     configs = sorted((repo_root() / "configs").glob("*.json"))
     assert len(configs) == 4  # default (its sentence stage, then the targets), fast and large
