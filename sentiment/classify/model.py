@@ -59,20 +59,44 @@ SENTENCE_TASK, TARGET_TASK = "sentence", "target"
 CHARS_PER_TOKEN = 4
 
 
-def model_tasks(folder: str | Path) -> tuple[str, ...]:
-    """The tasks a model folder was trained for (``sentiment.json``'s ``"tasks"``); a folder
-    without the file holds a sentence classifier."""
+def _tasks_document(folder: str | Path) -> dict[str, Any]:
+    """A model folder's ``sentiment.json`` (``{}`` when it has none)."""
     path = Path(folder) / TASKS_FILE
     if not path.is_file():
-        return (SENTENCE_TASK,)
+        return {}
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        raise ValueError(f"{path}: not a JSON object of the model's tasks") from None
-    tasks = doc.get("tasks") if isinstance(doc, dict) else None
+        doc = None
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path}: not a JSON object of the model's tasks")  # noqa: TRY004  (a bad file, not a bad argument)
+    return doc
+
+
+def model_tasks(folder: str | Path) -> tuple[str, ...]:
+    """The tasks a model folder was trained for (``sentiment.json``'s ``"tasks"``); a folder
+    without the file holds a sentence classifier."""
+    doc = _tasks_document(folder)
+    if not doc:
+        return (SENTENCE_TASK,)
+    tasks = doc.get("tasks")
     if not isinstance(tasks, list) or not all(isinstance(t, str) for t in tasks):
-        raise ValueError(f"{path}: \"tasks\" must be a list of names, e.g. [\"sentence\", \"target\"]")
+        raise ValueError(f"{Path(folder) / TASKS_FILE}: \"tasks\" must be a list of names, "
+                         "e.g. [\"sentence\", \"target\"]")
     return tuple(tasks)
+
+
+def model_target_gate(folder: str | Path) -> float | None:
+    """The confidence at which a sentence's own score stands for its assets' target scores
+    (``sentiment.json``'s ``"target_gate"``, chosen on the model's validation parts), or
+    ``None`` when every (sentence, asset) pair is scored as a target."""
+    gate = _tasks_document(folder).get("target_gate")
+    if gate is None:
+        return None
+    if isinstance(gate, bool) or not isinstance(gate, (int, float)) or not 0 < gate <= 1:
+        raise ValueError(f"{Path(folder) / TASKS_FILE}: \"target_gate\" must be a probability "
+                         f"in (0, 1], got {gate!r}")
+    return float(gate)
 
 
 def default_model_path() -> Path:
@@ -257,6 +281,11 @@ class SentimentModel:
         """Whether :meth:`score_targets` gives the sentiment toward a target (the model was
         trained on target-level data), not a sentence score."""
         return TARGET_TASK in self.tasks
+
+    @property
+    def target_gate(self) -> float | None:
+        """The model's target gate (:func:`model_target_gate`); ``None`` for a sentence model."""
+        return model_target_gate(self.path) if self.supports_targets else None
 
     @classmethod
     def load(cls, path: str | Path | None = None, *, backend: str = "auto",
