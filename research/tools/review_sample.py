@@ -44,7 +44,10 @@ tags each gold article; precision and recall per (article, type) and per evidenc
 overall and per type, and the direction of each correct cause against the reader's:
 
     python research/tools/review_sample.py causes data/causes/dev.jsonl ../shared/data/crypto_news_articles_2022-12/articles.jsonl
-    python research/tools/review_sample.py causes data/causes/dev.jsonl ARTICLES --model runs/targets-3 --table
+    python research/tools/review_sample.py causes data/causes/dev.jsonl ARTICLES --model models/crypto-minilm-sentiment --table
+
+Without ``--model`` the direction is the records' (the type's direction table); with a
+target-level model, the model's score toward each cause's words in its sentence.
 """
 from __future__ import annotations
 
@@ -240,7 +243,7 @@ def _pr(found: Counter[str], hit: Counter[str], gold: Counter[str], key: str) ->
 
 
 def cause_review(gold: list[dict[str, Any]], articles: list[dict[str, str]],
-                 model: str | Path | None = None, *, directions: bool = True) -> dict[str, Any]:
+                 model: Any = None, *, directions: bool = True) -> dict[str, Any]:
     """Causes found by the package on the gold's articles against the reader's.
 
     Article level: an (article, type) pair the package finds is correct when the gold has a
@@ -248,7 +251,8 @@ def cause_review(gold: list[dict[str, Any]], articles: list[dict[str, str]],
     Evidence level: the same per sentence (a found sentence is correct when it overlaps a gold
     stated sentence of that type). Direction: the label of each correct article-level cause
     against the gold direction of that type in that article (the most frequent one when the
-    reader's sentences differ)."""
+    reader's sentences differ): the records' direction, or with ``model`` (a target-level model
+    folder or an object with ``score_targets``) that model's score toward the cause's words."""
     from sentiment.extract import Extractor
 
     lines = [int(row["line"]) for row in gold]
@@ -257,14 +261,22 @@ def cause_review(gold: list[dict[str, Any]], articles: list[dict[str, str]],
     pairs = [(articles[i].get("title"), articles[i].get("text", "")) for i in lines]
     extractions = list(Extractor().pipe(pairs))
     labels: list[dict[str, str]] = [{} for _ in lines]
-    if directions:
+    if directions and model is None:  # what the records say
         from sentiment import Analyzer
         from sentiment.schema import Article
 
-        analyzer = Analyzer(model, include_sentences=False)
+        analyzer = Analyzer(include_sentences=False)
         tagged = analyzer.analyze_batch([Article(text=t or "", title=h) for h, t in pairs])
         labels = [{c.type: c.sentiment.label for c in x.causes} if not isinstance(x, Exception) else {}
                   for x in tagged]
+    elif directions:  # a target-level model's score toward each cause's words in its sentence
+        from sentiment.classify.model import SentimentModel
+
+        scorer = SentimentModel.load(model) if isinstance(model, (str, Path)) else model
+        where = [(k, c) for k, ex in enumerate(extractions) for c in ex.causes if c.evidence.strip()]
+        scores = scorer.score_targets([(c.evidence, c.span or (0, len(c.evidence))) for _, c in where])
+        for (k, c), score in zip(where, scores):
+            labels[k][c.type] = score.label
     found, hit, want = Counter[str](), Counter[str](), Counter[str]()
     ev_found, ev_hit, ev_want, ev_got = Counter[str](), Counter[str](), Counter[str](), Counter[str]()
     right, judged = Counter[str](), Counter[str]()
@@ -407,7 +419,8 @@ def main(argv: list[str] | None = None) -> int:
     k = sub.add_parser("causes", help="cause precision, recall and direction against a gold file of read articles")
     k.add_argument("gold", type=Path)
     k.add_argument("jsonl", type=Path, help="the articles the gold's line numbers point into")
-    k.add_argument("--model", default=None, help="model folder or profile that scores the causes' direction")
+    k.add_argument("--model", default=None, help="a target-level model that scores the causes' direction "
+                   "(default: the records' direction table)")
     k.add_argument("--no-direction", action="store_true", help="count causes only (no model is loaded)")
     k.add_argument("--table", action="store_true", help="a Markdown table instead of JSON")
     t = sub.add_parser("tally", help="precision per field (and asset recall) from a marked sheet")

@@ -90,13 +90,17 @@ def test_a_redacted_record_tallies_the_same_and_excludes_the_same(tmp_path):
                                                            exclude=rs.sheet_texts(record)))
 
 
-class _Bullish:
-    """A sentence-only scorer that reads everything bullish (causes then get their type's direction)."""
+class _BearishTargets:
+    """A target scorer that finds every target bearish."""
 
-    def predict_proba(self, texts, batch_size=64):
-        import numpy as np
+    def __init__(self):
+        self.pairs = []
 
-        return np.array([[0.05, 0.05, 0.9]] * len(texts))
+    def score_targets(self, pairs, batch_size=64):
+        from sentiment.schema import Score
+
+        self.pairs.extend(pairs)
+        return [Score.from_probs([0.9, 0.05, 0.05]) for _ in pairs]
 
 
 def _gold_row(line, article, causes):
@@ -126,7 +130,7 @@ def test_cause_review_counts_articles_evidence_and_direction(tmp_path, capsys):
         _gold_row(1, articles[1], [("bankruptcy", "text", "Crypto lender BlockFi filed for Chapter 11 bankruptcy on Monday.",
                                     False, "bearish")]),
     ]
-    review = rs.cause_review(gold, articles, _Bullish())
+    review = rs.cause_review(gold, articles)
     a = review["article_level"]
     # found: fed_dovish (right, from the title), exchange_risk (not in the gold), bankruptcy (gold says not stated)
     assert a["all"] == {"found": 3, "correct": 1, "gold": 2, "precision": 0.3333, "recall": 0.5}
@@ -135,6 +139,10 @@ def test_cause_review_counts_articles_evidence_and_direction(tmp_path, capsys):
     assert review["direction"]["all"] == {"judged": 1, "right": 1, "accuracy": 1.0}   # the type's direction, not "bullish" text
     assert sorted(review["wrong"]) == ["0 exchange_risk", "1 bankruptcy"] and review["missed"] == ["0 hack_exploit"]
     assert "| fed_dovish | 1 | 1 | 1 | 1.00 | 1.00 |" in rs.cause_table(review)
+    # a target-level model scores the cause's words instead
+    scorer = _BearishTargets()
+    assert rs.cause_review(gold, articles, scorer)["direction"]["all"] == {"judged": 1, "right": 0, "accuracy": 0.0}
+    assert any(text[a:b] for text, (a, b) in scorer.pairs)
     # the command: a gold file that points into another articles file is a clear error
     (tmp_path / "gold.jsonl").write_text("".join(json.dumps(r) + "\n" for r in gold), encoding="utf-8")
     (tmp_path / "other.jsonl").write_text(json.dumps({**articles[0], "title": "Changed"}) + "\n", encoding="utf-8")
