@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers.crashes import ChokingScorer
 
 from sentiment.analyzer import Analyzer
 from sentiment.classify.model import default_model_path
@@ -254,18 +255,6 @@ def test_bad_tag_command_lines_are_one_line_usage_errors(tmp_path, capsys, case)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ") and expected in err, err
     assert "Traceback" not in err and not out.exists()
-
-
-class ChokingScorer:
-    """The module's classifier, except that it raises on any batch holding a poisoned text."""
-
-    def __init__(self, inner) -> None:
-        self.inner = inner
-
-    def predict_proba(self, texts, batch_size: int = 64):
-        if any("POISON" in t for t in texts):
-            raise RuntimeError("classifier choked")
-        return self.inner.predict_proba(texts)
 
 
 def test_a_classifier_failure_on_one_article_fails_only_that_article(tmp_path, analyzer):

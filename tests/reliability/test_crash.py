@@ -17,18 +17,13 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.crashes import count_lines, finish, kill_once_written, needs_model
 
-from sentiment.classify.model import default_model_path
 from sentiment.store import Store
 
 N_ARTICLES = 40
 ASSETS = ["Bitcoin", "Ether", "Solana", "XRP", "Cardano", "Dogecoin", "Litecoin", "Chainlink"]
 VERBS = ["rose", "fell", "jumped", "slid", "gained", "dropped", "climbed", "sank"]
-
-
-def needs_model() -> None:
-    if not any(default_model_path().glob("*.safetensors")):
-        pytest.skip(f"needs the shipped model at {default_model_path()} (the CLI loads it)")
 
 
 @pytest.fixture
@@ -51,32 +46,12 @@ def tag_command(news: Path, out: Path, store: Path) -> list[str]:
 
 
 def count_records(out: Path) -> int:
-    if out.suffix == ".jsonl":
-        return out.read_bytes().count(b"\n") if out.exists() else 0
-    journal = out.with_name(out.name + ".journal.jsonl")
-    return journal.read_bytes().count(b"\n") if journal.exists() else 0
+    return count_lines(out if out.suffix == ".jsonl" else out.with_name(out.name + ".journal.jsonl"))
 
 
 def kill_midway(command: list[str], out: Path, cwd: Path) -> int:
     """Start ``command``, SIGKILL it once some (not all) records are written; the count then."""
-    proc = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 120
-        while count_records(out) < 8:
-            if proc.poll() is not None:
-                pytest.fail(f"tag ended before it could be killed (code {proc.returncode}): "
-                            f"{proc.stderr.read().decode()[-2000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail("no records written within 120 s")
-            time.sleep(0.01)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL
+    kill_once_written(command, cwd, lambda: count_records(out), at_least=8, within=120, poll=0.01)
     written = count_records(out)
     assert 8 <= written < N_ARTICLES, written
     return written
@@ -106,13 +81,6 @@ def assert_no_process_left(marker: str) -> None:
     assert not left, f"processes still running after their parent ended: {left}"
 
 
-def finish(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "Traceback" not in done.stderr
-    return done
-
-
 def check_store(store: Path, ids: set[str]) -> None:
     with Store(store) as db:
         assert db.count_articles() == N_ARTICLES
@@ -122,7 +90,7 @@ def check_store(store: Path, ids: set[str]) -> None:
 
 
 def test_kill_9_then_resume_jsonl_every_article_exactly_once(tmp_path, news):
-    needs_model()
+    needs_model("the CLI loads it")
     out, store = tmp_path / "out" / "tags.jsonl", tmp_path / "s.sqlite"
     command = tag_command(news, out, store)
     written = kill_midway(command, out, tmp_path)
@@ -179,7 +147,7 @@ def test_kill_9_then_resume_table_output_is_replaced_atomically(tmp_path):
 def test_ctrl_c_stops_the_workers_without_a_traceback(tmp_path, news):
     """Ctrl-C reaches the whole process group (parent and workers): the run ends with 130 and
     "aborted", no traceback, no process left, and the output resumes cleanly."""
-    needs_model()
+    needs_model("the CLI loads it")
     if not Path("/proc").is_dir():
         pytest.skip("needs /proc")
     out, store = tmp_path / "out" / "tags.jsonl", tmp_path / "s.sqlite"

@@ -19,16 +19,14 @@ import json
 import logging
 import os
 import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT
+from helpers import ROOT, crashes
+from helpers.crashes import ChokingScorer, count_lines, finish, kill_once_written, needs_model
 
 from sentiment.analyzer import Analyzer
-from sentiment.classify.model import default_model_path
 from sentiment.cluster import RayEngine, batch_key, parts_folder, write_part
 from sentiment.schema import Article
 from sentiment.store import Store
@@ -39,11 +37,6 @@ EXAMPLES = ROOT / "examples"
 ACTORS = 2
 N_KILLED = 12  # articles of the driver-kill test
 ACTOR_MARKER = "MapBatches(Tagger)"  # in the process title Ray gives each actor of the pool
-
-
-def needs_model() -> None:
-    if not any(default_model_path().glob("*.safetensors")):
-        pytest.skip(f"needs the shipped model at {default_model_path()}")
 
 
 @pytest.fixture(scope="module")
@@ -115,18 +108,6 @@ def test_the_command_gives_the_local_records(cluster, local, tmp_path, capsys):
     assert not parts_folder(out).exists()
 
 
-class ChokingScorer:
-    """The shipped classifier, except that it raises on any batch holding a poisoned text."""
-
-    def __init__(self, inner) -> None:
-        self.inner = inner
-
-    def predict_proba(self, texts, batch_size: int = 64):
-        if any("POISON" in t for t in texts):
-            raise RuntimeError("classifier choked")
-        return self.inner.predict_proba(texts)
-
-
 def choking_analyzer() -> Analyzer:
     return Analyzer(ChokingScorer(Analyzer(threads=1).model))
 
@@ -150,7 +131,8 @@ def test_an_actor_killed_mid_job_and_a_poisoned_article(cluster, local, tmp_path
 
     if not Path("/proc").is_dir():
         pytest.skip("needs /proc to find the actors")
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the actors cannot import tests/
+    for module in (sys.modules[__name__], crashes):  # the actors cannot import tests/
+        cloudpickle.register_pickle_by_value(module)
     news = stories(tmp_path / "news", 10, poison=5)
     reference = tag_files([news], tmp_path / "local.jsonl", analyzer=Analyzer(ChokingScorer(local.model)),
                           batch_size=2)
@@ -178,38 +160,17 @@ def test_an_actor_killed_mid_job_and_a_poisoned_article(cluster, local, tmp_path
     assert not parts_folder(out).exists()
 
 
-def count_lines(path: Path) -> int:
-    return path.read_bytes().count(b"\n") if path.exists() else 0
-
-
 @pytest.mark.slow
 def test_the_driver_killed_and_run_again_leaves_no_gap_and_no_duplicate(cluster, tmp_path):
     news = stories(tmp_path / "news", N_KILLED)
     out, store = tmp_path / "out" / "tags.jsonl", tmp_path / "s.sqlite"
     command = [sys.executable, "-m", "sentiment", "tag", str(news), "-o", str(out), "--store", str(store),
                "--batch-size", "2", "--engine", "ray", "--address", cluster, "--actors", str(ACTORS), "--quiet"]
-    proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 180
-        while count_lines(out) < 2:
-            if proc.poll() is not None:
-                pytest.fail(f"tag ended before it was killed (code {proc.returncode}): "
-                            f"{proc.stderr.read().decode()[-2000:]}")
-            if time.monotonic() > deadline:
-                pytest.fail("no records written within 180 s")
-            time.sleep(0.05)
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stderr.close()
+    kill_once_written(command, tmp_path, lambda: count_lines(out), at_least=2, within=180, poll=0.05)
     written = count_lines(out)
     assert 2 <= written < N_KILLED
     for run in range(2):
-        done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
-        assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr[-2000:]
+        done = finish(command, tmp_path)
         tagged = N_KILLED - written if run == 0 else 0  # the third run adds nothing
         assert (f"read {N_KILLED}, tagged {tagged}, duplicates 0, already tagged {N_KILLED - tagged}, "
                 "failed 0") in done.stderr
