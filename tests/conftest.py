@@ -18,3 +18,11 @@ def shared() -> Path:
     if not SHARED.exists():
         pytest.skip("needs ../shared beside the checkout (shared datasets not present)")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def nlp():
+    """The spaCy pipeline of the package (``build_nlp``, built once per process)."""
+    from sentiment.extract import build_nlp
+
+    return build_nlp()

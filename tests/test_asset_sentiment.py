@@ -5,53 +5,10 @@ sentence-only model, records are as before (no ``asset_sentiment``)."""
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Sequence
 
-import numpy as np
-import pytest
+from helpers.scorers import SentenceOnly, VerbScorer
 
 from sentiment import Analyzer, TaggedArticle
-
-# probabilities in the order of sentiment.schema.LABELS: bearish, neutral, bullish
-BEAR, NEUTRAL, BULL = ([0.90, 0.05, 0.05], [0.05, 0.90, 0.05], [0.05, 0.05, 0.90])
-
-
-class VerbScorer:
-    """A transparent scorer for the plumbing: a sentence's label is its first direction verb;
-    toward a target, the first direction verb after the target's mention."""
-
-    supports_targets = True
-
-    def __init__(self) -> None:
-        self.pairs: list[tuple[str, tuple[int, int]]] = []
-
-    @staticmethod
-    def _probs(text: str) -> list[float]:
-        m = re.search(r"\b(rose|jumped|surged|fell|slid|plunged)\b", text)
-        if m is None:
-            return NEUTRAL
-        return BULL if m.group(1) in ("rose", "jumped", "surged") else BEAR
-
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        return np.array([self._probs(t) for t in texts])
-
-    def score_targets(self, pairs: Sequence[tuple[str, tuple[int, int]]], batch_size: int = 64) -> list:
-        from sentiment.schema import Score
-
-        self.pairs.extend(pairs)
-        return [Score.from_probs(self._probs(text[span[0]:])) for text, span in pairs]
-
-
-class SentenceOnly(VerbScorer):
-    supports_targets = False
-
-
-@pytest.fixture(scope="module")
-def nlp():
-    from sentiment.extract import build_nlp
-
-    return build_nlp()
 
 
 def test_assets_take_their_target_scores(nlp):

@@ -4,50 +4,14 @@ type's prior direction (sentiment/extract/data/cause_directions.json)."""
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Sequence
 
-import numpy as np
 import pytest
+from helpers.scorers import SentenceOnly, VerbScorer
 
 from sentiment import Analyzer, TaggedArticle
 from sentiment.extract.causes import cause_types, prior_direction
 from sentiment.extract.resources import load_json
-from sentiment.schema import LABELS, Score
-
-BEAR, NEUTRAL, BULL = ([0.90, 0.05, 0.05], [0.05, 0.90, 0.05], [0.05, 0.05, 0.90])
-
-
-class VerbScorer:
-    """A sentence's label is its first direction verb; toward a target, the first one after it."""
-
-    supports_targets = True
-
-    def __init__(self) -> None:
-        self.pairs: list[tuple[str, tuple[int, int]]] = []
-
-    @staticmethod
-    def _probs(text: str) -> list[float]:
-        m = re.search(r"\b(rose|surged|fell|slid)\b", text)
-        return NEUTRAL if m is None else BULL if m.group(1) in ("rose", "surged") else BEAR
-
-    def predict_proba(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        return np.array([self._probs(t) for t in texts])
-
-    def score_targets(self, pairs: Sequence[tuple[str, tuple[int, int]]], batch_size: int = 64) -> list[Score]:
-        self.pairs.extend(pairs)
-        return [Score.from_probs(self._probs(text[span[0]:])) for text, span in pairs]
-
-
-class SentenceOnly(VerbScorer):
-    supports_targets = False
-
-
-@pytest.fixture(scope="module")
-def nlp():
-    from sentiment.extract import build_nlp
-
-    return build_nlp()
+from sentiment.schema import LABELS
 
 
 def test_a_sentence_only_model_gives_the_types_direction_not_the_sentence_score(nlp):
