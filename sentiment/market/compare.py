@@ -43,12 +43,7 @@ def agreement(index: pd.DataFrame, published: pd.DataFrame, start: Any = None, e
 
     ``same_band_published``: our label equals the published classification string;
     ``same_band_ours``: both values fall in the same band under our cut-offs."""
-    a = index[["date", "value", "label"]].assign(date=lambda d: pd.to_datetime(d["date"]))
-    m = a.merge(published, on="date", suffixes=("", "_pub"))
-    if start is not None:
-        m = m[m["date"] >= pd.Timestamp(start)]
-    if end is not None:
-        m = m[m["date"] <= pd.Timestamp(end)]
+    m = _paired(index, published, start, end)
     res: dict[str, Any] = {"start": str(m["date"].min().date()) if len(m) else None,
                            "end": str(m["date"].max().date()) if len(m) else None, "n": len(m)}
     if len(m) < 3:
@@ -70,6 +65,8 @@ METRICS = ("spearman", "pearson", "mean_abs_diff", "same_band_published", "same_
 
 
 def _paired(index: pd.DataFrame, published: pd.DataFrame, start: Any, end: Any) -> pd.DataFrame:
+    """The days ``index`` and ``published`` share, from ``start`` to ``end`` (either ``None``:
+    open), in date order: ``date, value, label`` and the published ``value_pub, label_pub``."""
     a = index[["date", "value", "label"]].assign(date=lambda d: pd.to_datetime(d["date"]))
     m = a.merge(published, on="date", suffixes=("", "_pub"))
     if start is not None:
