@@ -40,13 +40,6 @@ class GatedScorer:
         return [Score.from_probs(SURE["bear"]) for _ in pairs]
 
 
-@pytest.fixture(scope="module")
-def nlp():
-    from sentiment.extract import build_nlp
-
-    return build_nlp()
-
-
 TEXT = ("Bitcoin soared 12% on Monday. Solana soared and Cardano soared too. "
         "Ethereum and XRP were listed on a new venue. Dogecoin edged up 1%.")
 
