@@ -24,6 +24,7 @@ import json
 import logging
 import os
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -271,9 +272,9 @@ class SentimentModel:
         self._order = list(label_order)  # model output column for each of LABELS
         self._pad_id = tokenizer.pad_token_id or 0
 
-    @property
+    @cached_property
     def tasks(self) -> tuple[str, ...]:
-        """What the model was trained for (:func:`model_tasks`)."""
+        """What the model was trained for (:func:`model_tasks`, read once)."""
         return model_tasks(self.path)
 
     @property
@@ -282,9 +283,10 @@ class SentimentModel:
         trained on target-level data), not a sentence score."""
         return TARGET_TASK in self.tasks
 
-    @property
+    @cached_property
     def target_gate(self) -> float | None:
-        """The model's target gate (:func:`model_target_gate`); ``None`` for a sentence model."""
+        """The model's target gate (:func:`model_target_gate`, read once); ``None`` for a
+        sentence model."""
         return model_target_gate(self.path) if self.supports_targets else None
 
     @classmethod
