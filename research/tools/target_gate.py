@@ -25,6 +25,7 @@ import numpy as np
 
 from sentiment.classify.model import TASKS_FILE, SentimentModel
 from sentiment.classify.targets import sentence_of, target_splits
+from sentiment.schema import LABELS
 
 SHARED = Path(os.environ.get("SENTIMENT_SHARED", Path(__file__).resolve().parents[3] / "shared"))
 DATA = {"crypto-targets": Path("data/crypto_targets/train.jsonl"),
@@ -35,7 +36,7 @@ ARTICLES = SHARED / "data/crypto_news_articles_2022-12/articles.jsonl"
 def gated(own: np.ndarray, target: np.ndarray, alone: np.ndarray, gate: float) -> tuple[np.ndarray, np.ndarray]:
     """Labels under the gate and which pairs it skips (own, target: probabilities per pair)."""
     top = own.max(axis=1)
-    skip = (top >= gate) & (alone | (own.argmax(axis=1) == 1))
+    skip = (top >= gate) & (alone | (own.argmax(axis=1) == LABELS.index("neutral")))
     return np.where(skip, own.argmax(axis=1), target.argmax(axis=1)), skip
 
 
@@ -47,7 +48,7 @@ def study(model: SentimentModel, name: str, path: Path, split: str) -> dict:
     for ex, s in zip(exs, sentences):
         names.setdefault(s, set()).add(ex.target.lower())
     return {"own": model.predict_proba(sentences),
-            "target": np.array([[sc.probs[k] for k in ("bearish", "neutral", "bullish")]
+            "target": np.array([[sc.probs[k] for k in LABELS]
                                 for sc in model.score_targets([(ex.text, ex.span) for ex in exs])]),
             "alone": np.array([len(names[s]) == 1 for s in sentences]),
             "y": np.array([ex.label for ex in exs])}
